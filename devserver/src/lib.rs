@@ -1,0 +1,178 @@
+//! The local dev server: every endpoint's Lambda handler behind one axum
+//! router, plus dev-only helpers. Requests are turned into the same
+//! `lambda_http::Request` API Gateway would deliver (the caller's address as
+//! `requestContext.http.sourceIp`), so the handlers run exactly as deployed.
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{MethodFilter, MethodRouter, get, on};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt};
+use shared::captcha::DevAnswerLog;
+use shared::config::{Config, Secrets};
+use shared::http::{error_response, json};
+use shared::locale::Locale;
+use shared::store::{dynamodb, memory::MemoryStore};
+use shared::{ApiError, App};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = lambda_http::Response<Body>> + Send>>;
+pub type Handler = fn(Arc<App>, lambda_http::Request) -> HandlerFuture;
+
+/// One deployed endpoint: its method, path, function crate and handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub function: &'static str,
+    pub handler: Handler,
+}
+
+macro_rules! route {
+    ($method:ident $path:literal => $krate:ident) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            function: stringify!($krate),
+            handler: |app, req| Box::pin(async move { $krate::handle(&app, req).await }),
+        }
+    };
+}
+
+/// Every endpoint of the API, as template.yaml declares them.
+pub fn routes() -> Vec<Route> {
+    vec![route!(POST "/v1/captchas" => create_captcha)]
+}
+
+/// Bodies above this are refused before a handler sees them (which refuses
+/// anything above 16 KiB itself).
+const DEV_BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Clone)]
+struct Dev {
+    app: Arc<App>,
+}
+
+/// The router serving the API and the dev-only routes.
+pub fn router(app: Arc<App>) -> Router {
+    router_with(app, routes())
+}
+
+/// The router over a given route table (tests add their own routes).
+pub fn router_with(app: Arc<App>, routes: Vec<Route>) -> Router {
+    let mut by_path: BTreeMap<&'static str, MethodRouter<Dev>> = BTreeMap::new();
+    for r in routes {
+        let handler = r.handler;
+        let filter = match MethodFilter::try_from(r.method.clone()) {
+            Ok(f) => f,
+            Err(_) => continue,
+        };
+        let mr = by_path.remove(r.path).unwrap_or_default();
+        let endpoint = on(
+            filter,
+            move |State(dev): State<Dev>,
+                  ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                  req: axum::extract::Request| {
+                dispatch(dev.app, handler, peer, req)
+            },
+        );
+        by_path.insert(r.path, mr.merge(endpoint));
+    }
+    let mut router = Router::new();
+    for (path, mr) in by_path {
+        router = router.route(path, mr);
+    }
+    router
+        .route("/_dev/captchas/{id}", get(dev_captcha_answer))
+        .fallback(|| async { to_axum(error_response(ApiError::NotFound, Locale::En)) })
+        .method_not_allowed_fallback(|| async {
+            to_axum(error_response(ApiError::MethodNotAllowed, Locale::En))
+        })
+        .with_state(Dev { app })
+}
+
+async fn dispatch(
+    app: Arc<App>,
+    handler: Handler,
+    peer: SocketAddr,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
+    let bytes = match axum::body::to_bytes(body, DEV_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return to_axum(error_response(ApiError::PayloadTooLarge, Locale::En)),
+    };
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.http.method = method.clone();
+    ctx.http.path = Some(path.clone());
+    ctx.http.source_ip = Some(peer.ip().to_string());
+    ctx.stage = Some("$default".into());
+    ctx.request_id = app.new_id().ok();
+    let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
+    let req = lambda_http::Request::from_parts(parts, body)
+        .with_request_context(RequestContext::ApiGatewayV2(ctx));
+    let resp = handler(app, req).await;
+    tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    to_axum(resp)
+}
+
+/// A Lambda response as an axum response.
+pub fn to_axum(resp: lambda_http::Response<Body>) -> axum::response::Response {
+    let (parts, body) = resp.into_parts();
+    let body = match body {
+        Body::Empty => axum::body::Body::empty(),
+        Body::Text(t) => axum::body::Body::from(t),
+        Body::Binary(b) => axum::body::Body::from(b),
+        _ => axum::body::Body::empty(),
+    };
+    axum::response::Response::from_parts(parts, body)
+}
+
+async fn dev_captcha_answer(
+    State(dev): State<Dev>,
+    Path(id): Path<String>,
+) -> axum::response::Response {
+    let answer = dev.app.dev_captcha_answers.as_ref().and_then(|log| log.answer(&id));
+    to_axum(match answer {
+        Some(answer) => json(StatusCode::OK, &serde_json::json!({ "answer": answer }), true),
+        None => error_response(ApiError::NotFound, Locale::En),
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    #[error(transparent)]
+    Config(#[from] shared::config::ConfigError),
+    #[error("STORE must be memory or dynamodb, not {0:?}")]
+    Store(String),
+    #[error("could not prepare the DynamoDB table")]
+    Table(#[source] shared::ports::StoreError),
+}
+
+/// The dev server's app: configuration from the environment (secrets
+/// generated when unset), the store `STORE` names (`memory` by default,
+/// or `dynamodb`, creating the table if missing), and the captcha answer log.
+pub async fn app_from_env() -> Result<App, DevError> {
+    let config = Config::from_env(Secrets::GenerateIfMissing)?;
+    let store: Arc<dyn shared::ports::Store> = match std::env::var("STORE")
+        .unwrap_or_default()
+        .as_str()
+    {
+        "" | "memory" => Arc::new(MemoryStore::new()),
+        "dynamodb" => {
+            let store = dynamodb::DynamoStore::from_env(&config).await;
+            dynamodb::ensure_table(store.client(), store.table()).await.map_err(DevError::Table)?;
+            Arc::new(store)
+        }
+        other => return Err(DevError::Store(other.to_string())),
+    };
+    Ok(App::new(config, store).with_dev_captcha_answers(Arc::new(DevAnswerLog::default())))
+}

@@ -1,0 +1,28 @@
+//! `POST /v1/captchas`: a new image captcha.
+//!
+//! Body: empty or `{}` (optionally `{"locale": "..."}`, which only picks the
+//! language of errors). `201 {"captcha_id", "image", "expires_in"}` with
+//! `Cache-Control: no-store`. One DynamoDB round trip (PutItem).
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::http::{finish, json, parse_request};
+use shared::{App, captcha};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateCaptcha {
+    #[allow(dead_code)]
+    locale: Option<String>,
+}
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let (locale, body) = parse_request::<CreateCaptcha>(&req);
+    let result = async {
+        body?;
+        let created = captcha::create(app).await?;
+        Ok(json(StatusCode::CREATED, &created, true))
+    };
+    finish(result.await, locale)
+}

@@ -1,0 +1,164 @@
+//! The dev server over real HTTP: in process on the embedded store, and the
+//! real binary with `STORE=dynamodb` against DynamoDB Local.
+
+use devserver::{Route, routes};
+use lambda_http::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use vericode_tests::{Backend, app, dynamodb_client, dynamodb_endpoint};
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
+    });
+    format!("http://{addr}")
+}
+
+async fn captcha_round_trip(base: &str) {
+    let http = reqwest::Client::new();
+    let resp = http.post(format!("{base}/v1/captchas")).json(&json!({})).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["expires_in"], 180);
+    assert!(body["image"].as_str().unwrap().starts_with("data:image/png;base64,"));
+    let id = body["captcha_id"].as_str().unwrap();
+
+    let resp = http.get(format!("{base}/_dev/captchas/{id}")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["answer"].as_str().unwrap().len(), 5);
+
+    let resp =
+        http.get(format!("{base}/_dev/captchas/{}", uuid::Uuid::new_v4())).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+async fn error_envelopes(base: &str) {
+    let http = reqwest::Client::new();
+    let resp = http.get(format!("{base}/v1/nope")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+
+    let resp = http.get(format!("{base}/v1/captchas")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+
+    let resp =
+        http.post(format!("{base}/v1/captchas")).body("x".repeat(20_000)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large");
+
+    let resp = http
+        .post(format!("{base}/v1/captchas"))
+        .header("accept-language", "zh-CN")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_request");
+    assert_eq!(body["error"]["message"], "请求体不是有效的 JSON。");
+}
+
+#[tokio::test]
+async fn embedded_store_over_http() {
+    let t = app(Backend::Memory).await;
+    let base = serve(devserver::router(t.app.clone())).await;
+    captcha_round_trip(&base).await;
+    error_envelopes(&base).await;
+}
+
+/// The caller's address reaches handlers as API Gateway's `sourceIp`.
+#[tokio::test]
+async fn the_client_ip_is_passed_on() {
+    let t = app(Backend::Memory).await;
+    let mut table = routes();
+    table.push(Route {
+        method: Method::GET,
+        path: "/echo-ip",
+        function: "echo-ip",
+        handler: |_, req| {
+            Box::pin(async move {
+                let ip = shared::http::client_ip(&req).map(|ip| ip.to_string());
+                shared::http::json(StatusCode::OK, &json!({ "ip": ip }), false)
+            })
+        },
+    });
+    let base = serve(devserver::router_with(Arc::clone(&t.app), table)).await;
+    let body: Value = reqwest::get(format!("{base}/echo-ip")).await.unwrap().json().await.unwrap();
+    assert_eq!(body["ip"], "127.0.0.1");
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn devserver_binary() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "devserver"])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the dev server failed");
+    let target = std::env::var("CARGO_TARGET_DIR").map(Into::into).unwrap_or(root.join("target"));
+    target.join("debug").join("devserver")
+}
+
+/// The real binary, as the README runs it, with `STORE=dynamodb`: it creates
+/// the table (with TTL) itself and serves the API from it.
+#[tokio::test]
+async fn the_binary_on_dynamodb_local() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let table = format!("dev-{}", uuid::Uuid::new_v4());
+    let _server = Server(
+        Command::new(devserver_binary())
+            .env("PORT", port.to_string())
+            .env("STORE", "dynamodb")
+            .env("TABLE_NAME", &table)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint())
+            .env_remove("DYNAMODB_ENDPOINT")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/")).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the dev server did not start");
+    captcha_round_trip(&base).await;
+    error_envelopes(&base).await;
+
+    let client = dynamodb_client().await;
+    let ttl = client.describe_time_to_live().table_name(&table).send().await.unwrap();
+    assert_eq!(ttl.time_to_live_description().unwrap().attribute_name(), Some("expires_at"));
+    let scan = client.scan().table_name(&table).send().await.unwrap();
+    assert_eq!(scan.count(), 1, "one captcha stored");
+}
