@@ -4,16 +4,20 @@
 //! `requestContext.http.sourceIp`), so the handlers run exactly as deployed.
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{MethodFilter, MethodRouter, get, on};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
+use shared::address::{EmailAddress, PhoneNumber};
 use shared::captcha::DevAnswerLog;
 use shared::config::{Config, Secrets};
+use shared::delivery::aws::AwsDelivery;
+use shared::delivery::outbox::Outbox;
 use shared::http::{error_response, json};
 use shared::locale::Locale;
+use shared::ports::SystemClock;
 use shared::store::{dynamodb, memory::MemoryStore};
 use shared::{ApiError, App};
 use std::collections::BTreeMap;
@@ -47,7 +51,11 @@ macro_rules! route {
 
 /// Every endpoint of the API, as template.yaml declares them.
 pub fn routes() -> Vec<Route> {
-    vec![route!(POST "/v1/captchas" => create_captcha)]
+    vec![
+        route!(POST "/v1/captchas" => create_captcha),
+        route!(POST "/v1/codes" => send_code),
+        route!(POST "/v1/codes/verify" => verify_code),
+    ]
 }
 
 /// Bodies above this are refused before a handler sees them (which refuses
@@ -90,6 +98,7 @@ pub fn router_with(app: Arc<App>, routes: Vec<Route>) -> Router {
     }
     router
         .route("/_dev/captchas/{id}", get(dev_captcha_answer))
+        .route("/_dev/outbox", get(dev_outbox))
         .fallback(|| async { to_axum(error_response(ApiError::NotFound, Locale::En)) })
         .method_not_allowed_fallback(|| async {
             to_axum(error_response(ApiError::MethodNotAllowed, Locale::En))
@@ -147,6 +156,34 @@ async fn dev_captcha_answer(
     })
 }
 
+#[derive(serde::Deserialize)]
+struct OutboxQuery {
+    to: String,
+}
+
+/// `GET /_dev/outbox?to=ADDRESS`: the messages sent to an address, newest
+/// first. The address may be spelled any way the API accepts (a `+` that a
+/// query string turned into a space is restored).
+async fn dev_outbox(
+    State(dev): State<Dev>,
+    Query(q): Query<OutboxQuery>,
+) -> axum::response::Response {
+    let Some(outbox) = &dev.app.dev_outbox else {
+        return to_axum(error_response(ApiError::NotFound, Locale::En));
+    };
+    let raw = q.to.trim();
+    let canonical = if raw.contains('@') {
+        EmailAddress::parse(raw, "to").map(|e| e.as_str().to_string())
+    } else {
+        let phone = if raw.starts_with('+') { raw.to_string() } else { format!("+{raw}") };
+        PhoneNumber::parse(&phone, None, "to").map(|p| p.as_str().to_string())
+    };
+    to_axum(match canonical {
+        Ok(to) => json(StatusCode::OK, &serde_json::json!({ "messages": outbox.to(&to) }), true),
+        Err(e) => error_response(e, Locale::En),
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DevError {
     #[error(transparent)]
@@ -155,24 +192,48 @@ pub enum DevError {
     Store(String),
     #[error("could not prepare the DynamoDB table")]
     Table(#[source] shared::ports::StoreError),
+    #[error("DELIVERY must be outbox or aws, not {0:?}")]
+    Delivery(String),
+    #[error(transparent)]
+    Startup(#[from] shared::app::StartupError),
 }
 
 /// The dev server's app: configuration from the environment (secrets
 /// generated when unset), the store `STORE` names (`memory` by default,
-/// or `dynamodb`, creating the table if missing), and the captcha answer log.
+/// or `dynamodb`, creating the table if missing), the delivery `DELIVERY`
+/// names (`outbox` by default, or `aws`: SES and SNS, which need
+/// `EMAIL_FROM`), and the captcha answer log.
 pub async fn app_from_env() -> Result<App, DevError> {
     let config = Config::from_env(Secrets::GenerateIfMissing)?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
     let store: Arc<dyn shared::ports::Store> = match std::env::var("STORE")
         .unwrap_or_default()
         .as_str()
     {
         "" | "memory" => Arc::new(MemoryStore::new()),
         "dynamodb" => {
-            let store = dynamodb::DynamoStore::from_env(&config).await;
+            let store = dynamodb::DynamoStore::from_sdk(&sdk, &config);
             dynamodb::ensure_table(store.client(), store.table()).await.map_err(DevError::Table)?;
             Arc::new(store)
         }
         other => return Err(DevError::Store(other.to_string())),
     };
-    Ok(App::new(config, store).with_dev_captcha_answers(Arc::new(DevAnswerLog::default())))
+    let outbox = Arc::new(Outbox::new(Arc::new(SystemClock)));
+    let aws = match std::env::var("DELIVERY").unwrap_or_default().as_str() {
+        "" | "outbox" => None,
+        "aws" => {
+            let from = config
+                .email_from
+                .clone()
+                .ok_or(shared::config::ConfigError::Missing("EMAIL_FROM"))?;
+            Some(Arc::new(AwsDelivery::new(&sdk, from)))
+        }
+        other => return Err(DevError::Delivery(other.to_string())),
+    };
+    let app = App::new(config, store, outbox.clone())?
+        .with_dev_captcha_answers(Arc::new(DevAnswerLog::default()));
+    Ok(match aws {
+        None => app.with_dev_outbox(outbox),
+        Some(aws) => App { delivery: aws, ..app },
+    })
 }

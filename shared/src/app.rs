@@ -2,9 +2,13 @@
 //! Built once per cold start (or once per dev server) and shared by reference.
 
 use crate::captcha::{DevAnswerLog, ImageRenderer};
+use crate::codes::Pacer;
 use crate::config::{Config, ConfigError, Secrets};
 use crate::crypto::Keys;
+use crate::delivery::Delivery;
+use crate::delivery::aws::AwsDelivery;
 use crate::error::ApiError;
+use crate::messages::Templates;
 use crate::ports::{CaptchaRenderer, Clock, OsRandom, Random, Store, SystemClock};
 use crate::store::dynamodb::DynamoStore;
 use std::sync::Arc;
@@ -16,36 +20,56 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
     pub renderer: Arc<dyn CaptchaRenderer>,
+    pub delivery: Arc<dyn Delivery>,
+    pub templates: Templates,
+    pub pace: Pacer,
     /// Only the dev server sets this (`GET /_dev/captchas/{id}`).
     pub dev_captcha_answers: Option<Arc<DevAnswerLog>>,
+    /// Only the dev server sets this (`GET /_dev/outbox`): the same outbox as `delivery`.
+    pub dev_outbox: Option<Arc<crate::delivery::outbox::Outbox>>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error("a message template does not compile")]
+    Templates(#[from] minijinja::Error),
 }
 
 impl App {
-    /// An app over `store` with the system clock, the OS CSPRNG and the image renderer.
-    pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
-        App {
+    /// An app over `store` and `delivery` with the system clock, the OS
+    /// CSPRNG and the image renderer.
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        delivery: Arc<dyn Delivery>,
+    ) -> Result<Self, StartupError> {
+        Ok(App {
             keys: Keys::derive(&config.code_key),
             config,
             store,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
             renderer: Arc::new(ImageRenderer),
+            delivery,
+            templates: Templates::new()?,
+            pace: Pacer::default(),
             dev_captcha_answers: None,
-        }
+            dev_outbox: None,
+        })
     }
 
     /// A deployed function's app: configuration from the environment
-    /// (secrets required) and the DynamoDB store.
+    /// (secrets and `EMAIL_FROM` required), DynamoDB, SES and SNS. The AWS
+    /// configuration is loaded once and shared by the three clients.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env(Secrets::Required)?;
-        let store = DynamoStore::from_env(&config).await;
-        Ok(App::new(config, Arc::new(store)))
+        let from = config.email_from.clone().ok_or(ConfigError::Missing("EMAIL_FROM"))?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let store = DynamoStore::from_sdk(&sdk, &config);
+        let delivery = AwsDelivery::new(&sdk, from);
+        App::new(config, Arc::new(store), Arc::new(delivery))
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -65,6 +89,13 @@ impl App {
 
     pub fn with_dev_captcha_answers(mut self, log: Arc<DevAnswerLog>) -> Self {
         self.dev_captcha_answers = Some(log);
+        self
+    }
+
+    /// Delivers through an in-memory outbox that `GET /_dev/outbox` reads.
+    pub fn with_dev_outbox(mut self, outbox: Arc<crate::delivery::outbox::Outbox>) -> Self {
+        self.delivery = outbox.clone();
+        self.dev_outbox = Some(outbox);
         self
     }
 

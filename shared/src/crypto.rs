@@ -3,6 +3,9 @@
 //! a key derived from `CODE_KEY`, so a copy of the table reveals nothing and
 //! cannot be brute-forced offline without the key.
 
+use crate::ports::{Random, RandomError};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -13,11 +16,56 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone)]
 pub struct Keys {
     captcha: [u8; 32],
+    codes: [u8; 32],
+    link: [u8; 32],
 }
+
+const NONCE: usize = 24;
 
 impl Keys {
     pub fn derive(code_key: &[u8; 32]) -> Self {
-        Keys { captcha: mac(code_key, &[b"vericode/captcha/v1"]) }
+        Keys {
+            captcha: mac(code_key, &[b"vericode/captcha/v1"]),
+            codes: mac(code_key, &[b"vericode/codes/v1"]),
+            link: mac(code_key, &[b"vericode/links/v1"]),
+        }
+    }
+
+    /// Encrypts a one-time code with XChaCha20-Poly1305 under a random nonce,
+    /// bound to `context` (the destination's key): `nonce || ciphertext`.
+    pub fn seal_code(
+        &self,
+        context: &str,
+        code: &str,
+        random: &dyn Random,
+    ) -> Result<Vec<u8>, RandomError> {
+        let mut nonce = [0u8; NONCE];
+        random.fill(&mut nonce)?;
+        let cipher = XChaCha20Poly1305::new((&self.codes).into());
+        let payload = Payload { msg: code.as_bytes(), aad: context.as_bytes() };
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), payload)
+            .map_err(|_| RandomError("encryption failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// The code sealed by `seal_code` for the same `context`, or `None`.
+    pub fn open_code(&self, context: &str, blob: &[u8]) -> Option<String> {
+        if blob.len() <= NONCE {
+            return None;
+        }
+        let (nonce, sealed) = blob.split_at(NONCE);
+        let cipher = XChaCha20Poly1305::new((&self.codes).into());
+        let payload = Payload { msg: sealed, aad: context.as_bytes() };
+        let plain = cipher.decrypt(XNonce::from_slice(nonce), payload).ok()?;
+        String::from_utf8(plain).ok()
+    }
+
+    /// The stored form of a login link's secret.
+    pub fn link_hash(&self, secret: &str) -> [u8; 32] {
+        mac(&self.link, &[secret.as_bytes()])
     }
 
     /// The stored form of a captcha answer, bound to the captcha's id.
@@ -29,7 +77,7 @@ impl Keys {
 /// HMAC-SHA256 over the concatenation of `parts`.
 pub fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut m = match HmacSha256::new_from_slice(key) {
+    let mut m = match <HmacSha256 as Mac>::new_from_slice(key) {
         Ok(m) => m,
         Err(_) => unreachable!("HMAC takes keys of any length"),
     };
@@ -37,6 +85,30 @@ pub fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
         m.update(p);
     }
     m.finalize().into_bytes().into()
+}
+
+/// `length` decimal digits, uniformly distributed (rejection sampling).
+pub fn random_digits(random: &dyn Random, length: usize) -> Result<String, RandomError> {
+    let mut out = String::with_capacity(length);
+    let mut buf = [0u8; 32];
+    while out.len() < length {
+        random.fill(&mut buf)?;
+        for b in buf {
+            // 250 = 25 * 10: values above it would favour low digits.
+            if b < 250 && out.len() < length {
+                out.push(char::from(b'0' + b % 10));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `bytes` random bytes, URL-safe base64.
+pub fn random_token(random: &dyn Random, bytes: usize) -> Result<String, RandomError> {
+    use base64::Engine as _;
+    let mut buf = vec![0u8; bytes];
+    random.fill(&mut buf)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
 }
 
 /// Compares two digests in constant time.
@@ -47,6 +119,31 @@ pub fn digest_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::OsRandom;
+
+    #[test]
+    fn codes_seal_and_open_only_in_their_context() {
+        let k = Keys::derive(&[3; 32]);
+        let blob = k.seal_code("email:a@b.co", "123456", &OsRandom).unwrap();
+        assert!(!blob.windows(6).any(|w| w == b"123456"));
+        assert_eq!(k.open_code("email:a@b.co", &blob).as_deref(), Some("123456"));
+        assert_eq!(k.open_code("email:x@b.co", &blob), None);
+        assert_eq!(Keys::derive(&[4; 32]).open_code("email:a@b.co", &blob), None);
+        assert_ne!(blob, k.seal_code("email:a@b.co", "123456", &OsRandom).unwrap());
+    }
+
+    #[test]
+    fn digits_are_digits_and_spread() {
+        let mut counts = [0usize; 10];
+        for _ in 0..2000 {
+            let c = random_digits(&OsRandom, 6).unwrap();
+            assert_eq!(c.len(), 6);
+            for ch in c.chars() {
+                counts[ch.to_digit(10).unwrap() as usize] += 1;
+            }
+        }
+        assert!(counts.iter().all(|&n| n > 900 && n < 1500), "{counts:?}");
+    }
 
     #[test]
     fn hashes_are_keyed_and_bound_to_the_id() {

@@ -23,10 +23,11 @@ pub enum ApiError {
     InvalidRequest { problem: BodyProblem, field: Option<String> },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The field holding the address is named.
     #[error("invalid email")]
-    InvalidEmail,
+    InvalidEmail(&'static str),
     #[error("invalid phone")]
-    InvalidPhone,
+    InvalidPhone(&'static str),
     #[error("unauthorized")]
     Unauthorized,
     #[error("captcha invalid")]
@@ -75,8 +76,8 @@ impl ApiError {
         use ApiError::*;
         match self {
             InvalidRequest { .. }
-            | InvalidEmail
-            | InvalidPhone
+            | InvalidEmail(_)
+            | InvalidPhone(_)
             | CodeInvalid { .. }
             | WeakPassword => StatusCode::BAD_REQUEST,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -96,8 +97,8 @@ impl ApiError {
         match self {
             InvalidRequest { .. } => "invalid_request",
             PayloadTooLarge => "payload_too_large",
-            InvalidEmail => "invalid_email",
-            InvalidPhone => "invalid_phone",
+            InvalidEmail(_) => "invalid_email",
+            InvalidPhone(_) => "invalid_phone",
             Unauthorized => "unauthorized",
             CaptchaInvalid => "captcha_invalid",
             SmsCountryNotAllowed => "sms_country_not_allowed",
@@ -121,8 +122,7 @@ impl ApiError {
     pub fn field(&self) -> Option<&str> {
         match self {
             ApiError::InvalidRequest { field, .. } => field.as_deref(),
-            ApiError::InvalidEmail => Some("email"),
-            ApiError::InvalidPhone => Some("phone"),
+            ApiError::InvalidEmail(field) | ApiError::InvalidPhone(field) => Some(field),
             ApiError::WeakPassword => Some("password"),
             ApiError::CaptchaInvalid => Some("captcha"),
             _ => None,
@@ -171,8 +171,8 @@ impl ApiError {
             PayloadTooLarge => {
                 pick("The request body is larger than 16 KiB.", "请求体超过 16 KiB。")
             }
-            InvalidEmail => pick("That is not a valid email address.", "邮箱地址无效。"),
-            InvalidPhone => pick("That is not a valid phone number.", "手机号码无效。"),
+            InvalidEmail(_) => pick("That is not a valid email address.", "邮箱地址无效。"),
+            InvalidPhone(_) => pick("That is not a valid phone number.", "手机号码无效。"),
             Unauthorized => pick(
                 "Log in first; the token is missing, expired or revoked.",
                 "请先登录：令牌缺失、已过期或已撤销。",

@@ -115,6 +115,137 @@ pub trait CaptchaStore: Send + Sync {
     ) -> Result<Option<StoredCaptcha>, StoreError>;
 }
 
+/// The live code of a destination: sealed (AEAD), never in plain text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveCode {
+    pub sealed: Vec<u8>,
+    pub expires_at: Timestamp,
+    pub attempts: u32,
+}
+
+/// The id of the verification token issued for a destination's last
+/// verified code, until it is used or expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveToken {
+    pub jti: String,
+    pub expires_at: Timestamp,
+}
+
+/// Everything about one (purpose, destination): when codes were sent, the
+/// live code, recent failed checks and the live verification token.
+/// Versioned: a write names the version it read and fails if another
+/// request wrote in between (optimistic concurrency).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DestRecord {
+    /// `<purpose>|<channel>:<address>`.
+    pub key: String,
+    /// 0 when nothing is stored yet.
+    pub version: u64,
+    /// Send times, newest first.
+    pub sends: Vec<Timestamp>,
+    pub code: Option<LiveCode>,
+    /// Failed check times, newest first.
+    pub fails: Vec<Timestamp>,
+    pub token: Option<LiveToken>,
+    /// When all of the above is irrelevant (the TTL).
+    pub expires_at: Timestamp,
+}
+
+/// A counter in a fixed window: `key` names the window; an increment is
+/// refused once the count has reached `limit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counter {
+    pub key: String,
+    pub limit: u32,
+    pub expires_at: Timestamp,
+}
+
+/// Why a send's transaction was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendRejected {
+    /// The captcha is wrong, used, expired or unknown (it is not consumed).
+    Captcha,
+    /// The destination record changed since it was read.
+    Conflict,
+    /// The counter at this index is at its limit.
+    Counter(usize),
+}
+
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// The destination's record (an empty one at its stored version if
+    /// missing or expired at `now`) and the account owning `address`
+    /// (`email:…`/`sms:…`), in one round trip. Errors: `Unavailable`, `Corrupt`.
+    async fn load_destination(
+        &self,
+        key: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<(DestRecord, Option<String>), StoreError>;
+
+    /// All or nothing, one round trip: consumes the captcha `(id, answer
+    /// hash)` if given (it must match and be unexpired at `now`), saves
+    /// `record` if the stored version is still `expected_version`, and adds
+    /// one to each counter below its limit. `Ok(Err(_))` says which part refused.
+    async fn commit_send(
+        &self,
+        captcha: Option<(&str, &[u8; 32])>,
+        record: &DestRecord,
+        expected_version: u64,
+        counters: &[Counter],
+        now: Timestamp,
+    ) -> Result<Result<(), SendRejected>, StoreError>;
+
+    /// Saves `record` if the stored version is still `expected_version`;
+    /// `Ok(false)` when another write came first.
+    async fn save_destination(
+        &self,
+        record: &DestRecord,
+        expected_version: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Takes one back from each counter (a send the provider refused is not charged).
+    async fn refund(&self, counters: &[Counter]) -> Result<(), StoreError>;
+}
+
+/// An account as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub password_hash: Option<String>,
+    pub display_name: Option<String>,
+    pub locale: Option<String>,
+    pub created_at: Timestamp,
+    /// Sessions issued before this epoch are revoked.
+    pub session_epoch: u64,
+}
+
+impl AccountRecord {
+    /// The ownership keys of its addresses (`email:…`, `sms:…`).
+    pub fn address_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some(e) = &self.email {
+            keys.push(format!("email:{e}"));
+        }
+        if let Some(p) = &self.phone {
+            keys.push(format!("sms:{p}"));
+        }
+        keys
+    }
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Errors: `Unavailable`, `Corrupt`.
+    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError>;
+
+    /// Creates the account and claims its addresses, all or nothing.
+    /// `Ok(false)` when the id exists or an address belongs to an account.
+    async fn create_account(&self, account: &AccountRecord) -> Result<bool, StoreError>;
+}
+
 /// Everything the use cases need from the store.
-pub trait Store: CaptchaStore {}
-impl<T: CaptchaStore> Store for T {}
+pub trait Store: CaptchaStore + CodeStore + AccountStore {}
+impl<T: CaptchaStore + CodeStore + AccountStore> Store for T {}

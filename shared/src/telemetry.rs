@@ -22,5 +22,33 @@ pub fn init_pretty() {
 }
 
 fn filter() -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+    filter_with("info")
+}
+
+/// `RUST_LOG` (else `default`), with the AWS SDK and HTTP stack held at
+/// `info` whatever it says: at `debug`/`trace` they print whole requests
+/// and responses, which hold table keys (addresses) and sealed codes.
+pub fn filter_with(default: &str) -> EnvFilter {
+    let wanted = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
+    let mut filter = EnvFilter::try_new(&wanted).unwrap_or_else(|_| EnvFilter::new(default));
+    for quiet in [
+        "aws_smithy_runtime",
+        "aws_smithy_runtime_api",
+        "aws_smithy_http",
+        "aws_smithy_http_client",
+        "aws_config",
+        "aws_runtime",
+        "aws_sdk_dynamodb",
+        "aws_sdk_ses",
+        "aws_sdk_sns",
+        "hyper",
+        "hyper_util",
+        "h2",
+        "rustls",
+    ] {
+        if let Ok(d) = format!("{quiet}=info").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
 }

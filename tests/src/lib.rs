@@ -7,6 +7,8 @@
 use shared::App;
 use shared::captcha::DevAnswerLog;
 use shared::config::{Config, Secrets};
+use shared::delivery::outbox::Outbox;
+use shared::ports::AccountRecord;
 use shared::ports::{ManualClock, Store};
 use shared::store::dynamodb::{self, DynamoStore};
 use shared::store::memory::MemoryStore;
@@ -26,6 +28,7 @@ pub struct TestApp {
     pub app: Arc<App>,
     pub clock: ManualClock,
     pub answers: Arc<DevAnswerLog>,
+    pub outbox: Arc<Outbox>,
     /// The DynamoDB client and table, on the DynamoDB backend.
     pub dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
 }
@@ -76,13 +79,53 @@ pub async fn store(
 }
 
 pub async fn app(backend: Backend) -> TestApp {
+    app_with(backend, config()).await
+}
+
+/// An app with a given configuration.
+pub async fn app_with(backend: Backend, config: Config) -> TestApp {
     let (store, dynamo) = store(backend).await;
     let clock = ManualClock::new(T0);
     let answers = Arc::new(DevAnswerLog::default());
-    let app = App::new(config(), store)
+    let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
+    let app = App::new(config, store, outbox.clone())
+        .expect("app")
         .with_clock(Arc::new(clock.clone()))
-        .with_dev_captcha_answers(answers.clone());
-    TestApp { app: Arc::new(app), clock, answers, dynamo }
+        .with_dev_captcha_answers(answers.clone())
+        .with_dev_outbox(outbox.clone());
+    TestApp { app: Arc::new(app), clock, answers, outbox, dynamo }
+}
+
+impl TestApp {
+    /// A new captcha's id and answer.
+    pub async fn captcha(&self) -> (String, String) {
+        let c = shared::captcha::create(&self.app).await.expect("captcha");
+        let answer = self.answers.answer(&c.captcha_id).expect("answer");
+        (c.captcha_id, answer)
+    }
+
+    /// Creates an account owning `email` and/or `phone`; returns it and a session token.
+    pub async fn account(
+        &self,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> (AccountRecord, String) {
+        let account = AccountRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            created_at: T0,
+            ..Default::default()
+        };
+        assert!(self.app.store.create_account(&account).await.expect("create account"));
+        let (token, _) = shared::auth::issue(&self.app, &account, 3600).expect("token");
+        (account, token)
+    }
+
+    /// The newest message's code sent to `to`.
+    pub fn last_code(&self, to: &str) -> Option<String> {
+        self.outbox.to(to).first().and_then(|m| m.code.clone())
+    }
 }
 
 /// Runs an async test body once per backend.
@@ -98,4 +141,31 @@ macro_rules! both_stores {
             async fn $name() { super::$name($crate::Backend::Dynamo).await })*
         }
     };
+}
+
+/// A request as API Gateway would deliver it: JSON body, caller address,
+/// optional bearer token.
+pub fn request(body: &serde_json::Value, ip: &str, bearer: Option<&str>) -> lambda_http::Request {
+    use lambda_http::RequestExt;
+    let mut ctx = lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+    ctx.http.method = lambda_http::http::Method::POST;
+    ctx.http.source_ip = Some(ip.to_string());
+    let mut req = lambda_http::Request::new(lambda_http::Body::Text(body.to_string()))
+        .with_request_context(lambda_http::request::RequestContext::ApiGatewayV2(ctx));
+    req.headers_mut().insert("content-type", "application/json".parse().expect("header"));
+    if let Some(token) = bearer {
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().expect("header"));
+    }
+    req
+}
+
+/// A response's status and JSON body.
+pub fn parts(resp: &lambda_http::Response<lambda_http::Body>) -> (u16, serde_json::Value) {
+    let body = if resp.body().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(resp.body().as_ref()).expect("json body")
+    };
+    (resp.status().as_u16(), body)
 }

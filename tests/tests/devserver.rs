@@ -72,12 +72,62 @@ async fn error_envelopes(base: &str) {
     assert_eq!(body["error"]["message"], "请求体不是有效的 JSON。");
 }
 
+async fn solved_captcha(base: &str) -> Value {
+    let http = reqwest::Client::new();
+    let c: Value =
+        http.post(format!("{base}/v1/captchas")).send().await.unwrap().json().await.unwrap();
+    let id = c["captcha_id"].as_str().unwrap();
+    let a: Value =
+        reqwest::get(format!("{base}/_dev/captchas/{id}")).await.unwrap().json().await.unwrap();
+    json!({"id": id, "answer": a["answer"]})
+}
+
+async fn send_code(base: &str, channel: &str, to: &str) {
+    let body = json!({"channel": channel, "to": to, "purpose": "register", "captcha": solved_captcha(base).await});
+    let resp =
+        reqwest::Client::new().post(format!("{base}/v1/codes")).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+}
+
+async fn verify_code(base: &str, to: &str, code: &str) -> StatusCode {
+    let body = json!({"channel": "email", "to": to, "purpose": "register", "code": code});
+    reqwest::Client::new()
+        .post(format!("{base}/v1/codes/verify"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 #[tokio::test]
 async fn embedded_store_over_http() {
     let t = app(Backend::Memory).await;
     let base = serve(devserver::router(t.app.clone())).await;
     captcha_round_trip(&base).await;
     error_envelopes(&base).await;
+
+    // captcha → send → outbox → verify, as the README shows it.
+    send_code(&base, "email", "Newcomer@Example.com").await;
+    let outbox: Value = reqwest::get(format!("{base}/_dev/outbox?to=newcomer@example.com"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = outbox["messages"][0]["code"].as_str().unwrap().to_string();
+    assert_eq!(outbox["messages"][0]["purpose"], "register");
+    assert_eq!(verify_code(&base, "newcomer@example.com", &code).await, StatusCode::OK);
+
+    // A phone number in the query, with its `+` turned into a space or kept.
+    send_code(&base, "sms", "+8613800138000").await;
+    for q in ["+8613800138000", "%2B8613800138000", "8613800138000"] {
+        let outbox: Value =
+            reqwest::get(format!("{base}/_dev/outbox?to={q}")).await.unwrap().json().await.unwrap();
+        assert_eq!(outbox["messages"].as_array().unwrap().len(), 1, "{q}");
+    }
+    let resp = reqwest::get(format!("{base}/_dev/outbox?to=nonsense")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 }
 
 /// The caller's address reaches handlers as API Gateway's `sourceIp`.
@@ -122,10 +172,25 @@ fn devserver_binary() -> std::path::PathBuf {
     target.join("debug").join("devserver")
 }
 
-/// The real binary, as the README runs it, with `STORE=dynamodb`: it creates
-/// the table (with TTL) itself and serves the API from it.
+/// The real binary, as the README runs it, with `STORE=dynamodb` and
+/// `DELIVERY=aws`: it builds the real DynamoDB, SES and SNS clients from the
+/// environment, creates the table (with TTL) itself and serves the API.
 #[tokio::test]
-async fn the_binary_on_dynamodb_local() {
+async fn the_binary_with_the_real_adapters() {
+    let stand_in = std::env::var("VERICODE_TEST_AWS")
+        .unwrap_or_else(|_| panic!("VERICODE_TEST_AWS is not set: run scripts/test.sh"));
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&stand_in)
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    let from = format!("dev-{}@example.com", uuid::Uuid::new_v4().simple());
+    aws_sdk_ses::Client::new(&sdk)
+        .verify_email_identity()
+        .email_address(&from)
+        .send()
+        .await
+        .unwrap();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -137,6 +202,9 @@ async fn the_binary_on_dynamodb_local() {
             .env("STORE", "dynamodb")
             .env("TABLE_NAME", &table)
             .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint())
+            .env("AWS_ENDPOINT_URL", &stand_in)
+            .env("DELIVERY", "aws")
+            .env("EMAIL_FROM", &from)
             .env_remove("DYNAMODB_ENDPOINT")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -161,4 +229,25 @@ async fn the_binary_on_dynamodb_local() {
     assert_eq!(ttl.time_to_live_description().unwrap().attribute_name(), Some("expires_at"));
     let scan = client.scan().table_name(&table).send().await.unwrap();
     assert_eq!(scan.count(), 1, "one captcha stored");
+
+    // A code by SES, read back from the stand-in, checked through the API.
+    let to = format!("binary-{}@example.com", uuid::Uuid::new_v4().simple());
+    send_code(&base, "email", &to).await;
+    let data: Value =
+        reqwest::get(format!("{stand_in}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    let mail = data["ses"]["Message"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["destinations"]["ToAddresses"][0] == to.as_str())
+        .expect("the code email reached SES")
+        .clone();
+    let subject = mail["subject"].as_str().unwrap();
+    let code: String = subject.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 6, "{subject}");
+    assert_eq!(verify_code(&base, &to, "000000").await, StatusCode::BAD_REQUEST);
+    assert_eq!(verify_code(&base, &to, &code).await, StatusCode::OK);
+    // No outbox when delivering for real.
+    let resp = reqwest::get(format!("{base}/_dev/outbox?to={to}")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }

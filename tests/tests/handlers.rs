@@ -82,4 +82,106 @@ async fn create_captcha_bad_bodies(b: Backend) {
     assert_eq!(create_captcha::handle(&t.app, req).await.status(), StatusCode::CREATED);
 }
 
-both_stores!(create_captcha_default, create_captcha_unknown_field, create_captcha_bad_bodies);
+/// An event with its body's fields replaced.
+fn event_with(name: &str, patch: Value) -> lambda_http::Request {
+    let mut req = event(name);
+    let mut body: Value = serde_json::from_slice(req.body().as_ref()).unwrap();
+    for (k, v) in patch.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    *req.body_mut() = Body::Text(body.to_string());
+    req
+}
+
+async fn solved(t: &TestApp) -> Value {
+    let (id, answer) = t.captcha().await;
+    serde_json::json!({"id": id, "answer": answer})
+}
+
+async fn send_code_events(b: Backend) {
+    let t = app(b).await;
+    let resp = send_code::handle(
+        &t.app,
+        event_with("send-code.email", serde_json::json!({"captcha": solved(&t).await})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert_eq!(body_json(&resp), serde_json::json!({"expires_in": 600, "resend_in": 60}));
+    assert_eq!(t.outbox.to("alice@example.com").len(), 1);
+
+    let resp = send_code::handle(
+        &t.app,
+        event_with("send-code.sms-national", serde_json::json!({"captcha": solved(&t).await})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let sms = t.outbox.to("+8613800138000");
+    assert!(sms[0].text.contains("验证码"), "the event asks for Chinese");
+
+    // The event's captcha was never issued: refused, and nothing sent.
+    let resp = send_code::handle(&t.app, event("send-code.email")).await;
+    assert_eq!(body_json(&resp)["error"]["code"], "captcha_invalid");
+
+    let resp = send_code::handle(&t.app, event("send-code.invalid-email")).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&resp)["error"]["code"], "invalid_email");
+    assert_eq!(body_json(&resp)["error"]["field"], "to");
+
+    let resp = send_code::handle(&t.app, event("send-code.bind-without-session")).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(t.outbox.to("alice@example.com").len(), 1);
+}
+
+async fn verify_code_events(b: Backend) {
+    let t = app(b).await;
+    send_code::handle(
+        &t.app,
+        event_with("send-code.email", serde_json::json!({"captcha": solved(&t).await})),
+    )
+    .await;
+    let code = t.last_code("alice@example.com").unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+
+    let resp = verify_code::handle(
+        &t.app,
+        event_with("verify-code.default", serde_json::json!({"code": wrong})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(&resp)["error"]["attempts_left"], 4);
+
+    let resp = verify_code::handle(&t.app, event("verify-code.malformed-code")).await;
+    assert_eq!(body_json(&resp)["error"]["field"], "code");
+
+    let resp = verify_code::handle(
+        &t.app,
+        event_with("verify-code.default", serde_json::json!({"code": code})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert!(body_json(&resp)["verification_token"].is_string());
+}
+
+both_stores!(
+    create_captcha_default,
+    create_captcha_unknown_field,
+    create_captcha_bad_bodies,
+    send_code_events,
+    verify_code_events,
+);
+
+/// Every sample event is used by a test above.
+#[test]
+fn every_event_is_exercised() {
+    let source = include_str!("handlers.rs");
+    let dir = format!("{}/../events", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let stem = name.strip_suffix(".json").unwrap();
+        assert!(
+            source.contains(&format!("\"{stem}\"")),
+            "events/{name} is not used by a handler test"
+        );
+    }
+}

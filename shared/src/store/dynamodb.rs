@@ -3,13 +3,19 @@
 //! condition also compares `expires_at` with the clock.
 
 use crate::config::Config;
-use crate::ports::{CaptchaStore, StoreError, StoredCaptcha, Timestamp};
+use crate::ports::{
+    AccountRecord, AccountStore, CaptchaStore, CodeStore, Counter, DestRecord, LiveCode, LiveToken,
+    SendRejected, StoreError, StoredCaptcha, Timestamp,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType,
+    KeysAndAttributes, Put, ReturnValue, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus, TransactWriteItem, Update,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,11 +27,30 @@ pub mod keys {
     pub const EXPIRES_AT: &str = "expires_at";
 
     pub const CAPTCHA: &str = "CAPTCHA#";
+    /// Per (purpose, destination): sends, live code, failed checks, live token.
+    pub const DEST: &str = "DEST#";
+    /// Address ownership: which account an email or phone belongs to.
+    pub const ADDR: &str = "ADDR#";
+    pub const ACCOUNT: &str = "ACCOUNT#";
+    /// Fixed-window counters (per IP, SMS budgets).
+    pub const COUNTER: &str = "COUNTER#";
     /// The sort key of single-item partitions.
     pub const ITEM: &str = "ITEM";
 
     pub fn captcha(id: &str) -> String {
         format!("{CAPTCHA}{id}")
+    }
+    pub fn dest(key: &str) -> String {
+        format!("{DEST}{key}")
+    }
+    pub fn addr(key: &str) -> String {
+        format!("{ADDR}{key}")
+    }
+    pub fn account(id: &str) -> String {
+        format!("{ACCOUNT}{id}")
+    }
+    pub fn counter(key: &str) -> String {
+        format!("{COUNTER}{key}")
     }
 }
 use keys::*;
@@ -40,7 +65,11 @@ pub struct DynamoStore {
 /// `AWS_ENDPOINT_URL_DYNAMODB` works as well.
 pub async fn client(endpoint: Option<&str>) -> Client {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    let mut conf = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    client_from_sdk(&sdk, endpoint)
+}
+
+fn client_from_sdk(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> Client {
+    let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
     if let Some(url) = endpoint {
         conf = conf.endpoint_url(url);
     }
@@ -54,6 +83,13 @@ impl DynamoStore {
 
     pub async fn from_env(config: &Config) -> Self {
         Self::new(client(config.dynamodb_endpoint.as_deref()).await, config.table_name.clone())
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
+        Self::new(
+            client_from_sdk(sdk, config.dynamodb_endpoint.as_deref()),
+            config.table_name.clone(),
+        )
     }
 
     pub fn client(&self) -> &Client {
@@ -81,6 +117,156 @@ fn get_n(item: &HashMap<String, AttributeValue>, name: &str) -> Result<i64, Stor
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| StoreError::Corrupt(format!("{name} is not a number")))
+}
+
+fn get_opt_n(
+    item: &HashMap<String, AttributeValue>,
+    name: &str,
+) -> Result<Option<i64>, StoreError> {
+    item.get(name).map(|_| get_n(item, name)).transpose()
+}
+
+fn get_s(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn get_list(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Vec<i64>, StoreError> {
+    match item.get(name) {
+        None => Ok(Vec::new()),
+        Some(v) => v
+            .as_l()
+            .map_err(|_| StoreError::Corrupt(format!("{name} is not a list")))?
+            .iter()
+            .map(|n| {
+                n.as_n()
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("{name} holds a non-number")))
+            })
+            .collect(),
+    }
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn list(v: &[i64]) -> AttributeValue {
+    AttributeValue::L(v.iter().map(n).collect())
+}
+
+fn dest_item(r: &DestRecord) -> HashMap<String, AttributeValue> {
+    let mut item = DynamoStore::key(dest(&r.key));
+    item.insert("ver".into(), n(r.version));
+    item.insert("sends".into(), list(&r.sends));
+    item.insert("fails".into(), list(&r.fails));
+    item.insert(EXPIRES_AT.into(), n(r.expires_at));
+    if let Some(c) = &r.code {
+        item.insert("code_sealed".into(), AttributeValue::B(Blob::new(c.sealed.clone())));
+        item.insert("code_expires_at".into(), n(c.expires_at));
+        item.insert("code_attempts".into(), n(c.attempts));
+    }
+    if let Some(t) = &r.token {
+        item.insert("token_jti".into(), s(&t.jti));
+        item.insert("token_expires_at".into(), n(t.expires_at));
+    }
+    item
+}
+
+fn dest_record(
+    key: &str,
+    item: &HashMap<String, AttributeValue>,
+) -> Result<DestRecord, StoreError> {
+    let code = match item.get("code_sealed") {
+        None => None,
+        Some(v) => Some(LiveCode {
+            sealed: v
+                .as_b()
+                .map_err(|_| StoreError::Corrupt("code_sealed is not binary".into()))?
+                .as_ref()
+                .to_vec(),
+            expires_at: get_n(item, "code_expires_at")?,
+            attempts: get_n(item, "code_attempts")? as u32,
+        }),
+    };
+    let token = match get_s(item, "token_jti") {
+        None => None,
+        Some(jti) => Some(LiveToken { jti, expires_at: get_n(item, "token_expires_at")? }),
+    };
+    Ok(DestRecord {
+        key: key.to_string(),
+        version: get_n(item, "ver")? as u64,
+        sends: get_list(item, "sends")?,
+        code,
+        fails: get_list(item, "fails")?,
+        token,
+        expires_at: get_n(item, EXPIRES_AT)?,
+    })
+}
+
+/// The condition that the stored record is still at `version`.
+fn version_condition(version: u64) -> (&'static str, Option<AttributeValue>) {
+    if version == 0 {
+        ("attribute_not_exists(pk)", None)
+    } else {
+        ("ver = :expected_ver", Some(n(version)))
+    }
+}
+
+fn account_item(a: &AccountRecord) -> HashMap<String, AttributeValue> {
+    let mut item = DynamoStore::key(account(&a.id));
+    item.insert("id".into(), s(&a.id));
+    item.insert("created_at".into(), n(a.created_at));
+    item.insert("session_epoch".into(), n(a.session_epoch));
+    for (name, value) in [
+        ("email", &a.email),
+        ("phone", &a.phone),
+        ("password_hash", &a.password_hash),
+        ("display_name", &a.display_name),
+        ("locale", &a.locale),
+    ] {
+        if let Some(v) = value {
+            item.insert(name.into(), s(v));
+        }
+    }
+    item
+}
+
+fn account_record(item: &HashMap<String, AttributeValue>) -> Result<AccountRecord, StoreError> {
+    Ok(AccountRecord {
+        id: get_s(item, "id").ok_or_else(|| StoreError::Corrupt("account without id".into()))?,
+        email: get_s(item, "email"),
+        phone: get_s(item, "phone"),
+        password_hash: get_s(item, "password_hash"),
+        display_name: get_s(item, "display_name"),
+        locale: get_s(item, "locale"),
+        created_at: get_n(item, "created_at")?,
+        session_epoch: get_opt_n(item, "session_epoch")?.unwrap_or(0) as u64,
+    })
+}
+
+/// The cancellation reason codes of a cancelled transaction, or the error.
+fn cancellation_codes(
+    e: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Result<Vec<String>, StoreError> {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => Ok(c
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None").to_string())
+            .collect()),
+        _ => Err(unavailable(e)),
+    }
+}
+
+fn build<T, E: std::error::Error + Send + Sync + 'static>(
+    r: Result<T, E>,
+) -> Result<T, StoreError> {
+    r.map_err(unavailable)
 }
 
 fn get_hash(item: &HashMap<String, AttributeValue>, name: &str) -> Result<[u8; 32], StoreError> {
@@ -141,6 +327,254 @@ impl CaptchaStore for DynamoStore {
             expires_at: get_n(&item, EXPIRES_AT)?,
         };
         Ok((stored.expires_at > now).then_some(stored))
+    }
+}
+
+#[async_trait]
+impl CodeStore for DynamoStore {
+    async fn load_destination(
+        &self,
+        key: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<(DestRecord, Option<String>), StoreError> {
+        let dest_pk = dest(key);
+        let addr_pk = addr(address);
+        let mut request = build(
+            KeysAndAttributes::builder()
+                .keys(Self::key(dest_pk.clone()))
+                .keys(Self::key(addr_pk.clone()))
+                .consistent_read(true)
+                .build(),
+        )?;
+        let mut items = Vec::new();
+        // BatchGetItem may leave keys unprocessed under load; ask again for those.
+        for attempt in 0..5 {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request.clone())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(mut r) = out.responses {
+                items.extend(r.remove(&self.table).unwrap_or_default());
+            }
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    request = rest;
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                }
+                _ => break,
+            }
+        }
+        let pk_of = |i: &HashMap<String, AttributeValue>| get_s(i, PK).unwrap_or_default();
+        let record = match items.iter().find(|i| pk_of(i) == dest_pk) {
+            None => DestRecord { key: key.to_string(), ..Default::default() },
+            Some(item) => {
+                let r = dest_record(key, item)?;
+                if r.expires_at > now {
+                    r
+                } else {
+                    DestRecord { key: key.to_string(), version: r.version, ..Default::default() }
+                }
+            }
+        };
+        let owner = items.iter().find(|i| pk_of(i) == addr_pk).and_then(|i| get_s(i, "account_id"));
+        Ok((record, owner))
+    }
+
+    async fn commit_send(
+        &self,
+        captcha: Option<(&str, &[u8; 32])>,
+        record: &DestRecord,
+        expected_version: u64,
+        counters: &[Counter],
+        now: Timestamp,
+    ) -> Result<Result<(), SendRejected>, StoreError> {
+        let mut items = Vec::new();
+        if let Some((id, hash)) = captcha {
+            let delete = build(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::key(keys::captcha(id))))
+                    .condition_expression("answer_hash = :h AND expires_at > :now")
+                    .expression_attribute_values(":h", AttributeValue::B(Blob::new(hash.to_vec())))
+                    .expression_attribute_values(":now", n(now))
+                    .build(),
+            )?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        let (cond, value) = version_condition(expected_version);
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(dest_item(record)))
+                .condition_expression(cond)
+                .set_expression_attribute_values(
+                    value.map(|v| HashMap::from([(":expected_ver".to_string(), v)])),
+                )
+                .build(),
+        )?;
+        items.push(TransactWriteItem::builder().put(put).build());
+        for c in counters {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(counter_increment(&self.table, c, now)?)
+                    .build(),
+            );
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => {
+                let codes = cancellation_codes(e)?;
+                let offset = usize::from(captcha.is_some());
+                for (i, code) in codes.iter().enumerate() {
+                    let rejected = match (code.as_str(), i) {
+                        ("None", _) => continue,
+                        ("ConditionalCheckFailed", 0) if captcha.is_some() => SendRejected::Captcha,
+                        ("ConditionalCheckFailed", i) if i == offset => SendRejected::Conflict,
+                        ("ConditionalCheckFailed", i) => SendRejected::Counter(i - offset - 1),
+                        // Another transaction touched one of the items at once: retry.
+                        ("TransactionConflict", _) => SendRejected::Conflict,
+                        (other, _) => {
+                            return Err(StoreError::Unavailable(
+                                format!("transaction cancelled: {other}").into(),
+                            ));
+                        }
+                    };
+                    return Ok(Err(rejected));
+                }
+                Err(StoreError::Unavailable("transaction cancelled without a reason".into()))
+            }
+        }
+    }
+
+    async fn save_destination(
+        &self,
+        record: &DestRecord,
+        expected_version: u64,
+    ) -> Result<bool, StoreError> {
+        let (cond, value) = version_condition(expected_version);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(dest_item(record)))
+            .condition_expression(cond)
+            .set_expression_attribute_values(
+                value.map(|v| HashMap::from([(":expected_ver".to_string(), v)])),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn refund(&self, counters: &[Counter]) -> Result<(), StoreError> {
+        for c in counters {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(counter(&c.key))))
+                .update_expression("ADD n :minus_one")
+                .condition_expression("n > :zero")
+                .expression_attribute_values(":minus_one", n(-1))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                // Nothing to take back (the window is gone).
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn counter_increment(table: &str, c: &Counter, now: Timestamp) -> Result<Update, StoreError> {
+    // A window's key names the window, so an old count never carries over;
+    // `expires_at > :now` still guards against a reused key.
+    build(
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(DynamoStore::key(counter(&c.key))))
+            .update_expression("ADD n :one SET expires_at = :exp")
+            .condition_expression("attribute_not_exists(n) OR n < :limit OR expires_at <= :now")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":exp", n(c.expires_at))
+            .expression_attribute_values(":limit", n(c.limit))
+            .expression_attribute_values(":now", n(now))
+            .build(),
+    )
+}
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(account(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.as_ref().map(account_record).transpose()
+    }
+
+    async fn create_account(&self, a: &AccountRecord) -> Result<bool, StoreError> {
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(build(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(account_item(a)))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build(),
+                )?)
+                .build(),
+        ];
+        for k in a.address_keys() {
+            let mut item = Self::key(addr(&k));
+            item.insert("account_id".into(), s(&a.id));
+            items.push(
+                TransactWriteItem::builder()
+                    .put(build(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(item))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build(),
+                    )?)
+                    .build(),
+            );
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let codes = cancellation_codes(e)?;
+                if codes.iter().any(|c| c == "ConditionalCheckFailed") {
+                    Ok(false)
+                } else {
+                    Err(StoreError::Unavailable(format!("transaction cancelled: {codes:?}").into()))
+                }
+            }
+        }
     }
 }
 

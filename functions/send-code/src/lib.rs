@@ -1,0 +1,23 @@
+//! `POST /v1/codes`: send a one-time code by email or SMS.
+//!
+//! `202 {"expires_in", "resend_in"}`. DynamoDB round trips: 2 (the
+//! destination's record and the address owner in one batch read; one
+//! transaction for captcha, limits and code), plus 1 when authenticated
+//! (the account).
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::codes::{self, SendCode};
+use shared::http::{client_ip, finish, json, parse_request};
+use shared::{App, auth};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let (locale, body) = parse_request::<SendCode>(&req);
+    let result = async {
+        let body = body?;
+        let principal = auth::authenticate(app, &req).await?;
+        let sent = codes::send(app, body, locale, principal.as_ref(), client_ip(&req)).await?;
+        Ok(json(StatusCode::ACCEPTED, &sent, false))
+    };
+    finish(result.await, locale)
+}

@@ -1,0 +1,492 @@
+//! `POST /v1/codes` and `POST /v1/codes/verify` through their handlers, on
+//! both stores, with a clock the tests move.
+
+use serde_json::{Value, json};
+use shared::config::Config;
+use vericode_tests::{Backend, TestApp, app, app_with, both_stores, config, parts, request};
+
+const IP: &str = "198.51.100.7";
+
+async fn send(t: &TestApp, body: Value) -> (u16, Value) {
+    send_as(t, body, IP, None).await
+}
+
+async fn send_as(t: &TestApp, mut body: Value, ip: &str, bearer: Option<&str>) -> (u16, Value) {
+    if bearer.is_none() && body.get("captcha").is_none() {
+        let (id, answer) = t.captcha().await;
+        body["captcha"] = json!({ "id": id, "answer": answer });
+    }
+    parts(&send_code::handle(&t.app, request(&body, ip, bearer)).await)
+}
+
+async fn verify(t: &TestApp, body: Value) -> (u16, Value) {
+    parts(&verify_code::handle(&t.app, request(&body, IP, None)).await)
+}
+
+fn email(to: &str, purpose: &str) -> Value {
+    json!({ "channel": "email", "to": to, "purpose": purpose })
+}
+
+fn check(to: &str, purpose: &str, code: &str) -> Value {
+    json!({ "channel": "email", "to": to, "purpose": purpose, "code": code })
+}
+
+fn with(f: impl Fn(&mut Config)) -> Config {
+    let mut c = config();
+    f(&mut c);
+    c
+}
+
+async fn email_send_then_verify(b: Backend) {
+    let t = app(b).await;
+    assert_eq!(
+        send(&t, email("  Alice@Example.COM ", "register")).await,
+        (202, json!({"expires_in": 600, "resend_in": 60}))
+    );
+    let msgs = t.outbox.to("alice@example.com");
+    assert_eq!(msgs.len(), 1);
+    let code = msgs[0].code.clone().unwrap();
+    assert_eq!(code.len(), 6);
+    assert!(code.bytes().all(|b| b.is_ascii_digit()));
+    assert!(msgs[0].subject.as_deref().unwrap().contains(&code));
+    assert!(msgs[0].text.contains(&code) && msgs[0].text.contains("10 minutes"));
+
+    let (status, body) = verify(&t, check("alice@example.com", "register", &code)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expires_in"], 600);
+    assert_eq!(body["verification_token"].as_str().unwrap().split('.').count(), 3);
+    // Used up.
+    let (status, body) = verify(&t, check("ALICE@example.com", "register", &code)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("code_invalid")));
+    assert!(body["error"].get("attempts_left").is_none());
+    // A code is bound to its purpose.
+    t.clock.advance(61);
+    send(&t, email("alice@example.com", "register")).await;
+    let code = t.last_code("alice@example.com").unwrap();
+    assert_eq!(verify(&t, check("alice@example.com", "login", &code)).await.0, 400);
+}
+
+async fn two_spellings_are_one_destination(b: Backend) {
+    let t = app(b).await;
+    t.account(None, Some("+8613800138000")).await;
+    let national =
+        json!({ "channel": "sms", "to": "138 0013 8000", "country_code": 86, "purpose": "login" });
+    assert_eq!(send(&t, national).await.0, 202);
+    let e164 = json!({ "channel": "sms", "to": "+8613800138000", "purpose": "login" });
+    let (status, body) = send(&t, e164).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
+    let sms = t.outbox.to("+8613800138000");
+    assert_eq!(sms.len(), 1);
+    assert!(sms[0].text.contains(sms[0].code.as_deref().unwrap()) && sms[0].subject.is_none());
+}
+
+async fn a_resend_repeats_the_live_code(b: Backend) {
+    let t = app(b).await;
+    send(&t, email("bob@example.com", "register")).await;
+    t.clock.advance(61);
+    send(&t, email("bob@example.com", "register")).await;
+    let msgs = t.outbox.to("bob@example.com");
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0].code, msgs[1].code);
+    // Once the code has expired, a new one is made.
+    t.clock.advance(601);
+    send(&t, email("bob@example.com", "register")).await;
+    let old = msgs[0].code.clone().unwrap();
+    let new = t.last_code("bob@example.com").unwrap();
+    assert_ne!(old, new);
+    assert_eq!(verify(&t, check("bob@example.com", "register", &old)).await.0, 400);
+    assert_eq!(verify(&t, check("bob@example.com", "register", &new)).await.0, 200);
+}
+
+async fn sends_obey_both_sliding_windows(b: Backend) {
+    let t = app(b).await;
+    let to = email("carol@example.com", "register");
+    assert_eq!(send(&t, to.clone()).await.0, 202);
+    t.clock.advance(30);
+    let (status, body) = send(&t, to.clone()).await;
+    assert_eq!((status, body["error"]["retry_after"].as_u64()), (429, Some(30)));
+    let resp = send_code::handle(&t.app, {
+        let (id, answer) = t.captcha().await;
+        let mut b = to.clone();
+        b["captcha"] = json!({"id": id, "answer": answer});
+        request(&b, IP, None)
+    })
+    .await;
+    assert_eq!(resp.headers()["retry-after"], "30");
+    // 5 sends in any 600 s: at 0, 60, 120, 180, 240.
+    for _ in 0..4 {
+        t.clock.advance(if t.outbox.to("carol@example.com").len() == 1 { 30 } else { 60 });
+        assert_eq!(send(&t, to.clone()).await.0, 202);
+    }
+    t.clock.advance(60); // 300 s after the first send
+    let (status, body) = send(&t, to.clone()).await;
+    assert_eq!((status, body["error"]["retry_after"].as_u64()), (429, Some(300)));
+    t.clock.advance(299);
+    assert_eq!(send(&t, to.clone()).await.0, 429);
+    t.clock.advance(1); // the first send has left the window
+    assert_eq!(send(&t, to.clone()).await.0, 202);
+    assert_eq!(
+        send(&t, email("carol@example.com", "login")).await.0,
+        202,
+        "other purposes count apart"
+    );
+}
+
+async fn the_client_ip_is_limited(b: Backend) {
+    let t = app_with(b, with(|c| c.ip_window_max = 3)).await;
+    for i in 0..3 {
+        assert_eq!(send(&t, email(&format!("ip{i}@example.com"), "register")).await.0, 202);
+    }
+    let (status, body) = send(&t, email("ip9@example.com", "register")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
+    assert_eq!(
+        body["error"]["retry_after"].as_u64().unwrap(),
+        3600 - (vericode_tests::T0 % 3600) as u64
+    );
+    assert_eq!(send_as(&t, email("ip9@example.com", "register"), "203.0.113.9", None).await.0, 202);
+    assert!(t.outbox.to("ip9@example.com").len() == 1);
+}
+
+async fn sms_countries_and_budgets(b: Backend) {
+    let t = app_with(
+        b,
+        with(|c| {
+            c.sms_allowed_country_codes = Some(vec![86, 1]);
+            c.sms_daily_max = 3;
+            c.sms_country_daily_max = 2;
+        }),
+    )
+    .await;
+    let sms = |to: &str| json!({ "channel": "sms", "to": to, "purpose": "register" });
+    let (status, body) = send(&t, sms("+447400123456")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("sms_country_not_allowed")));
+    assert_eq!(send(&t, sms("+8613800138001")).await.0, 202);
+    assert_eq!(send(&t, sms("+8613800138002")).await.0, 202);
+    let (status, body) = send(&t, sms("+8613800138003")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("sms_budget_exhausted")));
+    assert_eq!(send(&t, sms("+12015550123")).await.0, 202);
+    let (status, _) = send(&t, sms("+12015550124")).await;
+    assert_eq!(status, 429, "the daily total is spent");
+    assert!(t.outbox.to("+8613800138003").is_empty());
+    // A new day brings a new budget.
+    t.clock.advance(86_400);
+    assert_eq!(send(&t, sms("+8613800138003")).await.0, 202);
+}
+
+async fn captchas_are_required_and_single_use(b: Backend) {
+    let t = app(b).await;
+    let to = email("dave@example.com", "register");
+    let (status, body) = parts(&send_code::handle(&t.app, request(&to, IP, None)).await);
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("captcha")));
+
+    let (id, answer) = t.captcha().await;
+    let mut wrong = to.clone();
+    wrong["captcha"] =
+        json!({ "id": id, "answer": if answer == "AAAAA" { "CCCCC" } else { "AAAAA" } });
+    assert_eq!(send(&t, wrong).await.1["error"]["code"], "captcha_invalid");
+    let mut right = to.clone();
+    right["captcha"] = json!({ "id": id, "answer": answer.to_lowercase() });
+    assert_eq!(send(&t, right.clone()).await.0, 403, "a wrong answer used the captcha up");
+
+    let (id, answer) = t.captcha().await;
+    right["captcha"] = json!({ "id": id, "answer": answer });
+    assert_eq!(send(&t, right.clone()).await.0, 202);
+    t.clock.advance(61);
+    assert_eq!(send(&t, right).await.0, 403, "a used captcha");
+    assert_eq!(t.outbox.to("dave@example.com").len(), 1);
+}
+
+async fn five_checks_per_code(b: Backend) {
+    let t = app(b).await;
+    send(&t, email("erin@example.com", "register")).await;
+    let code = t.last_code("erin@example.com").unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for left in (0..5).rev() {
+        let (status, body) = verify(&t, check("erin@example.com", "register", wrong)).await;
+        assert_eq!((status, body["error"]["attempts_left"].as_u64()), (400, Some(left)));
+    }
+    let (status, body) = verify(&t, check("erin@example.com", "register", &code)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("code_invalid")),
+        "dead after 5 checks"
+    );
+    // A dead code is not resent: the next send makes a new one.
+    t.clock.advance(61);
+    send(&t, email("erin@example.com", "register")).await;
+    let fresh = t.last_code("erin@example.com").unwrap();
+    assert_eq!(verify(&t, check("erin@example.com", "register", &fresh)).await.0, 200);
+}
+
+async fn failed_checks_are_limited_across_codes(b: Backend) {
+    let t = app(b).await;
+    let to = "frank@example.com";
+    for round in 0..2 {
+        send(&t, email(to, "register")).await;
+        let code = t.last_code(to).unwrap();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            assert_eq!(verify(&t, check(to, "register", wrong)).await.0, 400, "round {round}");
+        }
+        t.clock.advance(601);
+    }
+    send(&t, email(to, "register")).await;
+    let code = t.last_code(to).unwrap();
+    let (status, body) = verify(&t, check(to, "register", &code)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
+    assert!(body["error"]["retry_after"].as_u64().unwrap() <= 3600 - 1202);
+    // A check with no code sent counts as well, and the window slides on.
+    t.clock.advance(3600);
+    assert_eq!(verify(&t, check(to, "register", &code)).await.0, 400, "expired by now");
+}
+
+async fn register_login_and_reset_do_not_tell_who_has_an_account(b: Backend) {
+    let t = app(b).await;
+    t.account(Some("known@example.com"), Some("+8613800138000")).await;
+    for purpose in ["register", "login", "reset_password"] {
+        let known = send_code::handle(&t.app, {
+            let (id, answer) = t.captcha().await;
+            request(&json!({"channel": "email", "to": "known@example.com", "purpose": purpose, "captcha": {"id": id, "answer": answer}}), IP, None)
+        })
+        .await;
+        let unknown = send_code::handle(&t.app, {
+            let (id, answer) = t.captcha().await;
+            request(&json!({"channel": "email", "to": "unknown@example.com", "purpose": purpose, "captcha": {"id": id, "answer": answer}}), IP, None)
+        })
+        .await;
+        assert_eq!(known.status(), unknown.status(), "{purpose}");
+        assert_eq!(known.headers(), unknown.headers(), "{purpose}");
+        assert_eq!(known.body().as_ref(), unknown.body().as_ref(), "{purpose}");
+        // Limits count alike: both are now inside the resend interval.
+        let again_known = send(&t, email("known@example.com", purpose)).await;
+        let again_unknown = send(&t, email("unknown@example.com", purpose)).await;
+        assert_eq!(again_known, again_unknown, "{purpose}");
+        assert_eq!(again_known.0, 429);
+    }
+    let known = t.outbox.to("known@example.com");
+    let unknown = t.outbox.to("unknown@example.com");
+    // Register to a taken email: a notice, no code. Login/reset: a code.
+    let register_notice = known.iter().find(|m| m.purpose == "register").unwrap();
+    assert!(register_notice.code.is_none() && register_notice.text.contains("already belongs"));
+    assert_eq!(known.iter().filter(|m| m.code.is_some()).count(), 2);
+    // Unknown address: a sign-up code only.
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].purpose, "register");
+    // Register to a taken phone sends nothing.
+    send(&t, json!({"channel": "sms", "to": "+8613800138000", "purpose": "register"})).await;
+    assert!(t.outbox.to("+8613800138000").is_empty());
+}
+
+async fn bind_and_verify_need_a_session(b: Backend) {
+    let t = app(b).await;
+    let (_, token) = t.account(Some("gina@example.com"), None).await;
+    t.account(Some("taken@example.com"), None).await;
+    let unauthenticated = json!({"channel": "email", "to": "new@example.com", "purpose": "bind"});
+    assert_eq!(send(&t, unauthenticated.clone()).await.1["error"]["code"], "unauthorized");
+    assert_eq!(send_as(&t, unauthenticated.clone(), IP, Some("not.a.token")).await.0, 401);
+
+    assert_eq!(send_as(&t, unauthenticated, IP, Some(&token)).await.0, 202, "no captcha needed");
+    assert!(t.last_code("new@example.com").is_some());
+    let taken = json!({"channel": "email", "to": "taken@example.com", "purpose": "bind"});
+    assert_eq!(send_as(&t, taken, IP, Some(&token)).await.1["error"]["code"], "address_taken");
+
+    // Step-up goes to the bound address; `to` is ignored.
+    let step_up = json!({"channel": "email", "to": "elsewhere@example.com", "purpose": "verify"});
+    assert_eq!(send_as(&t, step_up, IP, Some(&token)).await.0, 202);
+    assert!(t.outbox.to("elsewhere@example.com").is_empty());
+    let code = t.last_code("gina@example.com").unwrap();
+    assert_eq!(verify(&t, check("gina@example.com", "verify", &code)).await.0, 200);
+    let no_phone = json!({"channel": "sms", "purpose": "verify"});
+    assert_eq!(
+        send_as(&t, no_phone, IP, Some(&token)).await.1["error"]["code"],
+        "no_bound_address"
+    );
+}
+
+async fn a_refused_delivery_leaves_nothing_behind(b: Backend) {
+    let t = app_with(b, with(|c| c.sms_daily_max = 1)).await;
+    t.outbox.refuse("+8613800138009");
+    let body = json!({"channel": "sms", "to": "+8613800138009", "purpose": "register"});
+    let (status, err) = send(&t, body.clone()).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (502, Some("delivery_failed")));
+    let key = shared::codes::record_key(
+        shared::purpose::Purpose::Register,
+        &shared::address::Destination::parse(
+            shared::address::Channel::Sms,
+            "+8613800138009",
+            None,
+            "to",
+        )
+        .unwrap(),
+    );
+    let (record, _) =
+        t.app.store.load_destination(&key, "sms:+8613800138009", vericode_tests::T0).await.unwrap();
+    assert!(record.code.is_none() && record.sends.is_empty(), "{record:?}");
+    // The send did not count: not against the destination, nor the SMS budget of 1.
+    let ok = json!({"channel": "sms", "to": "+8613800138008", "purpose": "register"});
+    assert_eq!(send(&t, ok).await.0, 202);
+}
+
+async fn concurrent_sends_and_checks(b: Backend) {
+    let t = app(b).await;
+    let mut captchas = Vec::new();
+    for _ in 0..20 {
+        captchas.push(t.captcha().await);
+    }
+    let tasks: Vec<_> = captchas
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, answer))| {
+            let app = t.app.clone();
+            tokio::spawn(async move {
+                let body = json!({"channel": "email", "to": "race@example.com", "purpose": "register", "captcha": {"id": id, "answer": answer}});
+                parts(&send_code::handle(&app, request(&body, &format!("10.0.0.{i}"), None)).await).0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|&&s| s == 202).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 202 || s == 429), "{statuses:?}");
+    assert_eq!(t.outbox.to("race@example.com").len(), 1);
+
+    let code = t.last_code("race@example.com").unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, body) = (t.app.clone(), check("race@example.com", "register", &code));
+            tokio::spawn(async move {
+                parts(&verify_code::handle(&app, request(&body, IP, None)).await).0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
+}
+
+async fn bad_input_changes_nothing(b: Backend) {
+    let t = app(b).await;
+    let (id, answer) = t.captcha().await;
+    let captcha = json!({"id": id, "answer": answer});
+    let cases = [
+        (json!({"channel": "email", "purpose": "register"}), 400, "invalid_request", Some("to")),
+        (
+            json!({"channel": "fax", "to": "a@example.com", "purpose": "register"}),
+            400,
+            "invalid_request",
+            Some("channel"),
+        ),
+        (
+            json!({"channel": "email", "to": "a@example.com", "purpose": "spam"}),
+            400,
+            "invalid_request",
+            Some("purpose"),
+        ),
+        (
+            json!({"channel": "email", "to": 5, "purpose": "register"}),
+            400,
+            "invalid_request",
+            Some("to"),
+        ),
+        (
+            json!({"channel": "email", "to": "a@example.com", "purpose": "register", "extra": 1}),
+            400,
+            "invalid_request",
+            Some("extra"),
+        ),
+        (
+            json!({"channel": "email", "to": "not-an-email", "purpose": "register"}),
+            400,
+            "invalid_email",
+            Some("to"),
+        ),
+        (
+            json!({"channel": "sms", "to": "12345", "country_code": 86, "purpose": "register"}),
+            400,
+            "invalid_phone",
+            Some("to"),
+        ),
+        (
+            json!({"channel": "sms", "to": "13800138000", "purpose": "register"}),
+            400,
+            "invalid_phone",
+            Some("to"),
+        ),
+        (
+            json!({"channel": "sms", "to": "13800138000", "country_code": "86", "purpose": "register"}),
+            400,
+            "invalid_request",
+            Some("country_code"),
+        ),
+        (
+            json!({"channel": "email", "to": "a@example.com", "purpose": "register", "captcha": {"id": id}}),
+            400,
+            "invalid_request",
+            Some("captcha.answer"),
+        ),
+        (
+            json!({"channel": "email", "to": "a@example.com", "purpose": "register", "captcha": {"id": id, "answer": ""}}),
+            400,
+            "invalid_request",
+            Some("captcha.answer"),
+        ),
+    ];
+    for (mut body, status, code, field) in cases {
+        if body.get("captcha").is_none() {
+            body["captcha"] = captcha.clone();
+        }
+        let (got, err) = parts(&send_code::handle(&t.app, request(&body, IP, None)).await);
+        assert_eq!(
+            (got, err["error"]["code"].as_str(), err["error"]["field"].as_str()),
+            (status, Some(code), field),
+            "{body}"
+        );
+    }
+    for (body, field) in [
+        (
+            json!({"channel": "email", "to": "a@example.com", "purpose": "register", "code": "12345"}),
+            "code",
+        ),
+        (
+            json!({"channel": "email", "to": "a@example.com", "purpose": "register", "code": "12345a"}),
+            "code",
+        ),
+        (json!({"channel": "email", "to": "a@example.com", "purpose": "register"}), "code"),
+        (json!({"channel": "email", "to": "a@", "purpose": "register", "code": "123456"}), "to"),
+    ] {
+        let (got, err) = verify(&t, body.clone()).await;
+        assert_eq!((got, err["error"]["field"].as_str()), (400, Some(field)), "{body}");
+    }
+    // Nothing was sent or counted, and the captcha is still good.
+    let mut ok = email("a@example.com", "register");
+    ok["captcha"] = captcha;
+    assert_eq!(send(&t, ok).await.0, 202);
+    assert_eq!(t.outbox.to("a@example.com").len(), 1);
+    let code = t.last_code("a@example.com").unwrap();
+    assert_eq!(
+        verify(&t, check("a@example.com", "register", &code)).await.0,
+        200,
+        "no failed check was counted"
+    );
+}
+
+both_stores!(
+    email_send_then_verify,
+    two_spellings_are_one_destination,
+    a_resend_repeats_the_live_code,
+    sends_obey_both_sliding_windows,
+    the_client_ip_is_limited,
+    sms_countries_and_budgets,
+    captchas_are_required_and_single_use,
+    five_checks_per_code,
+    failed_checks_are_limited_across_codes,
+    register_login_and_reset_do_not_tell_who_has_an_account,
+    bind_and_verify_need_a_session,
+    a_refused_delivery_leaves_nothing_behind,
+    concurrent_sends_and_checks,
+    bad_input_changes_nothing,
+);

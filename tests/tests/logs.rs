@@ -1,0 +1,83 @@
+//! Logs never carry a code, a captcha answer, a token or a whole address.
+
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use vericode_tests::{Backend, app, parts, request};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_out_of_the_logs() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(shared::telemetry::filter_with("trace"))
+        .with_writer(move || writer.clone())
+        .init();
+
+    let mut secrets = Vec::new();
+    for backend in [Backend::Memory, Backend::Dynamo] {
+        let t = app(backend).await;
+        let (_, session) = t.account(Some("owner@example.com"), Some("+8613800138000")).await;
+        secrets.push(session.clone());
+
+        let (id, answer) = t.captcha().await;
+        secrets.push(answer.clone());
+        let body = json!({"channel": "email", "to": "Secret.Person@Example.com", "purpose": "register",
+            "captcha": {"id": id, "answer": answer}});
+        assert_eq!(
+            parts(&send_code::handle(&t.app, request(&body, "192.0.2.4", None)).await).0,
+            202
+        );
+        let code = t.last_code("secret.person@example.com").unwrap();
+        secrets.push(code.clone());
+
+        let check = |code: &str| json!({"channel": "email", "to": "secret.person@example.com", "purpose": "register", "code": code});
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        assert_eq!(
+            parts(&verify_code::handle(&t.app, request(&check(wrong), "192.0.2.4", None)).await).0,
+            400
+        );
+        let (status, body) =
+            parts(&verify_code::handle(&t.app, request(&check(&code), "192.0.2.4", None)).await);
+        assert_eq!(status, 200);
+        secrets.push(body["verification_token"].as_str().unwrap().to_string());
+
+        let step_up = json!({"channel": "sms", "purpose": "verify"});
+        assert_eq!(
+            parts(&send_code::handle(&t.app, request(&step_up, "192.0.2.4", Some(&session))).await)
+                .0,
+            202
+        );
+        secrets.push(t.last_code("+8613800138000").unwrap());
+    }
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("code send accepted") && logs.contains("code checked"),
+        "logs were captured"
+    );
+    assert!(logs.contains("s***@example.com"), "addresses appear masked");
+    for secret in &secrets {
+        assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
+    }
+    for address in
+        ["secret.person@example.com", "Secret.Person", "8613800138000", "owner@example.com"]
+    {
+        let line = logs.lines().find(|l| l.contains(address));
+        assert!(line.is_none(), "{address} reached the logs: {line:?}");
+    }
+}
