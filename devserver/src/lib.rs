@@ -205,30 +205,37 @@ pub enum DevError {
 /// `EMAIL_FROM`), and the captcha answer log.
 pub async fn app_from_env() -> Result<App, DevError> {
     let config = Config::from_env(Secrets::GenerateIfMissing)?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    let store: Arc<dyn shared::ports::Store> = match std::env::var("STORE")
-        .unwrap_or_default()
-        .as_str()
-    {
-        "" | "memory" => Arc::new(MemoryStore::new()),
-        "dynamodb" => {
-            let store = dynamodb::DynamoStore::from_sdk(&sdk, &config);
+    let store_choice = std::env::var("STORE").unwrap_or_default();
+    let delivery_choice = std::env::var("DELIVERY").unwrap_or_default();
+    // AWS configuration only when an AWS adapter is asked for; locally the
+    // region defaults to us-east-1.
+    let sdk = if store_choice == "dynamodb" || delivery_choice == "aws" {
+        let region = aws_config::meta::region::RegionProviderChain::default_provider()
+            .or_else(aws_config::Region::new("us-east-1"));
+        Some(aws_config::defaults(aws_config::BehaviorVersion::latest()).region(region).load().await)
+    } else {
+        None
+    };
+    let store: Arc<dyn shared::ports::Store> = match (store_choice.as_str(), &sdk) {
+        ("" | "memory", _) => Arc::new(MemoryStore::new()),
+        ("dynamodb", Some(sdk)) => {
+            let store = dynamodb::DynamoStore::from_sdk(sdk, &config);
             dynamodb::ensure_table(store.client(), store.table()).await.map_err(DevError::Table)?;
             Arc::new(store)
         }
-        other => return Err(DevError::Store(other.to_string())),
+        (other, _) => return Err(DevError::Store(other.to_string())),
     };
     let outbox = Arc::new(Outbox::new(Arc::new(SystemClock)));
-    let aws = match std::env::var("DELIVERY").unwrap_or_default().as_str() {
-        "" | "outbox" => None,
-        "aws" => {
+    let aws = match (delivery_choice.as_str(), &sdk) {
+        ("" | "outbox", _) => None,
+        ("aws", Some(sdk)) => {
             let from = config
                 .email_from
                 .clone()
                 .ok_or(shared::config::ConfigError::Missing("EMAIL_FROM"))?;
-            Some(Arc::new(AwsDelivery::new(&sdk, from)))
+            Some(Arc::new(AwsDelivery::new(sdk, from)))
         }
-        other => return Err(DevError::Delivery(other.to_string())),
+        (other, _) => return Err(DevError::Delivery(other.to_string())),
     };
     let app = App::new(config, store, outbox.clone())?
         .with_dev_captcha_answers(Arc::new(DevAnswerLog::default()));

@@ -400,50 +400,18 @@ fn horizon(r: &DestRecord, now: Timestamp, app: &App) -> Timestamp {
 pub async fn verify(app: &App, req: VerifyCode) -> Result<Verified, ApiError> {
     let cfg = &app.config;
     let dest = Destination::parse(req.channel, &req.to, req.country_code, "to")?;
-    let guess = req.code.trim();
-    if guess.len() != cfg.code_length as usize || !guess.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::invalid_field("code"));
-    }
-    let key = record_key(req.purpose, &dest);
     for _ in 0..MAX_RACES {
+        let Redemption { mut record, expected_version } =
+            redeem(app, req.purpose, &dest, Proof::Code(&req.code)).await?;
         let now = app.clock.now();
-        let (old, _) =
-            app.store.load_destination(&key, &dest.key(), now).await.map_err(ApiError::internal)?;
-        let mut new = fresh(&old, now, cfg.verify_fail_window_secs);
-        if let Some(&nth) = new.fails.get(cfg.verify_fail_max as usize - 1) {
-            return Err(ApiError::RateLimited {
-                retry_after: secs_until(nth + cfg.verify_fail_window_secs, now),
-            });
-        }
-        new.version = old.version + 1;
-        let live = new.code.as_ref().is_some_and(|c| c.attempts < cfg.code_max_attempts);
-        let plain =
-            new.code.as_ref().filter(|_| live).and_then(|c| app.keys.open_code(&key, &c.sealed));
-        let right = plain.as_deref().is_some_and(|p| digest_eq(p.as_bytes(), guess.as_bytes()));
-        let outcome = if right {
-            new.code = None;
-            let jti = app.new_id()?;
-            new.token =
-                Some(LiveToken { jti: jti.clone(), expires_at: now + VERIFICATION_TOKEN_TTL });
-            Ok(jti)
-        } else {
-            new.fails.insert(0, now);
-            new.fails.truncate(cfg.verify_fail_max as usize);
-            let attempts_left = match (&mut new.code, live) {
-                (Some(c), true) => {
-                    c.attempts += 1;
-                    Some(cfg.code_max_attempts - c.attempts)
-                }
-                _ => None,
-            };
-            Err(ApiError::CodeInvalid { attempts_left })
-        };
-        new.expires_at = horizon(&new, now, app);
-        if !app.store.save_destination(&new, old.version).await.map_err(ApiError::internal)? {
+        let jti = app.new_id()?;
+        record.token = Some(LiveToken { jti: jti.clone(), expires_at: now + VERIFICATION_TOKEN_TTL });
+        record.expires_at = horizon(&record, now, app);
+        if !app.store.save_destination(&record, expected_version).await.map_err(ApiError::internal)? {
+            // Another check came first; look again (the code may be gone).
             continue;
         }
-        tracing::info!(purpose = req.purpose.as_str(), to = %dest, passed = right, "code checked");
-        let jti = outcome?;
+        tracing::info!(purpose = req.purpose.as_str(), to = %dest, passed = true, "code checked");
         let claims = VerificationClaims {
             sub: dest.key(),
             purpose: req.purpose,
@@ -485,6 +453,129 @@ impl Pacer {
         let avg = self.average_us.load(std::sync::atomic::Ordering::Relaxed);
         if avg > 0 {
             tokio::time::sleep(Duration::from_micros(avg)).await;
+        }
+    }
+}
+
+/// What proves control of an address in an account request: the code
+/// itself, or the verification token `POST /v1/codes/verify` returned.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Code(&'a str),
+    Token(&'a str),
+}
+
+/// The write that uses a proof up: the destination's record without the
+/// code or token, to be saved on condition that it is still at
+/// `expected_version` — alone (`commit`) or inside the caller's transaction.
+#[derive(Debug, Clone)]
+pub struct Redemption {
+    pub record: DestRecord,
+    pub expected_version: u64,
+}
+
+impl Redemption {
+    /// Uses the proof up on its own. `code_invalid` if another request used it first.
+    pub async fn commit(&self, app: &App) -> Result<(), ApiError> {
+        if app
+            .store
+            .save_destination(&self.record, self.expected_version)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            Ok(())
+        } else {
+            Err(ApiError::CodeInvalid { attempts_left: None })
+        }
+    }
+}
+
+/// Checks `proof` for (`purpose`, `dest`) without using it up yet. A wrong
+/// code is counted at once, as on `POST /v1/codes/verify`; a wrong, expired,
+/// used or foreign token is `code_invalid`.
+pub async fn redeem(
+    app: &App,
+    purpose: Purpose,
+    dest: &Destination,
+    proof: Proof<'_>,
+) -> Result<Redemption, ApiError> {
+    let cfg = &app.config;
+    let key = record_key(purpose, dest);
+    match proof {
+        Proof::Token(token) => {
+            let now = app.clock.now();
+            let claims: VerificationClaims = token::verify(&cfg.jwt_secret, token, now)
+                .map_err(|_| ApiError::CodeInvalid { attempts_left: None })?;
+            if claims.typ != VERIFICATION || claims.purpose != purpose || claims.sub != dest.key() {
+                return Err(ApiError::CodeInvalid { attempts_left: None });
+            }
+            let (old, _) = app
+                .store
+                .load_destination(&key, &dest.key(), now)
+                .await
+                .map_err(ApiError::internal)?;
+            let live =
+                old.token.as_ref().is_some_and(|t| t.jti == claims.jti && t.expires_at > now);
+            if !live {
+                return Err(ApiError::CodeInvalid { attempts_left: None });
+            }
+            let mut record = fresh(&old, now, cfg.verify_fail_window_secs);
+            record.token = None;
+            record.version = old.version + 1;
+            record.expires_at = horizon(&record, now, app);
+            Ok(Redemption { record, expected_version: old.version })
+        }
+        Proof::Code(code) => {
+            let guess = code.trim();
+            if guess.len() != cfg.code_length as usize || !guess.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(ApiError::invalid_field("code"));
+            }
+            for _ in 0..MAX_RACES {
+                let now = app.clock.now();
+                let (old, _) = app
+                    .store
+                    .load_destination(&key, &dest.key(), now)
+                    .await
+                    .map_err(ApiError::internal)?;
+                let mut record = fresh(&old, now, cfg.verify_fail_window_secs);
+                if let Some(&nth) = record.fails.get(cfg.verify_fail_max as usize - 1) {
+                    return Err(ApiError::RateLimited {
+                        retry_after: secs_until(nth + cfg.verify_fail_window_secs, now),
+                    });
+                }
+                record.version = old.version + 1;
+                let live = record.code.as_ref().filter(|c| c.attempts < cfg.code_max_attempts);
+                let right = live
+                    .and_then(|c| app.keys.open_code(&key, &c.sealed))
+                    .is_some_and(|p| digest_eq(p.as_bytes(), guess.as_bytes()));
+                if right {
+                    record.code = None;
+                    record.expires_at = horizon(&record, now, app);
+                    return Ok(Redemption { record, expected_version: old.version });
+                }
+                // Wrong: counted now, whatever the caller does next.
+                let attempts_left =
+                    match record.code.as_mut().filter(|c| c.attempts < cfg.code_max_attempts) {
+                        Some(c) => {
+                            c.attempts += 1;
+                            Some(cfg.code_max_attempts - c.attempts)
+                        }
+                        None => None,
+                    };
+                record.fails.insert(0, now);
+                record.fails.truncate(cfg.verify_fail_max as usize);
+                record.expires_at = horizon(&record, now, app);
+                if app
+                    .store
+                    .save_destination(&record, old.version)
+                    .await
+                    .map_err(ApiError::internal)?
+                {
+                    return Err(ApiError::CodeInvalid { attempts_left });
+                }
+            }
+            Err(ApiError::RateLimited { retry_after: 1 })
         }
     }
 }

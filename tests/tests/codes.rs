@@ -490,3 +490,106 @@ both_stores!(
     concurrent_sends_and_checks,
     bad_input_changes_nothing,
 );
+
+mod redemption {
+    use super::*;
+    use shared::address::{Channel, Destination};
+    use shared::codes::{Proof, redeem};
+    use shared::purpose::Purpose;
+
+    fn dest(to: &str) -> Destination {
+        Destination::parse(Channel::Email, to, None, "to").unwrap()
+    }
+
+    async fn token_for(t: &TestApp, to: &str) -> String {
+        send(t, email(to, "register")).await;
+        let code = t.last_code(to).unwrap();
+        let (status, body) = verify(t, check(to, "register", &code)).await;
+        assert_eq!(status, 200);
+        body["verification_token"].as_str().unwrap().to_string()
+    }
+
+    async fn a_verification_token_is_single_use(b: Backend) {
+        let t = app(b).await;
+        let token = token_for(&t, "hana@example.com").await;
+        // Bound to its purpose and destination.
+        let other =
+            redeem(&t.app, Purpose::Login, &dest("hana@example.com"), Proof::Token(&token)).await;
+        assert!(matches!(other, Err(shared::ApiError::CodeInvalid { .. })));
+        let other =
+            redeem(&t.app, Purpose::Register, &dest("ivan@example.com"), Proof::Token(&token))
+                .await;
+        assert!(other.is_err());
+        // Two uses at once: one wins.
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (app, token) = (t.app.clone(), token.clone());
+                tokio::spawn(async move {
+                    match redeem(
+                        &app,
+                        Purpose::Register,
+                        &dest("hana@example.com"),
+                        Proof::Token(&token),
+                    )
+                    .await
+                    {
+                        Ok(r) => r.commit(&app).await.is_ok(),
+                        Err(_) => false,
+                    }
+                })
+            })
+            .collect();
+        let mut used = 0;
+        for task in tasks {
+            used += task.await.unwrap() as usize;
+        }
+        assert_eq!(used, 1);
+        let again =
+            redeem(&t.app, Purpose::Register, &dest("hana@example.com"), Proof::Token(&token))
+                .await;
+        assert!(again.is_err());
+        // Expired tokens are refused.
+        let token = {
+            t.clock.advance(61);
+            token_for(&t, "hana@example.com").await
+        };
+        t.clock.advance(600);
+        assert!(
+            redeem(&t.app, Purpose::Register, &dest("hana@example.com"), Proof::Token(&token))
+                .await
+                .is_err()
+        );
+        assert!(
+            redeem(&t.app, Purpose::Register, &dest("hana@example.com"), Proof::Token("garbage"))
+                .await
+                .is_err()
+        );
+    }
+
+    async fn a_code_redeems_once_and_wrong_ones_count(b: Backend) {
+        let t = app(b).await;
+        send(&t, email("jo@example.com", "register")).await;
+        let code = t.last_code("jo@example.com").unwrap();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let err = redeem(&t.app, Purpose::Register, &dest("jo@example.com"), Proof::Code(wrong))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, shared::ApiError::CodeInvalid { attempts_left: Some(4) }));
+        // Checking without committing uses nothing up (e.g. a refused password).
+        let first = redeem(&t.app, Purpose::Register, &dest("jo@example.com"), Proof::Code(&code))
+            .await
+            .unwrap();
+        let second = redeem(&t.app, Purpose::Register, &dest("jo@example.com"), Proof::Code(&code))
+            .await
+            .unwrap();
+        first.commit(&t.app).await.unwrap();
+        assert!(second.commit(&t.app).await.is_err(), "used by the first");
+        assert!(
+            redeem(&t.app, Purpose::Register, &dest("jo@example.com"), Proof::Code(&code))
+                .await
+                .is_err()
+        );
+    }
+
+    both_stores!(a_verification_token_is_single_use, a_code_redeems_once_and_wrong_ones_count);
+}
