@@ -212,7 +212,9 @@ pub async fn app_from_env() -> Result<App, DevError> {
     let sdk = if store_choice == "dynamodb" || delivery_choice == "aws" {
         let region = aws_config::meta::region::RegionProviderChain::default_provider()
             .or_else(aws_config::Region::new("us-east-1"));
-        Some(aws_config::defaults(aws_config::BehaviorVersion::latest()).region(region).load().await)
+        Some(
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).region(region).load().await,
+        )
     } else {
         None
     };

@@ -405,9 +405,15 @@ pub async fn verify(app: &App, req: VerifyCode) -> Result<Verified, ApiError> {
             redeem(app, req.purpose, &dest, Proof::Code(&req.code)).await?;
         let now = app.clock.now();
         let jti = app.new_id()?;
-        record.token = Some(LiveToken { jti: jti.clone(), expires_at: now + VERIFICATION_TOKEN_TTL });
+        record.token =
+            Some(LiveToken { jti: jti.clone(), expires_at: now + VERIFICATION_TOKEN_TTL });
         record.expires_at = horizon(&record, now, app);
-        if !app.store.save_destination(&record, expected_version).await.map_err(ApiError::internal)? {
+        if !app
+            .store
+            .save_destination(&record, expected_version)
+            .await
+            .map_err(ApiError::internal)?
+        {
             // Another check came first; look again (the code may be gone).
             continue;
         }
