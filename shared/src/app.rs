@@ -9,6 +9,7 @@ use crate::delivery::Delivery;
 use crate::delivery::aws::AwsDelivery;
 use crate::error::ApiError;
 use crate::messages::Templates;
+use crate::password::Passwords;
 use crate::ports::{CaptchaRenderer, Clock, OsRandom, Random, Store, SystemClock};
 use crate::store::dynamodb::DynamoStore;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub struct App {
     pub renderer: Arc<dyn CaptchaRenderer>,
     pub delivery: Arc<dyn Delivery>,
     pub templates: Templates,
+    pub passwords: Passwords,
     pub pace: Pacer,
     /// Only the dev server sets this (`GET /_dev/captchas/{id}`).
     pub dev_captcha_answers: Option<Arc<DevAnswerLog>>,
@@ -35,6 +37,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("a message template does not compile")]
     Templates(#[from] minijinja::Error),
+    #[error("password hashing could not start: {0}")]
+    Passwords(String),
 }
 
 impl App {
@@ -54,6 +58,8 @@ impl App {
             renderer: Arc::new(ImageRenderer),
             delivery,
             templates: Templates::new()?,
+            passwords: Passwords::new(&OsRandom)
+                .map_err(|e| StartupError::Passwords(e.to_string()))?,
             pace: Pacer::default(),
             dev_captcha_answers: None,
             dev_outbox: None,

@@ -45,6 +45,11 @@ pub fn bearer(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Requires a session: `401 unauthorized` without one.
+pub async fn require(app: &App, req: &Request) -> Result<Principal, ApiError> {
+    authenticate(app, req).await?.ok_or(ApiError::Unauthorized)
+}
+
 /// Issues a session token for `account` living `ttl` seconds.
 pub fn issue(
     app: &App,
@@ -65,8 +70,9 @@ pub fn issue(
 }
 
 /// `None` without an `Authorization` header; `401 unauthorized` when the token
-/// is malformed, forged, expired, of another kind, or its account is gone or
-/// has revoked it. One store read (the account).
+/// is malformed, forged, expired, of another kind, logged out, or its account
+/// is gone or has revoked it (password change or reset). One round trip
+/// (the account and the logout marker in one batch read).
 pub async fn authenticate(app: &App, req: &Request) -> Result<Option<Principal>, ApiError> {
     if req.headers().get(header::AUTHORIZATION).is_none() {
         return Ok(None);
@@ -77,13 +83,15 @@ pub async fn authenticate(app: &App, req: &Request) -> Result<Option<Principal>,
     if claims.typ != SESSION {
         return Err(ApiError::Unauthorized);
     }
-    let account = app
+    let (account, logged_out) = app
         .store
-        .get_account(&claims.sub)
+        .load_session(&claims.sub, &claims.jti, app.clock.now())
         .await
-        .map_err(ApiError::internal)?
-        .ok_or(ApiError::Unauthorized)?;
-    if claims.epoch < account.session_epoch {
+        .map_err(ApiError::internal)?;
+    let account = account.ok_or(ApiError::Unauthorized)?;
+    let superseded = claims.epoch < account.session_epoch
+        && account.session_keeper.as_deref() != Some(claims.jti.as_str());
+    if logged_out || superseded {
         return Err(ApiError::Unauthorized);
     }
     Ok(Some(Principal { account, jti: claims.jti, expires_at: claims.exp }))

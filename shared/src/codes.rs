@@ -75,6 +75,9 @@ pub struct Verified {
 pub struct VerificationClaims {
     pub sub: String,
     pub purpose: Purpose,
+    /// The account, for `bind` and `verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acct: Option<String>,
     pub jti: String,
     pub exp: Timestamp,
     pub typ: String,
@@ -88,9 +91,14 @@ impl Expiring for VerificationClaims {
 
 const VERIFICATION: &str = "verification";
 
-/// The record key of a (purpose, destination).
-pub fn record_key(purpose: Purpose, dest: &Destination) -> String {
-    format!("{}|{}", purpose.as_str(), dest.key())
+/// The record key of a (purpose, destination). Codes for `bind` and
+/// `verify` also belong to the logged-in account that asked for them, so one
+/// account's code (or token) can never serve another account.
+pub fn record_key(purpose: Purpose, dest: &Destination, account: Option<&str>) -> String {
+    match account.filter(|_| purpose.needs_login()) {
+        Some(id) => format!("{}|{}|{id}", purpose.as_str(), dest.key()),
+        None => format!("{}|{}", purpose.as_str(), dest.key()),
+    }
 }
 
 fn secs_until(t: Timestamp, now: Timestamp) -> u64 {
@@ -160,7 +168,7 @@ pub async fn send(
         Destination::Email(_) => None,
     };
 
-    let key = record_key(req.purpose, &dest);
+    let key = record_key(req.purpose, &dest, principal.map(|p| p.account.id.as_str()));
     let counters = send_counters(app, client_ip, sms_country);
     let captcha_hash = captcha
         .as_ref()
@@ -397,12 +405,24 @@ fn horizon(r: &DestRecord, now: Timestamp, app: &App) -> Timestamp {
 /// Checks a code. Right: the code is used up and a single-use verification
 /// token is returned. Anything else: `code_invalid` (with `attempts_left`
 /// while the code lives), counted against the destination.
-pub async fn verify(app: &App, req: VerifyCode) -> Result<Verified, ApiError> {
+///
+/// `bind` and `verify` codes belong to the account that asked for them: their
+/// check needs that account's session (`principal`), and the token names it.
+pub async fn verify(
+    app: &App,
+    req: VerifyCode,
+    principal: Option<&Principal>,
+) -> Result<Verified, ApiError> {
     let cfg = &app.config;
     let dest = Destination::parse(req.channel, &req.to, req.country_code, "to")?;
+    let account = match (req.purpose.needs_login(), principal) {
+        (true, None) => return Err(ApiError::Unauthorized),
+        (true, Some(p)) => Some(p.account.id.as_str()),
+        (false, _) => None,
+    };
     for _ in 0..MAX_RACES {
         let Redemption { mut record, expected_version } =
-            redeem(app, req.purpose, &dest, Proof::Code(&req.code)).await?;
+            redeem_for(app, req.purpose, &dest, account, Proof::Code(&req.code)).await?;
         let now = app.clock.now();
         let jti = app.new_id()?;
         record.token =
@@ -421,6 +441,7 @@ pub async fn verify(app: &App, req: VerifyCode) -> Result<Verified, ApiError> {
         let claims = VerificationClaims {
             sub: dest.key(),
             purpose: req.purpose,
+            acct: account.map(str::to_string),
             jti,
             exp: now + VERIFICATION_TOKEN_TTL,
             typ: VERIFICATION.into(),
@@ -505,14 +526,32 @@ pub async fn redeem(
     dest: &Destination,
     proof: Proof<'_>,
 ) -> Result<Redemption, ApiError> {
+    if purpose.needs_login() {
+        return Err(ApiError::Unauthorized);
+    }
+    redeem_for(app, purpose, dest, None, proof).await
+}
+
+/// `redeem` for a code that belongs to `account` (`bind`, `verify`).
+pub async fn redeem_for(
+    app: &App,
+    purpose: Purpose,
+    dest: &Destination,
+    account: Option<&str>,
+    proof: Proof<'_>,
+) -> Result<Redemption, ApiError> {
     let cfg = &app.config;
-    let key = record_key(purpose, dest);
+    let key = record_key(purpose, dest, account);
     match proof {
         Proof::Token(token) => {
             let now = app.clock.now();
             let claims: VerificationClaims = token::verify(&cfg.jwt_secret, token, now)
                 .map_err(|_| ApiError::CodeInvalid { attempts_left: None })?;
-            if claims.typ != VERIFICATION || claims.purpose != purpose || claims.sub != dest.key() {
+            if claims.typ != VERIFICATION
+                || claims.purpose != purpose
+                || claims.sub != dest.key()
+                || claims.acct.as_deref() != account.filter(|_| purpose.needs_login())
+            {
                 return Err(ApiError::CodeInvalid { attempts_left: None });
             }
             let (old, _) = app

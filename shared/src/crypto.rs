@@ -27,7 +27,7 @@ impl Keys {
         Keys {
             captcha: mac(code_key, &[b"vericode/captcha/v1"]),
             codes: mac(code_key, &[b"vericode/codes/v1"]),
-            link: mac(code_key, &[b"vericode/links/v1"]),
+            link: mac(code_key, &[b"vericode/secrets/v1"]),
         }
     }
 
@@ -63,9 +63,9 @@ impl Keys {
         String::from_utf8(plain).ok()
     }
 
-    /// The stored form of a login link's secret.
-    pub fn link_hash(&self, secret: &str) -> [u8; 32] {
-        mac(&self.link, &[secret.as_bytes()])
+    /// The stored form of a one-time secret (login link, invite).
+    pub fn secret_hash(&self, kind: &str, secret: &str) -> [u8; 32] {
+        mac(&self.link, &[kind.as_bytes(), b"\0", secret.as_bytes()])
     }
 
     /// The stored form of a captcha answer, bound to the captcha's id.

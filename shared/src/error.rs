@@ -42,8 +42,9 @@ pub enum ApiError {
     DeliveryFailed,
     #[error("code invalid")]
     CodeInvalid { attempts_left: Option<u32> },
+    /// The field holding the password is named.
     #[error("weak password")]
-    WeakPassword,
+    WeakPassword(String),
     #[error("account exists")]
     AccountExists,
     #[error("invite invalid")]
@@ -79,7 +80,7 @@ impl ApiError {
             | InvalidEmail(_)
             | InvalidPhone(_)
             | CodeInvalid { .. }
-            | WeakPassword => StatusCode::BAD_REQUEST,
+            | WeakPassword(_) => StatusCode::BAD_REQUEST,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | InvalidCredentials => StatusCode::UNAUTHORIZED,
             CaptchaInvalid | SmsCountryNotAllowed | InviteInvalid => StatusCode::FORBIDDEN,
@@ -106,7 +107,7 @@ impl ApiError {
             SmsBudgetExhausted { .. } => "sms_budget_exhausted",
             DeliveryFailed => "delivery_failed",
             CodeInvalid { .. } => "code_invalid",
-            WeakPassword => "weak_password",
+            WeakPassword(_) => "weak_password",
             AccountExists => "account_exists",
             InviteInvalid => "invite_invalid",
             InvalidCredentials => "invalid_credentials",
@@ -123,7 +124,7 @@ impl ApiError {
         match self {
             ApiError::InvalidRequest { field, .. } => field.as_deref(),
             ApiError::InvalidEmail(field) | ApiError::InvalidPhone(field) => Some(field),
-            ApiError::WeakPassword => Some("password"),
+            ApiError::WeakPassword(field) => Some(field),
             ApiError::CaptchaInvalid => Some("captcha"),
             _ => None,
         }
@@ -199,7 +200,7 @@ impl ApiError {
             CodeInvalid { .. } => {
                 pick("The code is wrong, expired or used up.", "验证码错误、已过期或已失效。")
             }
-            WeakPassword => pick(
+            WeakPassword(_) => pick(
                 "The password must be 8 to 128 characters long.",
                 "密码长度须为 8 到 128 个字符。",
             ),

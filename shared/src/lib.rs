@@ -1,6 +1,7 @@
 //! Vericode's domain crate: configuration, domain types, ports, use cases,
 //! store adapters and the HTTP glue every function shares.
 
+pub mod accounts;
 pub mod address;
 pub mod app;
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod locale;
 pub mod messages;
+pub mod password;
 pub mod ports;
 pub mod purpose;
 pub mod store;

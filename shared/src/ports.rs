@@ -212,14 +212,18 @@ pub trait CodeStore: Send + Sync {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccountRecord {
     pub id: String,
+    /// 0 before it is stored; every update names the version it read.
+    pub version: u64,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub password_hash: Option<String>,
     pub display_name: Option<String>,
     pub locale: Option<String>,
     pub created_at: Timestamp,
-    /// Sessions issued before this epoch are revoked.
+    /// Sessions issued under an older epoch are revoked…
     pub session_epoch: u64,
+    /// …except this one (the session that changed the password).
+    pub session_keeper: Option<String>,
 }
 
 impl AccountRecord {
@@ -236,14 +240,75 @@ impl AccountRecord {
     }
 }
 
+/// What a one-time secret (stored only as its keyed hash) is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretKind {
+    LoginLink,
+    Invite,
+}
+
+/// One part of an all-or-nothing account write.
+#[derive(Clone, Debug)]
+pub enum AccountWrite {
+    /// Creates the account (`version` 0: it must not exist) or updates it
+    /// (it must still be at `version`); stored with `version + 1`.
+    PutAccount(AccountRecord),
+    /// The address must be free or already the account's.
+    ClaimAddress { key: String, account_id: String },
+    /// The address must belong to the account.
+    ReleaseAddress { key: String, account_id: String },
+    /// Uses a code or verification token up (see `codes::Redemption`).
+    SaveDestination { record: DestRecord, expected_version: u64 },
+    /// Uses an unexpired one-time secret up.
+    UseSecret { kind: SecretKind, hash: [u8; 32] },
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Errors: `Unavailable`, `Corrupt`.
     async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError>;
 
-    /// Creates the account and claims its addresses, all or nothing.
-    /// `Ok(false)` when the id exists or an address belongs to an account.
-    async fn create_account(&self, account: &AccountRecord) -> Result<bool, StoreError>;
+    /// The account owning an address key (`email:…`, `sms:…`): two reads.
+    async fn account_by_address(&self, key: &str) -> Result<Option<AccountRecord>, StoreError>;
+
+    /// The account and whether session `jti` was logged out, in one round trip.
+    async fn load_session(
+        &self,
+        account_id: &str,
+        jti: &str,
+        now: Timestamp,
+    ) -> Result<(Option<AccountRecord>, bool), StoreError>;
+
+    /// Applies every write or none, in one round trip. `Ok(Err(i))`: the
+    /// condition of `writes[i]` did not hold.
+    async fn apply(
+        &self,
+        writes: &[AccountWrite],
+        now: Timestamp,
+    ) -> Result<Result<(), usize>, StoreError>;
+
+    /// Refuses session `jti` until `expires_at` (when it would expire anyway).
+    async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError>;
+
+    /// Stores a one-time secret's hash for `account_id` until `expires_at`.
+    async fn put_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        account_id: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Uses a one-time secret up: of concurrent calls at most one gets the account id.
+    async fn take_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Adds one to a counter below its limit; `Ok(false)` at the limit.
+    async fn increment(&self, counter: &Counter, now: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// Everything the use cases need from the store.

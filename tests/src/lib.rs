@@ -8,7 +8,7 @@ use shared::App;
 use shared::captcha::DevAnswerLog;
 use shared::config::{Config, Secrets};
 use shared::delivery::outbox::Outbox;
-use shared::ports::AccountRecord;
+use shared::ports::{AccountRecord, AccountWrite};
 use shared::ports::{ManualClock, Store};
 use shared::store::dynamodb::{self, DynamoStore};
 use shared::store::memory::MemoryStore;
@@ -117,7 +117,12 @@ impl TestApp {
             created_at: T0,
             ..Default::default()
         };
-        assert!(self.app.store.create_account(&account).await.expect("create account"));
+        let mut writes = vec![AccountWrite::PutAccount(account.clone())];
+        for key in account.address_keys() {
+            writes.push(AccountWrite::ClaimAddress { key, account_id: account.id.clone() });
+        }
+        self.app.store.apply(&writes, T0).await.expect("store").expect("create account");
+        let account = AccountRecord { version: 1, ..account };
         let (token, _) = shared::auth::issue(&self.app, &account, 3600).expect("token");
         (account, token)
     }

@@ -295,7 +295,15 @@ async fn bind_and_verify_need_a_session(b: Backend) {
     assert_eq!(send_as(&t, step_up, IP, Some(&token)).await.0, 202);
     assert!(t.outbox.to("elsewhere@example.com").is_empty());
     let code = t.last_code("gina@example.com").unwrap();
-    assert_eq!(verify(&t, check("gina@example.com", "verify", &code)).await.0, 200);
+    let step_check = check("gina@example.com", "verify", &code);
+    assert_eq!(verify(&t, step_check.clone()).await.0, 401, "a step-up check needs the session");
+    let (_, other) = t.account(Some("other@example.com"), None).await;
+    let as_other =
+        parts(&verify_code::handle(&t.app, request(&step_check, IP, Some(&other))).await);
+    assert_eq!(as_other.0, 400, "another account cannot use it");
+    let as_owner =
+        parts(&verify_code::handle(&t.app, request(&step_check, IP, Some(&token))).await);
+    assert_eq!(as_owner.0, 200);
     let no_phone = json!({"channel": "sms", "purpose": "verify"});
     assert_eq!(
         send_as(&t, no_phone, IP, Some(&token)).await.1["error"]["code"],
@@ -318,6 +326,7 @@ async fn a_refused_delivery_leaves_nothing_behind(b: Backend) {
             "to",
         )
         .unwrap(),
+        None,
     );
     let (record, _) =
         t.app.store.load_destination(&key, "sms:+8613800138009", vericode_tests::T0).await.unwrap();

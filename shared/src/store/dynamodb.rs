@@ -4,8 +4,8 @@
 
 use crate::config::Config;
 use crate::ports::{
-    AccountRecord, AccountStore, CaptchaStore, CodeStore, Counter, DestRecord, LiveCode, LiveToken,
-    SendRejected, StoreError, StoredCaptcha, Timestamp,
+    AccountRecord, AccountStore, AccountWrite, CaptchaStore, CodeStore, Counter, DestRecord,
+    LiveCode, LiveToken, SecretKind, SendRejected, StoreError, StoredCaptcha, Timestamp,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -32,8 +32,12 @@ pub mod keys {
     /// Address ownership: which account an email or phone belongs to.
     pub const ADDR: &str = "ADDR#";
     pub const ACCOUNT: &str = "ACCOUNT#";
-    /// Fixed-window counters (per IP, SMS budgets).
+    /// Fixed-window counters (per IP, SMS budgets, failed logins).
     pub const COUNTER: &str = "COUNTER#";
+    /// Logged-out sessions, until they would have expired.
+    pub const REVOKED: &str = "REVOKED#";
+    /// One-time secrets (login links, invites), by keyed hash.
+    pub const SECRET: &str = "SECRET#";
     /// The sort key of single-item partitions.
     pub const ITEM: &str = "ITEM";
 
@@ -51,6 +55,17 @@ pub mod keys {
     }
     pub fn counter(key: &str) -> String {
         format!("{COUNTER}{key}")
+    }
+    pub fn revoked(jti: &str) -> String {
+        format!("{REVOKED}{jti}")
+    }
+    pub fn secret(kind: crate::ports::SecretKind, hash: &[u8; 32]) -> String {
+        let kind = match kind {
+            crate::ports::SecretKind::LoginLink => "link",
+            crate::ports::SecretKind::Invite => "invite",
+        };
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{SECRET}{kind}#{hex}")
     }
 }
 use keys::*;
@@ -222,7 +237,9 @@ fn account_item(a: &AccountRecord) -> HashMap<String, AttributeValue> {
     item.insert("id".into(), s(&a.id));
     item.insert("created_at".into(), n(a.created_at));
     item.insert("session_epoch".into(), n(a.session_epoch));
+    item.insert("ver".into(), n(a.version));
     for (name, value) in [
+        ("session_keeper", &a.session_keeper),
         ("email", &a.email),
         ("phone", &a.phone),
         ("password_hash", &a.password_hash),
@@ -246,6 +263,8 @@ fn account_record(item: &HashMap<String, AttributeValue>) -> Result<AccountRecor
         locale: get_s(item, "locale"),
         created_at: get_n(item, "created_at")?,
         session_epoch: get_opt_n(item, "session_epoch")?.unwrap_or(0) as u64,
+        session_keeper: get_s(item, "session_keeper"),
+        version: get_opt_n(item, "ver")?.unwrap_or(0) as u64,
     })
 }
 
@@ -522,58 +541,262 @@ fn counter_increment(table: &str, c: &Counter, now: Timestamp) -> Result<Update,
     )
 }
 
-#[async_trait]
-impl AccountStore for DynamoStore {
-    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+impl DynamoStore {
+    async fn get(&self, pk: String) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(account(id))))
+            .set_key(Some(Self::key(pk)))
             .consistent_read(true)
             .send()
             .await
             .map_err(unavailable)?;
-        out.item.as_ref().map(account_record).transpose()
+        Ok(out.item)
     }
 
-    async fn create_account(&self, a: &AccountRecord) -> Result<bool, StoreError> {
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .put(build(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(account_item(a)))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build(),
-                )?)
-                .build(),
-        ];
-        for k in a.address_keys() {
-            let mut item = Self::key(addr(&k));
-            item.insert("account_id".into(), s(&a.id));
-            items.push(
-                TransactWriteItem::builder()
-                    .put(build(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(item))
-                            .condition_expression("attribute_not_exists(pk)")
-                            .build(),
-                    )?)
+    fn account_write(
+        &self,
+        w: &AccountWrite,
+        now: Timestamp,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = |item, cond: &str, values: Vec<(&str, AttributeValue)>| {
+            build(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression(cond)
+                    .set_expression_attribute_values(if values.is_empty() {
+                        None
+                    } else {
+                        Some(values.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                    })
                     .build(),
-            );
-        }
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let codes = cancellation_codes(e)?;
-                if codes.iter().any(|c| c == "ConditionalCheckFailed") {
-                    Ok(false)
-                } else {
-                    Err(StoreError::Unavailable(format!("transaction cancelled: {codes:?}").into()))
-                }
+            )
+            .map(|p| TransactWriteItem::builder().put(p).build())
+        };
+        match w {
+            AccountWrite::PutAccount(a) => {
+                let mut stored = a.clone();
+                stored.version += 1;
+                let (cond, v) = version_condition(a.version);
+                put(
+                    account_item(&stored),
+                    cond,
+                    v.map(|v| (":expected_ver", v)).into_iter().collect(),
+                )
             }
+            AccountWrite::ClaimAddress { key, account_id } => {
+                let mut item = Self::key(addr(key));
+                item.insert("account_id".into(), s(account_id));
+                put(
+                    item,
+                    "attribute_not_exists(pk) OR account_id = :me",
+                    vec![(":me", s(account_id))],
+                )
+            }
+            AccountWrite::ReleaseAddress { key, account_id } => {
+                let delete = build(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(Self::key(addr(key))))
+                        .condition_expression("account_id = :me")
+                        .expression_attribute_values(":me", s(account_id))
+                        .build(),
+                )?;
+                Ok(TransactWriteItem::builder().delete(delete).build())
+            }
+            AccountWrite::SaveDestination { record, expected_version } => {
+                let (cond, v) = version_condition(*expected_version);
+                put(dest_item(record), cond, v.map(|v| (":expected_ver", v)).into_iter().collect())
+            }
+            AccountWrite::UseSecret { kind, hash } => {
+                let delete = build(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(Self::key(secret(*kind, hash))))
+                        .condition_expression("attribute_exists(pk) AND expires_at > :now")
+                        .expression_attribute_values(":now", n(now))
+                        .build(),
+                )?;
+                Ok(TransactWriteItem::builder().delete(delete).build())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        self.get(account(id)).await?.as_ref().map(account_record).transpose()
+    }
+
+    async fn account_by_address(&self, key: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let Some(owner) = self.get(addr(key)).await? else { return Ok(None) };
+        match get_s(&owner, "account_id") {
+            Some(id) => self.get_account(&id).await,
+            None => Err(StoreError::Corrupt("address without account_id".into())),
+        }
+    }
+
+    async fn load_session(
+        &self,
+        account_id: &str,
+        jti: &str,
+        now: Timestamp,
+    ) -> Result<(Option<AccountRecord>, bool), StoreError> {
+        let (account_pk, revoked_pk) = (account(account_id), revoked(jti));
+        let request = build(
+            KeysAndAttributes::builder()
+                .keys(Self::key(account_pk.clone()))
+                .keys(Self::key(revoked_pk.clone()))
+                .consistent_read(true)
+                .build(),
+        )?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            // Rare (throttling): fall back to two single reads.
+            let acct = self.get(account_pk).await?;
+            let rev = self.get(revoked_pk).await?;
+            let revoked = rev.is_some_and(|r| get_n(&r, EXPIRES_AT).is_ok_and(|e| e > now));
+            return Ok((acct.as_ref().map(account_record).transpose()?, revoked));
+        }
+        let items = out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default();
+        let pk_of = |i: &HashMap<String, AttributeValue>| get_s(i, PK).unwrap_or_default();
+        let acct = items.iter().find(|i| pk_of(i) == account_pk).map(account_record).transpose()?;
+        let revoked = items
+            .iter()
+            .find(|i| pk_of(i) == revoked_pk)
+            .is_some_and(|r| get_n(r, EXPIRES_AT).is_ok_and(|e| e > now));
+        Ok((acct, revoked))
+    }
+
+    async fn apply(
+        &self,
+        writes: &[AccountWrite],
+        now: Timestamp,
+    ) -> Result<Result<(), usize>, StoreError> {
+        let items =
+            writes.iter().map(|w| self.account_write(w, now)).collect::<Result<Vec<_>, _>>()?;
+        for attempt in 0..4 {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let codes = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(e) => cancellation_codes(e)?,
+            };
+            if let Some(i) = codes.iter().position(|c| c == "ConditionalCheckFailed") {
+                return Ok(Err(i));
+            }
+            if codes.iter().any(|c| c == "TransactionConflict") && attempt < 3 {
+                // Another transaction held one of the items: try again shortly.
+                tokio::time::sleep(Duration::from_millis(15 << attempt)).await;
+                continue;
+            }
+            return Err(StoreError::Unavailable(
+                format!("transaction cancelled: {codes:?}").into(),
+            ));
+        }
+        Err(StoreError::Unavailable("transaction kept conflicting".into()))
+    }
+
+    async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError> {
+        let mut item = Self::key(revoked(jti));
+        item.insert(EXPIRES_AT.into(), n(expires_at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn put_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        account_id: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut item = Self::key(secret(kind, hash));
+        item.insert("account_id".into(), s(account_id));
+        item.insert(EXPIRES_AT.into(), n(expires_at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn take_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(secret(kind, hash))))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        let item = match result {
+            Ok(out) => out.attributes,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        let Some(item) = item else { return Ok(None) };
+        if get_n(&item, EXPIRES_AT)? <= now {
+            return Ok(None);
+        }
+        Ok(get_s(&item, "account_id"))
+    }
+
+    async fn increment(&self, c: &Counter, now: Timestamp) -> Result<bool, StoreError> {
+        let u = counter_increment(&self.table, c, now)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(u.key))
+            .update_expression(u.update_expression)
+            .set_condition_expression(u.condition_expression)
+            .set_expression_attribute_values(u.expression_attribute_values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
         }
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::crypto::digest_eq;
 use crate::ports::{
-    AccountRecord, AccountStore, CaptchaStore, CodeStore, Counter, DestRecord, SendRejected,
-    StoreError, StoredCaptcha, Timestamp,
+    AccountRecord, AccountStore, AccountWrite, CaptchaStore, CodeStore, Counter, DestRecord,
+    SecretKind, SendRejected, StoreError, StoredCaptcha, Timestamp,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -24,6 +24,15 @@ struct Inner {
     counters: HashMap<String, (u32, Timestamp)>,
     accounts: HashMap<String, AccountRecord>,
     owners: HashMap<String, String>,
+    revoked: HashMap<String, Timestamp>,
+    secrets: HashMap<(u8, [u8; 32]), (String, Timestamp)>,
+}
+
+fn kind_tag(kind: SecretKind) -> u8 {
+    match kind {
+        SecretKind::LoginLink => 0,
+        SecretKind::Invite => 1,
+    }
 }
 
 impl MemoryStore {
@@ -150,18 +159,110 @@ impl AccountStore for MemoryStore {
         Ok(self.lock().accounts.get(id).cloned())
     }
 
-    async fn create_account(&self, account: &AccountRecord) -> Result<bool, StoreError> {
+    async fn account_by_address(&self, key: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.owners.get(key).and_then(|id| inner.accounts.get(id)).cloned())
+    }
+
+    async fn load_session(
+        &self,
+        account_id: &str,
+        jti: &str,
+        now: Timestamp,
+    ) -> Result<(Option<AccountRecord>, bool), StoreError> {
+        let inner = self.lock();
+        let revoked = inner.revoked.get(jti).is_some_and(|&exp| exp > now);
+        Ok((inner.accounts.get(account_id).cloned(), revoked))
+    }
+
+    async fn apply(
+        &self,
+        writes: &[AccountWrite],
+        now: Timestamp,
+    ) -> Result<Result<(), usize>, StoreError> {
         let mut inner = self.lock();
-        let keys = account.address_keys();
-        if inner.accounts.contains_key(&account.id)
-            || keys.iter().any(|k| inner.owners.contains_key(k))
-        {
+        for (i, w) in writes.iter().enumerate() {
+            let ok = match w {
+                AccountWrite::PutAccount(a) => {
+                    inner.accounts.get(&a.id).map_or(0, |stored| stored.version) == a.version
+                }
+                AccountWrite::ClaimAddress { key, account_id } => {
+                    inner.owners.get(key).is_none_or(|owner| owner == account_id)
+                }
+                AccountWrite::ReleaseAddress { key, account_id } => {
+                    inner.owners.get(key) == Some(account_id)
+                }
+                AccountWrite::SaveDestination { record, expected_version } => {
+                    inner.version(&record.key) == *expected_version
+                }
+                AccountWrite::UseSecret { kind, hash } => {
+                    inner.secrets.get(&(kind_tag(*kind), *hash)).is_some_and(|(_, exp)| *exp > now)
+                }
+            };
+            if !ok {
+                return Ok(Err(i));
+            }
+        }
+        for w in writes {
+            match w {
+                AccountWrite::PutAccount(a) => {
+                    let mut stored = a.clone();
+                    stored.version += 1;
+                    inner.accounts.insert(a.id.clone(), stored);
+                }
+                AccountWrite::ClaimAddress { key, account_id } => {
+                    inner.owners.insert(key.clone(), account_id.clone());
+                }
+                AccountWrite::ReleaseAddress { key, .. } => {
+                    inner.owners.remove(key);
+                }
+                AccountWrite::SaveDestination { record, .. } => {
+                    inner.destinations.insert(record.key.clone(), record.clone());
+                }
+                AccountWrite::UseSecret { kind, hash } => {
+                    inner.secrets.remove(&(kind_tag(*kind), *hash));
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError> {
+        self.lock().revoked.insert(jti.to_string(), expires_at);
+        Ok(())
+    }
+
+    async fn put_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        account_id: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.lock().secrets.insert((kind_tag(kind), *hash), (account_id.to_string(), expires_at));
+        Ok(())
+    }
+
+    async fn take_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let taken = self.lock().secrets.remove(&(kind_tag(kind), *hash));
+        Ok(taken.filter(|(_, exp)| *exp > now).map(|(id, _)| id))
+    }
+
+    async fn increment(&self, c: &Counter, now: Timestamp) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let entry = inner.counters.entry(c.key.clone()).or_insert((0, c.expires_at));
+        if entry.1 <= now {
+            *entry = (0, c.expires_at);
+        }
+        if entry.0 >= c.limit {
             return Ok(false);
         }
-        for k in keys {
-            inner.owners.insert(k, account.id.clone());
-        }
-        inner.accounts.insert(account.id.clone(), account.clone());
+        entry.0 += 1;
         Ok(true)
     }
 }

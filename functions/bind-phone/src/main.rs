@@ -1,0 +1,11 @@
+use lambda_http::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init_json();
+    let app = shared::App::from_env().await?;
+    lambda_http::run(service_fn(|req| async {
+        Ok::<_, Error>(bind_phone::handle(&app, req).await)
+    }))
+    .await
+}
