@@ -163,7 +163,7 @@ impl Drop for Server {
 fn devserver_binary() -> std::path::PathBuf {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "devserver"])
+        .args(["build", "--quiet", "-p", "devserver", "--bins"])
         .current_dir(&root)
         .status()
         .unwrap();
@@ -250,4 +250,56 @@ async fn the_binary_with_the_real_adapters() {
     // No outbox when delivering for real.
     let resp = reqwest::get(format!("{base}/_dev/outbox?to={to}")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+/// `vericode-admin invite` bootstraps an invite-only deployment.
+#[tokio::test]
+async fn the_admin_command_prints_working_invites() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = devserver_binary().with_file_name("vericode-admin");
+    let client = dynamodb_client().await;
+    let table = vericode_tests::fresh_table(&client).await;
+    let cfg = vericode_tests::config();
+    use base64::Engine as _;
+    let out = Command::new(&bin)
+        .args(["invite", "2"])
+        .current_dir(&root)
+        .env("TABLE_NAME", &table)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint())
+        .env("JWT_SECRET", String::from_utf8(cfg.jwt_secret.clone()).unwrap())
+        .env("CODE_KEY", base64::engine::general_purpose::STANDARD.encode(cfg.code_key))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let invites: Vec<String> =
+        String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect();
+    assert_eq!(invites.len(), 2);
+
+    // Register with one on the same table and key, invite-only.
+    let mut cfg = cfg;
+    cfg.registration_mode = shared::config::RegistrationMode::Invite;
+    let store = shared::store::dynamodb::DynamoStore::new(client, table);
+    let answers = Arc::new(shared::captcha::DevAnswerLog::default());
+    let outbox =
+        Arc::new(shared::delivery::outbox::Outbox::new(Arc::new(shared::ports::SystemClock)));
+    let app = shared::App::new(cfg, Arc::new(store), outbox.clone())
+        .unwrap()
+        .with_dev_captcha_answers(answers.clone())
+        .with_dev_outbox(outbox.clone());
+    let c = shared::captcha::create(&app).await.unwrap();
+    let captcha = json!({"id": c.captcha_id, "answer": answers.answer(&c.captcha_id).unwrap()});
+    let send = json!({"channel": "email", "to": "first@example.com", "purpose": "register", "captcha": captcha});
+    assert_eq!(
+        vericode_tests::parts(
+            &send_code::handle(&app, vericode_tests::request(&send, "192.0.2.9", None)).await
+        )
+        .0,
+        202
+    );
+    let code = outbox.to("first@example.com")[0].code.clone().unwrap();
+    let register = json!({"email": "first@example.com", "password": "long enough", "code": code, "invite": invites[0]});
+    let (status, body) = vericode_tests::parts(
+        &create_account::handle(&app, vericode_tests::request(&register, "192.0.2.9", None)).await,
+    );
+    assert_eq!(status, 201, "{body}");
 }

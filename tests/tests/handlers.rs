@@ -185,3 +185,137 @@ fn every_event_is_exercised() {
         );
     }
 }
+
+mod accounts {
+    use super::*;
+    use serde_json::json;
+
+    fn bearer(mut req: lambda_http::Request, token: &str) -> lambda_http::Request {
+        req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        req
+    }
+
+    /// Sends a code and returns it.
+    async fn code(t: &TestApp, body: Value, session: Option<&str>) -> String {
+        let mut body = body;
+        if session.is_none() {
+            body["captcha"] = solved(t).await;
+        }
+        let resp =
+            send_code::handle(&t.app, vericode_tests::request(&body, "192.0.2.50", session)).await;
+        assert_eq!(resp.status(), StatusCode::ACCEPTED, "{:?}", resp.body());
+        let to = body["to"].as_str().unwrap();
+        t.last_code(to).unwrap()
+    }
+
+    async fn account_events(b: Backend) {
+        let t = app(b).await;
+        let c = code(
+            &t,
+            json!({"channel": "email", "to": "alice@example.com", "purpose": "register"}),
+            None,
+        )
+        .await;
+        let resp = create_account::handle(
+            &t.app,
+            event_with("create-account.default", json!({"code": c})),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let token = body_json(&resp)["token"].as_str().unwrap().to_string();
+
+        let resp = create_session::handle(
+            &t.app,
+            event_with("create-session.password", json!({"captcha": solved(&t).await})),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["cache-control"], "no-store");
+
+        let resp = get_me::handle(&t.app, bearer(event("get-me.default"), &token)).await;
+        assert_eq!(body_json(&resp)["display_name"], "Alice");
+        let resp = get_me::handle(&t.app, event("get-me.default")).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "the event's placeholder token");
+
+        let c = code(
+            &t,
+            json!({"channel": "sms", "to": "+8613800138000", "purpose": "bind"}),
+            Some(&token),
+        )
+        .await;
+        let resp = bind_phone::handle(
+            &t.app,
+            bearer(event_with("bind-phone.default", json!({"code": c})), &token),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let c = code(
+            &t,
+            json!({"channel": "email", "to": "alice.new@example.com", "purpose": "bind"}),
+            Some(&token),
+        )
+        .await;
+        let resp = bind_email::handle(
+            &t.app,
+            bearer(event_with("bind-email.default", json!({"code": c})), &token),
+        )
+        .await;
+        assert_eq!(body_json(&resp)["email"], "alice.new@example.com");
+
+        let c =
+            code(&t, json!({"channel": "sms", "to": "+8613800138000", "purpose": "login"}), None)
+                .await;
+        let resp =
+            create_session::handle(&t.app, event_with("create-session.code", json!({"code": c})))
+                .await;
+        assert_eq!(body_json(&resp)["expires_in"], 3600);
+
+        let resp =
+            change_password::handle(&t.app, bearer(event("change-password.default"), &token)).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+
+        let c = code(
+            &t,
+            json!({"channel": "email", "to": "alice.new@example.com", "purpose": "reset_password"}),
+            None,
+        )
+        .await;
+        let patch = json!({"email": "alice.new@example.com", "code": c});
+        let resp =
+            reset_password::handle(&t.app, event_with("reset-password.default", patch)).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        let resp = get_me::handle(&t.app, bearer(event("get-me.default"), &token)).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "a reset revokes every session");
+
+        let login = json!({"email": "alice.new@example.com", "password": "a brand new password", "captcha": solved(&t).await});
+        let resp =
+            create_session::handle(&t.app, event_with("create-session.password", login)).await;
+        let token = body_json(&resp)["token"].as_str().unwrap().to_string();
+
+        let resp =
+            create_login_link::handle(&t.app, bearer(event("create-login-link.default"), &token))
+                .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let secret = body_json(&resp)["authorization"].clone();
+        let resp = redeem_login_link::handle(
+            &t.app,
+            event_with("redeem-login-link.default", json!({"authorization": secret})),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let resp = redeem_login_link::handle(&t.app, event("redeem-login-link.default")).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+        let resp =
+            create_invite::handle(&t.app, bearer(event("create-invite.default"), &token)).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+
+        let resp =
+            delete_session::handle(&t.app, bearer(event("delete-session.default"), &token)).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        let resp = get_me::handle(&t.app, bearer(event("get-me.default"), &token)).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    both_stores!(account_events);
+}

@@ -56,6 +56,32 @@ async fn secrets_stay_out_of_the_logs() {
         assert_eq!(status, 200);
         secrets.push(body["verification_token"].as_str().unwrap().to_string());
 
+        // Register with that token and a password, log in, make a login link.
+        let register = json!({"email": "secret.person@example.com", "password": "a secret password value",
+            "verification_token": secrets.last().unwrap()});
+        let (status, body) =
+            parts(&create_account::handle(&t.app, request(&register, "192.0.2.4", None)).await);
+        assert_eq!(status, 201, "{body}");
+        secrets.push(body["token"].as_str().unwrap().to_string());
+        secrets.push("a secret password value".into());
+        let (id, answer) = t.captcha().await;
+        secrets.push(answer.clone());
+        let login = json!({"email": "secret.person@example.com", "password": "a secret password value",
+            "captcha": {"id": id, "answer": answer}});
+        let (status, body) =
+            parts(&create_session::handle(&t.app, request(&login, "192.0.2.4", None)).await);
+        assert_eq!(status, 200);
+        let user = body["token"].as_str().unwrap().to_string();
+        secrets.push(user.clone());
+        let (_, link) = parts(
+            &create_login_link::handle(&t.app, request(&json!({}), "192.0.2.4", Some(&user))).await,
+        );
+        secrets.push(link["authorization"].as_str().unwrap().to_string());
+        let wrong = json!({"email": "secret.person@example.com", "password": "wrong secret guess",
+            "captcha": {"id": id, "answer": "x"}});
+        parts(&create_session::handle(&t.app, request(&wrong, "192.0.2.4", None)).await);
+        secrets.push("wrong secret guess".into());
+
         let step_up = json!({"channel": "sms", "purpose": "verify"});
         assert_eq!(
             parts(&send_code::handle(&t.app, request(&step_up, "192.0.2.4", Some(&session))).await)
