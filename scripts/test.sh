@@ -14,6 +14,20 @@ log="$(mktemp)"
 trap 'scripts/stack.sh stop 2>/dev/null; rm -f "$log"' EXIT
 status=0
 cargo test --workspace "$@" 2>&1 | tee "$log" || status=$?
-# One closing line with the totals over every test binary.
-awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
+
+# The contract (schemathesis against openapi.yaml) and the playground in a
+# browser, each counted as one test.
+extra_passed=0 extra_failed=0
+for suite in contract browser; do
+  echo "== $suite"
+  if "scripts/$suite.sh"; then
+    extra_passed=$((extra_passed + 1))
+  else
+    extra_failed=$((extra_failed + 1)); status=1
+  fi
+done
+
+# One closing line with the totals over every test binary and suite.
+awk -v ep="$extra_passed" -v ef="$extra_failed" \
+  '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p + ep, f + ef, i }' "$log"
 exit "$status"

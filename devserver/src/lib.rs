@@ -110,6 +110,8 @@ pub fn router_with(app: Arc<App>, routes: Vec<Route>) -> Router {
     router
         .route("/_dev/captchas/{id}", get(dev_captcha_answer))
         .route("/_dev/outbox", get(dev_outbox))
+        .route("/openapi.yaml", get(openapi))
+        .route("/", get(playground))
         .fallback(|| async { to_axum(error_response(ApiError::NotFound, Locale::En)) })
         .method_not_allowed_fallback(|| async {
             to_axum(error_response(ApiError::MethodNotAllowed, Locale::En))
@@ -165,6 +167,24 @@ async fn dev_captcha_answer(
         Some(answer) => json(StatusCode::OK, &serde_json::json!({ "answer": answer }), true),
         None => error_response(ApiError::NotFound, Locale::En),
     })
+}
+
+/// `GET /`: a page to try the API by hand (captcha, send, outbox, verify,
+/// register, log in), in English and Chinese.
+async fn playground() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("playground.html"))
+}
+
+/// The API's OpenAPI document.
+pub const OPENAPI: &str = include_str!("../../openapi.yaml");
+
+async fn openapi() -> axum::response::Response {
+    let mut resp = axum::response::Response::new(axum::body::Body::from(OPENAPI));
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/yaml"),
+    );
+    resp
 }
 
 #[derive(serde::Deserialize)]

@@ -128,6 +128,15 @@ async fn embedded_store_over_http() {
     }
     let resp = reqwest::get(format!("{base}/_dev/outbox?to=nonsense")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+
+    // The playground and the OpenAPI document.
+    let resp = reqwest::get(format!("{base}/")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(resp.text().await.unwrap().contains("Vericode playground"));
+    let resp = reqwest::get(format!("{base}/openapi.yaml")).await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/yaml");
+    assert!(resp.text().await.unwrap().starts_with("openapi: 3.1.0"));
 }
 
 /// The caller's address reaches handlers as API Gateway's `sourceIp`.

@@ -79,3 +79,27 @@ fn every_contract_endpoint_exists() {
         assert!(template.iter().any(|(m, p, _)| m == method && p == path), "{method} {path}");
     }
 }
+
+/// openapi.yaml documents exactly the routed endpoints.
+#[test]
+fn openapi_documents_every_endpoint() {
+    let text = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let mut documented = BTreeSet::new();
+    let mut path = None::<String>;
+    for line in text.lines() {
+        if let Some(p) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) {
+            path = Some(format!("/{p}"));
+        } else if let (Some(p), Some(m)) =
+            (&path, line.strip_prefix("    ").and_then(|m| m.strip_suffix(':')))
+        {
+            if ["get", "post", "put", "delete", "patch"].contains(&m) {
+                documented.insert((m.to_uppercase(), p.clone()));
+            }
+        } else if !line.starts_with(' ') {
+            path = None;
+        }
+    }
+    let routed: BTreeSet<_> = template_routes().into_iter().map(|(m, p, _)| (m, p)).collect();
+    assert_eq!(documented, routed);
+    assert_eq!(devserver::OPENAPI, text, "the dev server serves this file");
+}
