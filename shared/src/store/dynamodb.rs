@@ -127,6 +127,26 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError
     StoreError::Unavailable(Box::new(e))
 }
 
+/// A conditional write's result: `None` when its condition did not hold (a
+/// domain outcome, told apart from an outage by the error's type).
+fn conditional<T, E>(
+    result: Result<T, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<Option<T>, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error().and_then(|se| se.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 fn get_n(item: &HashMap<String, AttributeValue>, name: &str) -> Result<i64, StoreError> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
@@ -318,27 +338,7 @@ impl CaptchaStore for DynamoStore {
         id: &str,
         now: Timestamp,
     ) -> Result<Option<StoredCaptcha>, StoreError> {
-        // Delete unconditionally-but-existing and read what was there: of
-        // concurrent deletes of one item, only one gets the old attributes.
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(captcha(id))))
-            .condition_expression("attribute_exists(pk)")
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        let old = match result {
-            Ok(out) => out.attributes,
-            Err(e) => {
-                if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception())
-                {
-                    return Ok(None);
-                }
-                return Err(unavailable(e));
-            }
-        };
+        let old = self.take(captcha(id)).await?;
         let Some(item) = old else { return Ok(None) };
         let stored = StoredCaptcha {
             id: id.to_string(),
@@ -486,16 +486,7 @@ impl CodeStore for DynamoStore {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 
     async fn refund(&self, counters: &[Counter]) -> Result<(), StoreError> {
@@ -511,14 +502,8 @@ impl CodeStore for DynamoStore {
                 .expression_attribute_values(":zero", n(0))
                 .send()
                 .await;
-            match result {
-                Ok(_) => {}
-                // Nothing to take back (the window is gone).
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(unavailable(e)),
-            }
+            // A failed condition: nothing to take back (the window is gone).
+            conditional(result)?;
         }
         Ok(())
     }
@@ -542,6 +527,24 @@ fn counter_increment(table: &str, c: &Counter, now: Timestamp) -> Result<Update,
 }
 
 impl DynamoStore {
+    /// Deletes an item and returns what it held: of concurrent takes of one
+    /// item, only one gets it.
+    async fn take(
+        &self,
+        pk: String,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk)))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        Ok(conditional(result)?.and_then(|out| out.attributes))
+    }
+
     async fn get(&self, pk: String) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
@@ -750,25 +753,7 @@ impl AccountStore for DynamoStore {
         hash: &[u8; 32],
         now: Timestamp,
     ) -> Result<Option<String>, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(secret(kind, hash))))
-            .condition_expression("attribute_exists(pk)")
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        let item = match result {
-            Ok(out) => out.attributes,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                None
-            }
-            Err(e) => return Err(unavailable(e)),
-        };
+        let item = self.take(secret(kind, hash)).await?;
         let Some(item) = item else { return Ok(None) };
         if get_n(&item, EXPIRES_AT)? <= now {
             return Ok(None);
@@ -788,16 +773,7 @@ impl AccountStore for DynamoStore {
             .set_expression_attribute_values(u.expression_attribute_values)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 }
 
