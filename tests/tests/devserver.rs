@@ -312,3 +312,33 @@ async fn the_admin_command_prints_working_invites() {
     );
     assert_eq!(status, 201, "{body}");
 }
+
+/// A deployed function refuses to start without its required settings, and
+/// says which one is missing.
+#[test]
+fn a_function_names_a_missing_setting_at_start() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "send-code"])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bin = devserver_binary().with_file_name("send-code");
+    let run = |env: &[(&str, &str)]| {
+        let mut cmd = Command::new(&bin);
+        cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout)
+    };
+    assert!(run(&[]).contains("JWT_SECRET"));
+    let secret = "s".repeat(32);
+    assert!(run(&[("JWT_SECRET", &secret)]).contains("CODE_KEY"));
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    assert!(run(&[("JWT_SECRET", &secret), ("CODE_KEY", key)]).contains("EMAIL_FROM"));
+    assert!(run(&[("JWT_SECRET", &secret), ("CODE_KEY", "short")]).contains("CODE_KEY"));
+}
