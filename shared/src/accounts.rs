@@ -152,6 +152,10 @@ pub async fn register(app: &App, req: Register) -> Result<SessionIssued, ApiErro
         (RegistrationMode::Invite, Some(i)) => Some(app.keys.secret_hash("invite", i.trim())),
         (RegistrationMode::Open, _) => None,
     };
+    // The code first: it is cheap, and hashing only for a good one keeps
+    // argon2 from being a lever for anyone without a code.
+    let Redemption { record, expected_version } =
+        codes::redeem(app, Purpose::Register, &dest, proof).await?;
     let password_hash = app.passwords.hash(&password, &*app.random)?;
     let now = app.clock.now();
     let account = AccountRecord {
@@ -164,8 +168,6 @@ pub async fn register(app: &App, req: Register) -> Result<SessionIssued, ApiErro
         created_at: now,
         ..Default::default()
     };
-    let Redemption { record, expected_version } =
-        codes::redeem(app, Purpose::Register, &dest, proof).await?;
     let mut writes = vec![
         AccountWrite::PutAccount(account.clone()),
         AccountWrite::ClaimAddress { key: dest.key(), account_id: account.id.clone() },
@@ -356,10 +358,15 @@ pub async fn reset_password(app: &App, req: ResetPassword) -> Result<(), ApiErro
     let dest = address(req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let new = Password::parse(&req.new_password, "new_password")?;
     let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
-    let hash = app.passwords.hash(&new, &*app.random)?;
+    let mut hash = None;
     for _ in 0..MAX_RACES {
         let Redemption { record, expected_version } =
             codes::redeem(app, Purpose::ResetPassword, &dest, proof).await?;
+        // Hashed once, and only after a good code.
+        let hash = match &hash {
+            Some(h) => h,
+            None => hash.insert(app.passwords.hash(&new, &*app.random)?),
+        };
         let mut account = app
             .store
             .account_by_address(&dest.key())
