@@ -5,8 +5,8 @@ use crate::captcha::{DevAnswerLog, ImageRenderer};
 use crate::codes::Pacer;
 use crate::config::{Config, ConfigError, Secrets};
 use crate::crypto::Keys;
-use crate::delivery::Delivery;
 use crate::delivery::aws::AwsDelivery;
+use crate::delivery::{Delivery, NoDelivery};
 use crate::error::ApiError;
 use crate::messages::Templates;
 use crate::password::Passwords;
@@ -67,15 +67,24 @@ impl App {
     }
 
     /// A deployed function's app: configuration from the environment
-    /// (secrets and `EMAIL_FROM` required), DynamoDB, SES and SNS. The AWS
-    /// configuration is loaded once and shared by the three clients.
+    /// (secrets required) and DynamoDB. It sends no messages, so the SES and
+    /// SNS clients are not even linked into functions that use it.
     pub async fn from_env() -> Result<Self, StartupError> {
+        let config = Config::from_env(Secrets::Required)?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let store = DynamoStore::from_sdk(&sdk, &config);
+        App::new(config, Arc::new(store), Arc::new(NoDelivery))
+    }
+
+    /// `from_env` for the function that sends codes: SES and SNS as well,
+    /// and `EMAIL_FROM` is required. The AWS configuration is loaded once and
+    /// shared by the three clients.
+    pub async fn from_env_sending() -> Result<Self, StartupError> {
         let config = Config::from_env(Secrets::Required)?;
         let from = config.email_from.clone().ok_or(ConfigError::Missing("EMAIL_FROM"))?;
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         let store = DynamoStore::from_sdk(&sdk, &config);
-        let delivery = AwsDelivery::new(&sdk, from);
-        App::new(config, Arc::new(store), Arc::new(delivery))
+        App::new(config, Arc::new(store), Arc::new(AwsDelivery::new(&sdk, from)))
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {

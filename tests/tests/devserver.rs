@@ -319,14 +319,13 @@ async fn the_admin_command_prints_working_invites() {
 fn a_function_names_a_missing_setting_at_start() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "send-code"])
+        .args(["build", "--quiet", "-p", "send-code", "-p", "get-me"])
         .current_dir(&root)
         .status()
         .unwrap();
     assert!(status.success());
-    let bin = devserver_binary().with_file_name("send-code");
-    let run = |env: &[(&str, &str)]| {
-        let mut cmd = Command::new(&bin);
+    let run_bin = |name: &str, env: &[(&str, &str)]| {
+        let mut cmd = Command::new(devserver_binary().with_file_name(name));
         cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
         for (k, v) in env {
             cmd.env(k, v);
@@ -335,10 +334,18 @@ fn a_function_names_a_missing_setting_at_start() {
         assert!(!out.status.success());
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout)
     };
+    let run = |env: &[(&str, &str)]| run_bin("send-code", env);
     assert!(run(&[]).contains("JWT_SECRET"));
     let secret = "s".repeat(32);
     assert!(run(&[("JWT_SECRET", &secret)]).contains("CODE_KEY"));
     let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     assert!(run(&[("JWT_SECRET", &secret), ("CODE_KEY", key)]).contains("EMAIL_FROM"));
     assert!(run(&[("JWT_SECRET", &secret), ("CODE_KEY", "short")]).contains("CODE_KEY"));
+    // A function that sends nothing needs no EMAIL_FROM: it gets as far as
+    // asking for the Lambda runtime, which is not there outside Lambda.
+    let out = run_bin(
+        "get-me",
+        &[("JWT_SECRET", &secret), ("CODE_KEY", key), ("AWS_REGION", "us-east-1")],
+    );
+    assert!(out.contains("AWS_LAMBDA") && !out.contains("EMAIL_FROM"), "{out}");
 }

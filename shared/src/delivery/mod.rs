@@ -19,3 +19,13 @@ pub trait Delivery: Send + Sync {
     /// takes the code and the send back.
     async fn send(&self, message: &Message) -> Result<(), DeliveryError>;
 }
+
+/// For functions that never send: every send fails.
+pub struct NoDelivery;
+
+#[async_trait]
+impl Delivery for NoDelivery {
+    async fn send(&self, _: &Message) -> Result<(), DeliveryError> {
+        Err(DeliveryError("this function does not send messages".into()))
+    }
+}
