@@ -24,7 +24,8 @@ use crate::purpose::Purpose;
 use crate::token::{self, Expiring};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// How long a verification token lives.
 pub const VERIFICATION_TOKEN_TTL: i64 = 600;
@@ -462,7 +463,7 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    async fn deliver(
+    pub async fn deliver(
         &self,
         delivery: &dyn crate::delivery::Delivery,
         m: &Message,
@@ -476,7 +477,7 @@ impl Pacer {
         result
     }
 
-    async fn idle(&self) {
+    pub async fn idle(&self) {
         let avg = self.average_us.load(std::sync::atomic::Ordering::Relaxed);
         if avg > 0 {
             tokio::time::sleep(Duration::from_micros(avg)).await;
@@ -622,5 +623,56 @@ pub async fn redeem_for(
             }
             Err(ApiError::RateLimited { retry_after: 1 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::{Delivery, DeliveryError};
+    use async_trait::async_trait;
+
+    struct Slow(u64);
+
+    #[async_trait]
+    impl Delivery for Slow {
+        async fn send(&self, _: &Message) -> Result<(), DeliveryError> {
+            tokio::time::sleep(Duration::from_millis(self.0)).await;
+            Ok(())
+        }
+    }
+
+    fn message() -> Message {
+        Message {
+            channel: Channel::Email,
+            to: "a@example.com".into(),
+            purpose: Purpose::Register,
+            subject: None,
+            text: String::new(),
+            html: None,
+            code: None,
+        }
+    }
+
+    /// Sending nothing takes about as long as recent deliveries took.
+    #[tokio::test(start_paused = true)]
+    async fn the_pacer_waits_as_long_as_deliveries_take() {
+        let pacer = Pacer::default();
+        let started = Instant::now();
+        pacer.idle().await;
+        assert_eq!(started.elapsed(), Duration::ZERO, "nothing measured yet");
+        for _ in 0..8 {
+            pacer.deliver(&Slow(200), &message()).await.unwrap();
+        }
+        let started = Instant::now();
+        pacer.idle().await;
+        assert_eq!(started.elapsed().as_millis(), 200);
+        // The average follows slower deliveries.
+        for _ in 0..40 {
+            pacer.deliver(&Slow(400), &message()).await.unwrap();
+        }
+        let started = Instant::now();
+        pacer.idle().await;
+        assert!((395..=400).contains(&started.elapsed().as_millis()));
     }
 }
