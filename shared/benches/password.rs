@@ -7,7 +7,7 @@ use std::time::Instant;
 
 fn main() {
     let n: u32 = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
-    let Ok(passwords) = Passwords::new(&OsRandom) else {
+    let Ok(passwords) = Passwords::new() else {
         eprintln!("argon2 would not start");
         std::process::exit(1);
     };

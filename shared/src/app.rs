@@ -58,8 +58,7 @@ impl App {
             renderer: Arc::new(ImageRenderer),
             delivery,
             templates: Templates::new()?,
-            passwords: Passwords::new(&OsRandom)
-                .map_err(|e| StartupError::Passwords(e.to_string()))?,
+            passwords: Passwords::new().map_err(|e| StartupError::Passwords(e.to_string()))?,
             pace: Pacer::default(),
             dev_captcha_answers: None,
             dev_outbox: None,

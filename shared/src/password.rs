@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::ports::Random;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::OnceLock;
 
 pub const MIN_CHARS: usize = 8;
 pub const MAX_CHARS: usize = 128;
@@ -17,8 +18,9 @@ pub const PASSES: u32 = 2;
 pub struct Passwords {
     argon: Argon2<'static>,
     /// Verified against when there is no account, so that an unknown
-    /// account costs the same time as a wrong password.
-    dummy: String,
+    /// account costs the same time as a wrong password. Made on first use,
+    /// so functions that never check a password pay nothing at cold start.
+    dummy: OnceLock<String>,
 }
 
 /// A password that meets the length rule (8 to 128 characters).
@@ -36,13 +38,24 @@ impl<'a> Password<'a> {
 }
 
 impl Passwords {
-    pub fn new(random: &dyn Random) -> Result<Self, ApiError> {
+    pub fn new() -> Result<Self, ApiError> {
         let params = Params::new(MEMORY_KIB, PASSES, 1, Some(32))
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut p = Passwords { argon, dummy: String::new() };
-        p.dummy = p.hash(&Password("dummy password for timing"), random)?;
-        Ok(p)
+        Ok(Passwords { argon, dummy: OnceLock::new() })
+    }
+
+    fn dummy(&self) -> &str {
+        self.dummy.get_or_init(|| {
+            // A fixed salt is fine: this hash only ever burns time.
+            let Ok(salt) = SaltString::encode_b64(b"vericode-dummy!!") else {
+                return String::new();
+            };
+            self.argon
+                .hash_password(b"dummy password for timing", &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        })
     }
 
     pub fn hash(&self, password: &Password<'_>, random: &dyn Random) -> Result<String, ApiError> {
@@ -61,7 +74,7 @@ impl Passwords {
     pub fn verify(&self, password: &str, stored: Option<&str>) -> bool {
         let (phc, real) = match stored {
             Some(s) => (s, true),
-            None => (self.dummy.as_str(), false),
+            None => (self.dummy(), false),
         };
         let ok = PasswordHash::new(phc)
             .map(|h| self.argon.verify_password(password.as_bytes(), &h).is_ok())
@@ -77,7 +90,7 @@ mod tests {
 
     #[test]
     fn hashes_verify_and_differ() {
-        let p = Passwords::new(&OsRandom).unwrap();
+        let p = Passwords::new().unwrap();
         let h1 = p.hash(&Password::parse("correct horse", "password").unwrap(), &OsRandom).unwrap();
         let h2 = p.hash(&Password::parse("correct horse", "password").unwrap(), &OsRandom).unwrap();
         assert!(h1.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
@@ -85,6 +98,7 @@ mod tests {
         assert!(p.verify("correct horse", Some(&h1)));
         assert!(!p.verify("wrong horse", Some(&h1)));
         assert!(!p.verify("dummy password for timing", None));
+        assert!(p.dummy().starts_with("$argon2id$"), "the dummy costs a real check");
         assert!(!p.verify("x", Some("not a hash")));
         assert!(Password::parse("short", "password").is_err());
         assert!(Password::parse(&"x".repeat(129), "password").is_err());
