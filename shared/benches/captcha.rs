@@ -1,6 +1,8 @@
 //! Captcha render benchmark: time per image and PNG size.
 //! `cargo bench -p shared --bench captcha` (also writes one sample image to
-//! target/captcha-sample.png so its legibility can be checked by eye).
+//! target/captcha-sample.png so its legibility can be checked by eye). With
+//! `CAPTCHA_SAMPLES_DIR=dir` it also writes 100 captchas named by their
+//! answers, for `scripts/ocr.sh`.
 
 use shared::captcha::ImageRenderer;
 use shared::ports::CaptchaRenderer;
@@ -36,6 +38,14 @@ fn main() {
         sizes[0],
         sizes[n - 1]
     );
+    if let Ok(dir) = std::env::var("CAPTCHA_SAMPLES_DIR") {
+        for i in 0..100 {
+            if let Ok(r) = ImageRenderer.render() {
+                let _ = std::fs::write(format!("{dir}/{i:03}-{}.png", r.answer), r.png);
+            }
+        }
+        println!("100 samples in {dir}");
+    }
     if let Some(png) = sample {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/captcha-sample.png");
         if std::fs::write(path, png).is_ok() {
