@@ -357,41 +357,11 @@ impl CodeStore for DynamoStore {
         address: &str,
         now: Timestamp,
     ) -> Result<(DestRecord, Option<String>), StoreError> {
-        let dest_pk = dest(key);
-        let addr_pk = addr(address);
-        let mut request = build(
-            KeysAndAttributes::builder()
-                .keys(Self::key(dest_pk.clone()))
-                .keys(Self::key(addr_pk.clone()))
-                .consistent_read(true)
-                .build(),
-        )?;
-        let mut items = Vec::new();
-        // BatchGetItem may leave keys unprocessed under load; ask again for those.
-        for attempt in 0..5 {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request.clone())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if let Some(mut r) = out.responses {
-                items.extend(r.remove(&self.table).unwrap_or_default());
-            }
-            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                Some(rest) if !rest.keys().is_empty() => {
-                    request = rest;
-                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
-                }
-                _ => break,
-            }
-        }
-        let pk_of = |i: &HashMap<String, AttributeValue>| get_s(i, PK).unwrap_or_default();
-        let record = match items.iter().find(|i| pk_of(i) == dest_pk) {
+        let [record_item, owner_item] = self.batch_get([dest(key), addr(address)]).await?;
+        let record = match record_item {
             None => DestRecord { key: key.to_string(), ..Default::default() },
             Some(item) => {
-                let r = dest_record(key, item)?;
+                let r = dest_record(key, &item)?;
                 if r.expires_at > now {
                     r
                 } else {
@@ -399,7 +369,7 @@ impl CodeStore for DynamoStore {
                 }
             }
         };
-        let owner = items.iter().find(|i| pk_of(i) == addr_pk).and_then(|i| get_s(i, "account_id"));
+        let owner = owner_item.and_then(|i| get_s(&i, "account_id"));
         Ok((record, owner))
     }
 
@@ -545,6 +515,47 @@ impl DynamoStore {
         Ok(conditional(result)?.and_then(|out| out.attributes))
     }
 
+    /// Reads single-item partitions in one strongly consistent BatchGetItem,
+    /// asking again for keys DynamoDB leaves unprocessed under load.
+    async fn batch_get<const N: usize>(
+        &self,
+        pks: [String; N],
+    ) -> Result<[Option<HashMap<String, AttributeValue>>; N], StoreError> {
+        let mut keys = KeysAndAttributes::builder().consistent_read(true);
+        for pk in &pks {
+            keys = keys.keys(Self::key(pk.clone()));
+        }
+        let mut request = build(keys.build())?;
+        let mut items = Vec::new();
+        for attempt in 0..6 {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request.clone())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(mut r) = out.responses {
+                items.extend(r.remove(&self.table).unwrap_or_default());
+            }
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    request = rest;
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                }
+                _ => {
+                    return Ok(pks.map(|pk| {
+                        items
+                            .iter()
+                            .position(|i| get_s(i, PK).as_deref() == Some(pk.as_str()))
+                            .map(|at| items.swap_remove(at))
+                    }));
+                }
+            }
+        }
+        Err(StoreError::Unavailable("BatchGetItem kept leaving keys unprocessed".into()))
+    }
+
     async fn get(&self, pk: String) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
@@ -648,36 +659,9 @@ impl AccountStore for DynamoStore {
         jti: &str,
         now: Timestamp,
     ) -> Result<(Option<AccountRecord>, bool), StoreError> {
-        let (account_pk, revoked_pk) = (account(account_id), revoked(jti));
-        let request = build(
-            KeysAndAttributes::builder()
-                .keys(Self::key(account_pk.clone()))
-                .keys(Self::key(revoked_pk.clone()))
-                .consistent_read(true)
-                .build(),
-        )?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            // Rare (throttling): fall back to two single reads.
-            let acct = self.get(account_pk).await?;
-            let rev = self.get(revoked_pk).await?;
-            let revoked = rev.is_some_and(|r| get_n(&r, EXPIRES_AT).is_ok_and(|e| e > now));
-            return Ok((acct.as_ref().map(account_record).transpose()?, revoked));
-        }
-        let items = out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default();
-        let pk_of = |i: &HashMap<String, AttributeValue>| get_s(i, PK).unwrap_or_default();
-        let acct = items.iter().find(|i| pk_of(i) == account_pk).map(account_record).transpose()?;
-        let revoked = items
-            .iter()
-            .find(|i| pk_of(i) == revoked_pk)
-            .is_some_and(|r| get_n(r, EXPIRES_AT).is_ok_and(|e| e > now));
-        Ok((acct, revoked))
+        let [acct, rev] = self.batch_get([account(account_id), revoked(jti)]).await?;
+        let revoked = rev.is_some_and(|r| get_n(&r, EXPIRES_AT).is_ok_and(|e| e > now));
+        Ok((acct.as_ref().map(account_record).transpose()?, revoked))
     }
 
     async fn apply(
