@@ -321,16 +321,7 @@ impl CaptchaStore for DynamoStore {
         let mut item = Self::key(captcha(&c.id));
         item.insert("answer_hash".into(), AttributeValue::B(Blob::new(c.answer_hash.to_vec())));
         item.insert(EXPIRES_AT.into(), AttributeValue::N(c.expires_at.to_string()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            // Ids are random; never overwrite one that somehow exists.
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put_new(item).await
     }
 
     async fn take_captcha(
@@ -497,6 +488,20 @@ fn counter_increment(table: &str, c: &Counter, now: Timestamp) -> Result<Update,
 }
 
 impl DynamoStore {
+    /// Stores a new item. Its key is random, so it never overwrites one that
+    /// somehow exists (that would be an error, not a silent replace).
+    async fn put_new(&self, item: HashMap<String, AttributeValue>) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     /// Deletes an item and returns what it held: of concurrent takes of one
     /// item, only one gets it.
     async fn take(
@@ -720,15 +725,7 @@ impl AccountStore for DynamoStore {
         let mut item = Self::key(secret(kind, hash));
         item.insert("account_id".into(), s(account_id));
         item.insert(EXPIRES_AT.into(), n(expires_at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put_new(item).await
     }
 
     async fn take_secret(
