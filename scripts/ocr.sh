@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v tesseract >/dev/null || { echo "needs tesseract (apt-get install tesseract-ocr)"; exit 2; }
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
-CAPTCHA_SAMPLES_DIR="$dir" BENCH_N=1 cargo bench -q -p shared --bench captcha >/dev/null
+CAPTCHA_SAMPLES_DIR="$dir" BENCH_N=1 cargo bench -q -p domain --bench captcha >/dev/null
 total=0 exact=0 chars=0
 for f in "$dir"/*.png; do
   answer="$(basename "$f" .png)"; answer="${answer#*-}"

@@ -7,19 +7,18 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{MethodFilter, MethodRouter, get, on};
+use domain::Services;
+use domain::address::{EmailAddress, PhoneNumber};
+use domain::catalog::Locale;
+use domain::config::Secrets;
+use domain::ports::dev::{CaptchaAnswers, Outbox};
+use domain::ports::{Store, SystemClock};
+use edge::ApiError;
+use edge::compose::{Deployment, StartupError, config_from_env};
+use edge::response::{error_response, json};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
-use shared::address::{EmailAddress, PhoneNumber};
-use shared::captcha::DevAnswerLog;
-use shared::config::{Config, Secrets};
-use shared::delivery::aws::AwsDelivery;
-use shared::delivery::outbox::Outbox;
-use shared::http::{error_response, json};
-use shared::locale::Locale;
-use shared::ports::SystemClock;
-use shared::store::{dynamodb, memory::MemoryStore};
-use shared::{ApiError, App};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = lambda_http::Response<Body>> + Send>>;
-pub type Handler = fn(Arc<App>, lambda_http::Request) -> HandlerFuture;
+pub type Handler = fn(Arc<Services>, lambda_http::Request) -> HandlerFuture;
 
 /// One deployed endpoint: its method, path, function crate and handler.
 pub struct Route {
@@ -73,18 +72,32 @@ pub fn routes() -> Vec<Route> {
 /// anything above 16 KiB itself).
 const DEV_BODY_LIMIT: usize = 1024 * 1024;
 
+/// What the dev server serves: the services every handler runs against,
+/// and the dev-only powers (ports no deployed function wires) behind the
+/// `/_dev` routes.
 #[derive(Clone)]
-struct Dev {
-    app: Arc<App>,
+pub struct Dev {
+    pub services: Arc<Services>,
+    /// `GET /_dev/captchas/{id}`.
+    pub answers: Option<Arc<dyn CaptchaAnswers>>,
+    /// `GET /_dev/outbox`.
+    pub outbox: Option<Arc<dyn Outbox>>,
+}
+
+impl Dev {
+    /// The services alone, without dev powers.
+    pub fn new(services: Arc<Services>) -> Self {
+        Dev { services, answers: None, outbox: None }
+    }
 }
 
 /// The router serving the API and the dev-only routes.
-pub fn router(app: Arc<App>) -> Router {
-    router_with(app, routes())
+pub fn router(dev: Dev) -> Router {
+    router_with(dev, routes())
 }
 
 /// The router over a given route table (tests add their own routes).
-pub fn router_with(app: Arc<App>, routes: Vec<Route>) -> Router {
+pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
     let mut by_path: BTreeMap<&'static str, MethodRouter<Dev>> = BTreeMap::new();
     for r in routes {
         let handler = r.handler;
@@ -98,7 +111,7 @@ pub fn router_with(app: Arc<App>, routes: Vec<Route>) -> Router {
             move |State(dev): State<Dev>,
                   ConnectInfo(peer): ConnectInfo<SocketAddr>,
                   req: axum::extract::Request| {
-                dispatch(dev.app, handler, peer, req)
+                dispatch(dev.services, handler, peer, req)
             },
         );
         by_path.insert(r.path, mr.merge(endpoint));
@@ -112,15 +125,15 @@ pub fn router_with(app: Arc<App>, routes: Vec<Route>) -> Router {
         .route("/_dev/outbox", get(dev_outbox))
         .route("/openapi.yaml", get(openapi))
         .route("/", get(playground))
-        .fallback(|| async { to_axum(error_response(ApiError::NotFound, Locale::En)) })
+        .fallback(|| async { to_axum(error_response(ApiError::NotFound, Locale::default())) })
         .method_not_allowed_fallback(|| async {
-            to_axum(error_response(ApiError::MethodNotAllowed, Locale::En))
+            to_axum(error_response(ApiError::MethodNotAllowed, Locale::default()))
         })
-        .with_state(Dev { app })
+        .with_state(dev)
 }
 
 async fn dispatch(
-    app: Arc<App>,
+    app: Arc<Services>,
     handler: Handler,
     peer: SocketAddr,
     req: axum::extract::Request,
@@ -130,7 +143,7 @@ async fn dispatch(
     let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
     let bytes = match axum::body::to_bytes(body, DEV_BODY_LIMIT).await {
         Ok(b) => b,
-        Err(_) => return to_axum(error_response(ApiError::PayloadTooLarge, Locale::En)),
+        Err(_) => return to_axum(error_response(ApiError::PayloadTooLarge, Locale::default())),
     };
     let mut ctx = ApiGatewayV2httpRequestContext::default();
     ctx.http.method = method.clone();
@@ -162,10 +175,10 @@ async fn dev_captcha_answer(
     State(dev): State<Dev>,
     Path(id): Path<String>,
 ) -> axum::response::Response {
-    let answer = dev.app.dev_captcha_answers.as_ref().and_then(|log| log.answer(&id));
+    let answer = dev.answers.as_ref().and_then(|log| log.answer(&id));
     to_axum(match answer {
         Some(answer) => json(StatusCode::OK, &serde_json::json!({ "answer": answer }), true),
-        None => error_response(ApiError::NotFound, Locale::En),
+        None => error_response(ApiError::NotFound, Locale::default()),
     })
 }
 
@@ -199,8 +212,8 @@ async fn dev_outbox(
     State(dev): State<Dev>,
     Query(q): Query<OutboxQuery>,
 ) -> axum::response::Response {
-    let Some(outbox) = &dev.app.dev_outbox else {
-        return to_axum(error_response(ApiError::NotFound, Locale::En));
+    let Some(outbox) = &dev.outbox else {
+        return to_axum(error_response(ApiError::NotFound, Locale::default()));
     };
     let raw = q.to.trim();
     let canonical = if raw.contains('@') {
@@ -208,72 +221,82 @@ async fn dev_outbox(
     } else {
         let phone = if raw.starts_with('+') { raw.to_string() } else { format!("+{raw}") };
         PhoneNumber::parse(&phone, None, "to").map(|p| p.as_str().to_string())
-    };
+    }
+    .map_err(ApiError::from);
     to_axum(match canonical {
         Ok(to) => json(StatusCode::OK, &serde_json::json!({ "messages": outbox.to(&to) }), true),
-        Err(e) => error_response(e, Locale::En),
+        Err(e) => error_response(e, Locale::default()),
     })
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DevError {
     #[error(transparent)]
-    Config(#[from] shared::config::ConfigError),
+    Startup(#[from] StartupError),
     #[error("STORE must be memory or dynamodb, not {0:?}")]
     Store(String),
     #[error("could not prepare the DynamoDB table")]
-    Table(#[source] shared::ports::StoreError),
+    Table(#[source] domain::ports::StoreError),
     #[error("DELIVERY must be outbox or aws, not {0:?}")]
     Delivery(String),
-    #[error(transparent)]
-    Startup(#[from] shared::app::StartupError),
 }
 
-/// The dev server's app: configuration from the environment (secrets
-/// generated when unset), the store `STORE` names (`memory` by default,
-/// or `dynamodb`, creating the table if missing), the delivery `DELIVERY`
-/// names (`outbox` by default, or `aws`: SES and SNS, which need
-/// `EMAIL_FROM`), and the captcha answer log.
-pub async fn app_from_env() -> Result<App, DevError> {
-    let config = Config::from_env(Secrets::GenerateIfMissing)?;
+impl From<domain::config::ConfigError> for DevError {
+    fn from(e: domain::config::ConfigError) -> Self {
+        DevError::Startup(e.into())
+    }
+}
+
+impl From<domain::Fault> for DevError {
+    fn from(e: domain::Fault) -> Self {
+        DevError::Startup(e.into())
+    }
+}
+
+/// The store `STORE` names: `memory` (default) or `dynamodb`, creating the
+/// table if it is missing.
+async fn store_from_env(
+    choice: &str,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> Result<Arc<dyn Store>, DevError> {
+    match (choice, sdk) {
+        ("" | "memory", _) => Ok(Arc::new(memory::MemoryStore::new())),
+        ("dynamodb", Some(sdk)) => {
+            let store = Deployment::from_env().store(sdk);
+            aws::dynamodb::ensure_table(store.client(), store.table())
+                .await
+                .map_err(DevError::Table)?;
+            Ok(Arc::new(store))
+        }
+        (other, _) => Err(DevError::Store(other.to_string())),
+    }
+}
+
+/// The dev server: configuration from the environment (secrets generated
+/// when unset), the store `STORE` names, the delivery `DELIVERY` names
+/// (`outbox` by default, or `aws`: SES and SNS, which need `EMAIL_FROM`),
+/// and the captcha answer log.
+pub async fn dev_from_env() -> Result<Dev, DevError> {
+    let config = config_from_env(Secrets::GenerateIfMissing)?;
     let store_choice = std::env::var("STORE").unwrap_or_default();
     let delivery_choice = std::env::var("DELIVERY").unwrap_or_default();
-    // AWS configuration only when an AWS adapter is asked for; locally the
-    // region defaults to us-east-1.
+    // AWS configuration only when an AWS adapter is asked for.
     let sdk = if store_choice == "dynamodb" || delivery_choice == "aws" {
-        let region = aws_config::meta::region::RegionProviderChain::default_provider()
-            .or_else(aws_config::Region::new("us-east-1"));
-        Some(
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).region(region).load().await,
-        )
+        Some(aws::sdk_config().await)
     } else {
         None
     };
-    let store: Arc<dyn shared::ports::Store> = match (store_choice.as_str(), &sdk) {
-        ("" | "memory", _) => Arc::new(MemoryStore::new()),
-        ("dynamodb", Some(sdk)) => {
-            let store = dynamodb::DynamoStore::from_sdk(sdk, &config);
-            dynamodb::ensure_table(store.client(), store.table()).await.map_err(DevError::Table)?;
-            Arc::new(store)
-        }
-        (other, _) => return Err(DevError::Store(other.to_string())),
-    };
-    let outbox = Arc::new(Outbox::new(Arc::new(SystemClock)));
-    let aws = match (delivery_choice.as_str(), &sdk) {
-        ("" | "outbox", _) => None,
+    let store = store_from_env(&store_choice, sdk.as_ref()).await?;
+    let answers = Arc::new(memory::AnswerLog::default());
+    let outbox = Arc::new(memory::Outbox::new(Arc::new(SystemClock)));
+    let services = Services::new(config, store, outbox.clone())?.with_captcha_log(answers.clone());
+    let (services, outbox): (_, Option<Arc<dyn Outbox>>) = match (delivery_choice.as_str(), &sdk) {
+        ("" | "outbox", _) => (services, Some(outbox)),
         ("aws", Some(sdk)) => {
-            let from = config
-                .email_from
-                .clone()
-                .ok_or(shared::config::ConfigError::Missing("EMAIL_FROM"))?;
-            Some(Arc::new(AwsDelivery::new(sdk, from)))
+            let from = Deployment::from_env().sender()?;
+            (services.with_delivery(Arc::new(aws::delivery::AwsDelivery::new(sdk, from))), None)
         }
         (other, _) => return Err(DevError::Delivery(other.to_string())),
     };
-    let app = App::new(config, store, outbox.clone())?
-        .with_dev_captcha_answers(Arc::new(DevAnswerLog::default()));
-    Ok(match aws {
-        None => app.with_dev_outbox(outbox),
-        Some(aws) => App { delivery: aws, ..app },
-    })
+    Ok(Dev { services: Arc::new(services), answers: Some(answers), outbox })
 }

@@ -1,11 +1,10 @@
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    shared::telemetry::init_pretty();
+    edge::telemetry::init_pretty();
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
-    let app = Arc::new(devserver::app_from_env().await?);
+    let dev = devserver::dev_from_env().await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(
         "Vericode dev server on http://127.0.0.1:{port} (store: {})",
@@ -13,7 +12,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     axum::serve(
         listener,
-        devserver::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        devserver::router(dev).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

@@ -4,14 +4,14 @@
 //! `VERICODE_TEST_DYNAMODB`. Without it they fail (they are never skipped).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use shared::App;
-use shared::captcha::DevAnswerLog;
-use shared::config::{Config, Secrets};
-use shared::delivery::outbox::Outbox;
-use shared::ports::{AccountRecord, AccountWrite};
-use shared::ports::{ManualClock, Store};
-use shared::store::dynamodb::{self, DynamoStore};
-use shared::store::memory::MemoryStore;
+pub mod recording;
+pub mod sdk_actions;
+
+use aws::dynamodb::{self, DynamoStore};
+use domain::Services;
+use domain::config::{Config, Secrets};
+use domain::ports::{AccountRecord, AccountWrite, ApplyOutcome, ManualClock, Store};
+use memory::{AnswerLog, MemoryStore, Outbox};
 use std::sync::Arc;
 
 /// The moment every test clock starts at.
@@ -25,9 +25,9 @@ pub enum Backend {
 
 /// An app for tests and the handles tests need around it.
 pub struct TestApp {
-    pub app: Arc<App>,
+    pub app: Arc<Services>,
     pub clock: ManualClock,
-    pub answers: Arc<DevAnswerLog>,
+    pub answers: Arc<AnswerLog>,
     pub outbox: Arc<Outbox>,
     /// The DynamoDB client and table, on the DynamoDB backend.
     pub dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
@@ -54,7 +54,7 @@ pub fn dynamodb_endpoint() -> String {
 
 /// A DynamoDB Local client (dummy credentials unless the environment has some).
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    dynamodb::client(Some(&dynamodb_endpoint())).await
+    dynamodb::client(&aws::sdk_config().await, Some(&dynamodb_endpoint()))
 }
 
 /// A fresh table, created by the same code the dev server uses.
@@ -64,6 +64,7 @@ pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
     table
 }
 
+/// A fresh, empty store of the given kind.
 pub async fn store(
     backend: Backend,
 ) -> (Arc<dyn Store>, Option<(aws_sdk_dynamodb::Client, String)>) {
@@ -85,21 +86,29 @@ pub async fn app(backend: Backend) -> TestApp {
 /// An app with a given configuration.
 pub async fn app_with(backend: Backend, config: Config) -> TestApp {
     let (store, dynamo) = store(backend).await;
+    services_over(store, config, dynamo)
+}
+
+/// An app over a given store (e.g. one wrapped to record its calls).
+pub fn services_over(
+    store: Arc<dyn Store>,
+    config: Config,
+    dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
+) -> TestApp {
     let clock = ManualClock::new(T0);
-    let answers = Arc::new(DevAnswerLog::default());
+    let answers = Arc::new(AnswerLog::default());
     let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
-    let app = App::new(config, store, outbox.clone())
-        .expect("app")
+    let app = Services::new(config, store, outbox.clone())
+        .expect("services")
         .with_clock(Arc::new(clock.clone()))
-        .with_dev_captcha_answers(answers.clone())
-        .with_dev_outbox(outbox.clone());
+        .with_captcha_log(answers.clone());
     TestApp { app: Arc::new(app), clock, answers, outbox, dynamo }
 }
 
 impl TestApp {
     /// A new captcha's id and answer.
     pub async fn captcha(&self) -> (String, String) {
-        let c = shared::captcha::create(&self.app).await.expect("captcha");
+        let c = domain::captcha::create(&self.app).await.expect("captcha");
         let answer = self.answers.answer(&c.captcha_id).expect("answer");
         (c.captcha_id, answer)
     }
@@ -121,9 +130,10 @@ impl TestApp {
         for key in account.address_keys() {
             writes.push(AccountWrite::ClaimAddress { key, account_id: account.id.clone() });
         }
-        self.app.store.apply(&writes, T0).await.expect("store").expect("create account");
+        let outcome = self.app.store.apply(&writes, T0).await.expect("store");
+        assert_eq!(outcome, ApplyOutcome::Committed, "create account");
         let account = AccountRecord { version: 1, ..account };
-        let (token, _) = shared::auth::issue(&self.app, &account, 3600).expect("token");
+        let (token, _) = domain::sessions::issue(&self.app, &account, 3600).expect("token");
         (account, token)
     }
 

@@ -259,7 +259,7 @@ async fn logins_fail_alike_and_are_limited(b: Backend) {
 
 async fn invite_only_registration(b: Backend) {
     let mut cfg = config();
-    cfg.registration_mode = shared::config::RegistrationMode::Invite;
+    cfg.registration_mode = domain::config::RegistrationMode::Invite;
     let t = app_with(b, cfg).await;
     let (_, admin) = t.account(Some("admin@example.com"), None).await;
     let code = code_for(&t, "email", "guest@example.com", "register", None).await;

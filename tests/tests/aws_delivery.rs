@@ -1,13 +1,13 @@
 //! SES and SNS through the real adapters, against the local stand-in
 //! (moto): every message is read back from the stand-in.
 
+use aws::delivery::AwsDelivery;
+use domain::address::{Channel, Destination};
+use domain::catalog::Locale;
+use domain::messages;
+use domain::ports::Delivery;
+use domain::purpose::Purpose;
 use serde_json::{Value, json};
-use shared::address::{Channel, Destination};
-use shared::delivery::Delivery;
-use shared::delivery::aws::AwsDelivery;
-use shared::locale::Locale;
-use shared::messages::Templates;
-use shared::purpose::Purpose;
 use std::sync::Arc;
 use vericode_tests::{Backend, config, parts, request, store};
 
@@ -82,11 +82,12 @@ fn rand_digits() -> u32 {
 async fn ses_and_sns_adapters_deliver() {
     let sdk = sdk().await;
     let delivery = AwsDelivery::new(&sdk, verified_sender(&sdk).await);
-    let templates = Templates::new().unwrap();
 
     let to = unique_email();
     let dest = Destination::parse(Channel::Email, &to, None, "to").unwrap();
-    let m = templates.code(&dest, Purpose::Login, Locale::ZhHans, "Acme", "482913", 600).unwrap();
+    let m =
+        messages::code(&dest, Purpose::Login, Locale::from_field("zh-Hans"), "Acme", "482913", 600)
+            .unwrap();
     delivery.send(&m).await.unwrap();
     let mails = emails_to(&to).await;
     assert_eq!(mails.len(), 1);
@@ -96,7 +97,8 @@ async fn ses_and_sns_adapters_deliver() {
 
     let phone = unique_phone();
     let dest = Destination::parse(Channel::Sms, &phone, None, "to").unwrap();
-    let m = templates.code(&dest, Purpose::Register, Locale::En, "Acme", "551234", 600).unwrap();
+    let m =
+        messages::code(&dest, Purpose::Register, Locale::default(), "Acme", "551234", 600).unwrap();
     delivery.send(&m).await.unwrap();
     let texts = sms_to(&phone).await;
     assert_eq!(texts.len(), 1);
@@ -109,12 +111,11 @@ async fn ses_and_sns_adapters_deliver() {
 async fn a_refused_email_is_a_502() {
     let sdk = sdk().await;
     let (store, _) = store(Backend::Dynamo).await;
-    let answers = Arc::new(shared::captcha::DevAnswerLog::default());
+    let answers = Arc::new(memory::AnswerLog::default());
     let delivery = Arc::new(AwsDelivery::new(&sdk, "unverified@example.net".into()));
-    let app = shared::App::new(config(), store, delivery)
-        .unwrap()
-        .with_dev_captcha_answers(answers.clone());
-    let c = shared::captcha::create(&app).await.unwrap();
+    let app =
+        domain::Services::new(config(), store, delivery).unwrap().with_captcha_log(answers.clone());
+    let c = domain::captcha::create(&app).await.unwrap();
     let captcha = json!({"id": c.captcha_id, "answer": answers.answer(&c.captcha_id).unwrap()});
     let to = unique_email();
     let body = json!({"channel": "email", "to": to, "purpose": "register", "captcha": captcha});

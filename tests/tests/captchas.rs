@@ -1,8 +1,8 @@
 //! Captcha use cases on both stores, and what DynamoDB holds for one.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
-use shared::ApiError;
-use shared::captcha::{self, CaptchaInput};
+use domain::Invalid;
+use domain::captcha::{self, CaptchaError, CaptchaInput};
 use vericode_tests::{Backend, T0, TestApp, app, both_stores};
 
 async fn new_captcha(t: &TestApp) -> (String, String) {
@@ -31,20 +31,17 @@ async fn the_right_answer_passes_once_in_any_case(b: Backend) {
     let (id, answer) = new_captcha(&t).await;
     captcha::consume(&t.app, &input(&id, &format!(" {} ", answer.to_lowercase()))).await.unwrap();
     let again = captcha::consume(&t.app, &input(&id, &answer)).await;
-    assert!(matches!(again, Err(ApiError::CaptchaInvalid)));
+    assert!(matches!(again, Err(CaptchaError::Wrong)));
 }
 
 async fn a_wrong_answer_uses_the_captcha_up(b: Backend) {
     let t = app(b).await;
     let (id, answer) = new_captcha(&t).await;
     let wrong = if answer == "AAAAA" { "CCCCC" } else { "AAAAA" };
-    assert!(matches!(
-        captcha::consume(&t.app, &input(&id, wrong)).await,
-        Err(ApiError::CaptchaInvalid)
-    ));
+    assert!(matches!(captcha::consume(&t.app, &input(&id, wrong)).await, Err(CaptchaError::Wrong)));
     assert!(matches!(
         captcha::consume(&t.app, &input(&id, &answer)).await,
-        Err(ApiError::CaptchaInvalid)
+        Err(CaptchaError::Wrong)
     ));
 }
 
@@ -54,7 +51,7 @@ async fn an_expired_captcha_is_refused(b: Backend) {
     t.clock.advance(180);
     assert!(matches!(
         captcha::consume(&t.app, &input(&id, &answer)).await,
-        Err(ApiError::CaptchaInvalid)
+        Err(CaptchaError::Wrong)
     ));
 }
 
@@ -63,7 +60,7 @@ async fn unknown_and_malformed_ids_are_refused(b: Backend) {
     for id in [uuid::Uuid::new_v4().to_string(), "not-a-uuid".to_string(), String::new()] {
         assert!(matches!(
             captcha::consume(&t.app, &input(&id, "ACDEF")).await,
-            Err(ApiError::CaptchaInvalid)
+            Err(CaptchaError::Wrong)
         ));
     }
 }
@@ -73,9 +70,7 @@ async fn a_malformed_answer_is_bad_input_and_consumes_nothing(b: Backend) {
     let (id, answer) = new_captcha(&t).await;
     for bad in ["", "   ", &"A".repeat(33)] {
         match captcha::consume(&t.app, &input(&id, bad)).await {
-            Err(e @ ApiError::InvalidRequest { .. }) => {
-                assert_eq!(e.field(), Some("captcha.answer"))
-            }
+            Err(CaptchaError::Invalid(e)) => assert_eq!(e, Invalid::value("captcha.answer")),
             other => panic!("{other:?}"),
         }
     }
@@ -98,7 +93,47 @@ async fn concurrent_right_answers_pass_once(b: Backend) {
     assert_eq!(passed, 1);
 }
 
+/// Counts up: each fill is the next number's bytes.
+struct Counting(std::sync::atomic::AtomicU8);
+
+impl domain::ports::Random for Counting {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), domain::ports::RandomError> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        buf.fill(n);
+        Ok(())
+    }
+}
+
+/// Captcha ids are version-4 UUIDs drawn from the random source, and an
+/// answer is bound to its captcha's id.
+async fn ids_come_from_the_random_source_and_bind_the_answer(b: Backend) {
+    let t = app(b).await;
+    let (store, _) = vericode_tests::store(b).await;
+    let services = domain::Services::new(vericode_tests::config(), store, t.outbox.clone())
+        .unwrap()
+        .with_random(std::sync::Arc::new(Counting(std::sync::atomic::AtomicU8::new(7))))
+        .with_captcha_log(t.answers.clone());
+    let first = captcha::create(&services).await.unwrap();
+    let second = captcha::create(&services).await.unwrap();
+    for (c, byte) in [(&first, 7u8), (&second, 8u8)] {
+        let want = uuid::Builder::from_random_bytes([byte; 16]).into_uuid();
+        assert_eq!(c.captcha_id, want.to_string());
+        assert_eq!(want.get_version_num(), 4);
+    }
+    let answer = |id: &str| t.answers.answer(id).unwrap();
+    let (a1, a2) = (answer(&first.captcha_id), answer(&second.captcha_id));
+    if a1 != a2 {
+        // The first's answer does not open the second.
+        let swapped = captcha::consume(&services, &input(&second.captcha_id, &a1)).await;
+        assert!(matches!(swapped, Err(CaptchaError::Wrong)));
+    } else {
+        captcha::consume(&services, &input(&second.captcha_id, &a2)).await.unwrap();
+    }
+    captcha::consume(&services, &input(&first.captcha_id, &a1)).await.unwrap();
+}
+
 both_stores!(
+    ids_come_from_the_random_source_and_bind_the_answer,
     create_returns_a_png_data_url,
     the_right_answer_passes_once_in_any_case,
     a_wrong_answer_uses_the_captcha_up,

@@ -1,8 +1,8 @@
 //! `POST /v1/codes` and `POST /v1/codes/verify` through their handlers, on
 //! both stores, with a clock the tests move.
 
+use domain::config::Config;
 use serde_json::{Value, json};
-use shared::config::Config;
 use vericode_tests::{Backend, TestApp, app, app_with, both_stores, config, parts, request};
 
 const IP: &str = "198.51.100.7";
@@ -317,10 +317,10 @@ async fn a_refused_delivery_leaves_nothing_behind(b: Backend) {
     let body = json!({"channel": "sms", "to": "+8613800138009", "purpose": "register"});
     let (status, err) = send(&t, body.clone()).await;
     assert_eq!((status, err["error"]["code"].as_str()), (502, Some("delivery_failed")));
-    let key = shared::codes::record_key(
-        shared::purpose::Purpose::Register,
-        &shared::address::Destination::parse(
-            shared::address::Channel::Sms,
+    let key = domain::codes::record_key(
+        domain::purpose::Purpose::Register,
+        &domain::address::Destination::parse(
+            domain::address::Channel::Sms,
             "+8613800138009",
             None,
             "to",
@@ -502,9 +502,9 @@ both_stores!(
 
 mod redemption {
     use super::*;
-    use shared::address::{Channel, Destination};
-    use shared::codes::{Proof, redeem};
-    use shared::purpose::Purpose;
+    use domain::address::{Channel, Destination};
+    use domain::codes::{CheckError, Proof, redeem};
+    use domain::purpose::Purpose;
 
     fn dest(to: &str) -> Destination {
         Destination::parse(Channel::Email, to, None, "to").unwrap()
@@ -524,7 +524,7 @@ mod redemption {
         // Bound to its purpose and destination.
         let other =
             redeem(&t.app, Purpose::Login, &dest("hana@example.com"), Proof::Token(&token)).await;
-        assert!(matches!(other, Err(shared::ApiError::CodeInvalid { .. })));
+        assert!(matches!(other, Err(CheckError::CodeInvalid { .. })));
         let other =
             redeem(&t.app, Purpose::Register, &dest("ivan@example.com"), Proof::Token(&token))
                 .await;
@@ -583,7 +583,7 @@ mod redemption {
         let err = redeem(&t.app, Purpose::Register, &dest("jo@example.com"), Proof::Code(wrong))
             .await
             .unwrap_err();
-        assert!(matches!(err, shared::ApiError::CodeInvalid { attempts_left: Some(4) }));
+        assert!(matches!(err, CheckError::CodeInvalid { attempts_left: Some(4) }));
         // Checking without committing uses nothing up (e.g. a refused password).
         let first = redeem(&t.app, Purpose::Register, &dest("jo@example.com"), Proof::Code(&code))
             .await

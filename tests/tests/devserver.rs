@@ -1,14 +1,23 @@
 //! The dev server over real HTTP: in process on the embedded store, and the
 //! real binary with `STORE=dynamodb` against DynamoDB Local.
 
-use devserver::{Route, routes};
+use devserver::{Dev, Route, routes};
 use lambda_http::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use vericode_tests::{Backend, app, dynamodb_client, dynamodb_endpoint};
+use vericode_tests::{Backend, TestApp, app, dynamodb_client, dynamodb_endpoint};
+
+/// The dev server over a test app, with its dev-only powers.
+fn dev(t: &TestApp) -> Dev {
+    Dev {
+        services: t.app.clone(),
+        answers: Some(t.answers.clone()),
+        outbox: Some(t.outbox.clone()),
+    }
+}
 
 async fn serve(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -103,7 +112,7 @@ async fn verify_code(base: &str, to: &str, code: &str) -> StatusCode {
 #[tokio::test]
 async fn embedded_store_over_http() {
     let t = app(Backend::Memory).await;
-    let base = serve(devserver::router(t.app.clone())).await;
+    let base = serve(devserver::router(dev(&t))).await;
     captcha_round_trip(&base).await;
     error_envelopes(&base).await;
 
@@ -150,12 +159,12 @@ async fn the_client_ip_is_passed_on() {
         function: "echo-ip",
         handler: |_, req| {
             Box::pin(async move {
-                let ip = shared::http::client_ip(&req).map(|ip| ip.to_string());
-                shared::http::json(StatusCode::OK, &json!({ "ip": ip }), false)
+                let ip = edge::request::client_ip(&req).map(|ip| ip.to_string());
+                edge::response::json(StatusCode::OK, &json!({ "ip": ip }), false)
             })
         },
     });
-    let base = serve(devserver::router_with(Arc::clone(&t.app), table)).await;
+    let base = serve(devserver::router_with(dev(&t), table)).await;
     let body: Value = reqwest::get(format!("{base}/echo-ip")).await.unwrap().json().await.unwrap();
     assert_eq!(body["ip"], "127.0.0.1");
 }
@@ -286,16 +295,14 @@ async fn the_admin_command_prints_working_invites() {
 
     // Register with one on the same table and key, invite-only.
     let mut cfg = cfg;
-    cfg.registration_mode = shared::config::RegistrationMode::Invite;
-    let store = shared::store::dynamodb::DynamoStore::new(client, table);
-    let answers = Arc::new(shared::captcha::DevAnswerLog::default());
-    let outbox =
-        Arc::new(shared::delivery::outbox::Outbox::new(Arc::new(shared::ports::SystemClock)));
-    let app = shared::App::new(cfg, Arc::new(store), outbox.clone())
+    cfg.registration_mode = domain::config::RegistrationMode::Invite;
+    let store = aws::dynamodb::DynamoStore::new(client, table);
+    let answers = Arc::new(memory::AnswerLog::default());
+    let outbox = Arc::new(memory::Outbox::new(Arc::new(domain::ports::SystemClock)));
+    let app = domain::Services::new(cfg, Arc::new(store), outbox.clone())
         .unwrap()
-        .with_dev_captcha_answers(answers.clone())
-        .with_dev_outbox(outbox.clone());
-    let c = shared::captcha::create(&app).await.unwrap();
+        .with_captcha_log(answers.clone());
+    let c = domain::captcha::create(&app).await.unwrap();
     let captcha = json!({"id": c.captcha_id, "answer": answers.answer(&c.captcha_id).unwrap()});
     let send = json!({"channel": "email", "to": "first@example.com", "purpose": "register", "captcha": captcha});
     assert_eq!(

@@ -1,155 +1,17 @@
-//! Every DynamoDB action a function's requests use is allowed by its policy
-//! in template.yaml. Requests run against a store that records the DynamoDB
-//! actions the DynamoDB adapter would call for each operation.
+//! Every function's IAM policy in template.yaml allows exactly the DynamoDB
+//! actions its requests use. The requests run against the real DynamoDB
+//! adapter on DynamoDB Local, behind a store that records which operations
+//! the use cases asked for; the adapter declares the actions of each
+//! operation (`aws::dynamodb::operations`), and an SDK interceptor records
+//! the actions it really called, so the declarations are checked too.
 
-use async_trait::async_trait;
+use aws::dynamodb::DynamoStore;
 use serde_json::{Value, json};
-use shared::App;
-use shared::ports::*;
-use shared::store::memory::MemoryStore;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
-use vericode_tests::{T0, config, parts, request};
-
-#[derive(Default)]
-struct Recording {
-    inner: MemoryStore,
-    actions: Mutex<BTreeSet<&'static str>>,
-}
-
-impl Recording {
-    fn record(&self, actions: &[&'static str]) {
-        self.actions.lock().unwrap().extend(actions);
-    }
-    fn take(&self) -> BTreeSet<&'static str> {
-        std::mem::take(&mut *self.actions.lock().unwrap())
-    }
-}
-
-#[async_trait]
-impl CaptchaStore for Recording {
-    async fn put_captcha(&self, c: &StoredCaptcha) -> Result<(), StoreError> {
-        self.record(&["PutItem"]);
-        self.inner.put_captcha(c).await
-    }
-    async fn take_captcha(
-        &self,
-        id: &str,
-        now: Timestamp,
-    ) -> Result<Option<StoredCaptcha>, StoreError> {
-        self.record(&["DeleteItem"]);
-        self.inner.take_captcha(id, now).await
-    }
-}
-
-#[async_trait]
-impl CodeStore for Recording {
-    async fn load_destination(
-        &self,
-        key: &str,
-        address: &str,
-        now: Timestamp,
-    ) -> Result<(DestRecord, Option<String>), StoreError> {
-        self.record(&["BatchGetItem"]);
-        self.inner.load_destination(key, address, now).await
-    }
-    async fn commit_send(
-        &self,
-        captcha: Option<(&str, &[u8; 32])>,
-        record: &DestRecord,
-        expected_version: u64,
-        counters: &[Counter],
-        now: Timestamp,
-    ) -> Result<Result<(), SendRejected>, StoreError> {
-        if captcha.is_some() {
-            self.record(&["DeleteItem"]);
-        }
-        self.record(&["PutItem"]);
-        if !counters.is_empty() {
-            self.record(&["UpdateItem"]);
-        }
-        self.inner.commit_send(captcha, record, expected_version, counters, now).await
-    }
-    async fn save_destination(
-        &self,
-        record: &DestRecord,
-        expected_version: u64,
-    ) -> Result<bool, StoreError> {
-        self.record(&["PutItem"]);
-        self.inner.save_destination(record, expected_version).await
-    }
-    async fn refund(&self, counters: &[Counter]) -> Result<(), StoreError> {
-        if !counters.is_empty() {
-            self.record(&["UpdateItem"]);
-        }
-        self.inner.refund(counters).await
-    }
-}
-
-#[async_trait]
-impl AccountStore for Recording {
-    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
-        self.record(&["GetItem"]);
-        self.inner.get_account(id).await
-    }
-    async fn account_by_address(&self, key: &str) -> Result<Option<AccountRecord>, StoreError> {
-        self.record(&["GetItem"]);
-        self.inner.account_by_address(key).await
-    }
-    async fn load_session(
-        &self,
-        id: &str,
-        jti: &str,
-        now: Timestamp,
-    ) -> Result<(Option<AccountRecord>, bool), StoreError> {
-        self.record(&["BatchGetItem"]);
-        self.inner.load_session(id, jti, now).await
-    }
-    async fn apply(
-        &self,
-        writes: &[AccountWrite],
-        now: Timestamp,
-    ) -> Result<Result<(), usize>, StoreError> {
-        for w in writes {
-            self.record(&[match w {
-                AccountWrite::PutAccount(_)
-                | AccountWrite::ClaimAddress { .. }
-                | AccountWrite::SaveDestination { .. } => "PutItem",
-                AccountWrite::ReleaseAddress { .. } | AccountWrite::UseSecret { .. } => {
-                    "DeleteItem"
-                }
-            }]);
-        }
-        self.inner.apply(writes, now).await
-    }
-    async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError> {
-        self.record(&["PutItem"]);
-        self.inner.revoke_session(jti, expires_at).await
-    }
-    async fn put_secret(
-        &self,
-        kind: SecretKind,
-        hash: &[u8; 32],
-        id: &str,
-        exp: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.record(&["PutItem"]);
-        self.inner.put_secret(kind, hash, id, exp).await
-    }
-    async fn take_secret(
-        &self,
-        kind: SecretKind,
-        hash: &[u8; 32],
-        now: Timestamp,
-    ) -> Result<Option<String>, StoreError> {
-        self.record(&["DeleteItem"]);
-        self.inner.take_secret(kind, hash, now).await
-    }
-    async fn increment(&self, c: &Counter, now: Timestamp) -> Result<bool, StoreError> {
-        self.record(&["UpdateItem"]);
-        self.inner.increment(c, now).await
-    }
-}
+use std::sync::Arc;
+use vericode_tests::recording::Recording;
+use vericode_tests::sdk_actions::SdkActions;
+use vericode_tests::{TestApp, config, dynamodb_endpoint, fresh_table, parts, request};
 
 /// binary → allowed DynamoDB actions, from template.yaml.
 fn policies() -> BTreeMap<String, BTreeSet<String>> {
@@ -162,37 +24,54 @@ fn policies() -> BTreeMap<String, BTreeSet<String>> {
             current = Some(b.to_string());
             out.entry(b.to_string()).or_default();
         } else if let (Some(b), Some(a)) = (&current, line.strip_prefix("- dynamodb:")) {
-            out.get_mut(b).unwrap().insert(a.to_string());
+            out.get_mut(b).unwrap().insert(format!("dynamodb:{a}"));
         }
     }
     out
 }
 
+/// What one function's requests used: operations asked for, and actions called.
+#[derive(Default)]
+struct Used {
+    operations: BTreeSet<String>,
+    actions: BTreeSet<String>,
+}
+
 struct Harness {
-    app: Arc<App>,
+    t: TestApp,
     store: Arc<Recording>,
-    outbox: Arc<shared::delivery::outbox::Outbox>,
-    answers: Arc<shared::captcha::DevAnswerLog>,
-    clock: ManualClock,
-    used: BTreeMap<&'static str, BTreeSet<&'static str>>,
+    sdk: SdkActions,
+    used: BTreeMap<&'static str, Used>,
 }
 
 macro_rules! call {
     ($h:expr, $krate:ident, $body:expr, $token:expr) => {{
         $h.store.take();
-        let resp = $krate::handle(&$h.app, request(&$body, "198.51.100.99", $token)).await;
-        let used = $h.store.take();
-        $h.used.entry(stringify!($krate)).or_default().extend(used);
+        $h.sdk.take();
+        let resp = $krate::handle(&$h.t.app, request(&$body, "198.51.100.99", $token)).await;
+        let used = $h.used.entry(stringify!($krate)).or_default();
+        used.operations.extend($h.store.take());
+        used.actions.extend($h.sdk.take());
         parts(&resp)
     }};
 }
 
 impl Harness {
+    async fn new(cfg: domain::config::Config) -> Self {
+        let sdk = SdkActions::default();
+        let table = fresh_table(&vericode_tests::dynamodb_client().await).await;
+        let client = sdk.client(&aws::sdk_config().await, &dynamodb_endpoint());
+        let store = Arc::new(Recording::new(Arc::new(DynamoStore::new(client, table))));
+        let t = vericode_tests::services_over(store.clone(), cfg, None);
+        Harness { t, store, sdk, used: BTreeMap::new() }
+    }
+
     async fn captcha(&mut self) -> Value {
         let (_, body) = call!(self, create_captcha, json!({}), None);
         let id = body["captcha_id"].as_str().unwrap().to_string();
-        json!({"id": id, "answer": self.answers.answer(&id).unwrap()})
+        json!({"id": id, "answer": self.t.answers.answer(&id).unwrap()})
     }
+
     async fn code(&mut self, body: Value, token: Option<&str>) -> String {
         let mut body = body;
         if token.is_none() {
@@ -200,23 +79,19 @@ impl Harness {
         }
         let (status, resp) = call!(self, send_code, body, token);
         assert_eq!(status, 202, "{resp}");
-        self.outbox.to(body["to"].as_str().unwrap())[0].code.clone().unwrap()
+        self.t.last_code(body["to"].as_str().unwrap()).unwrap()
     }
 }
 
 #[tokio::test]
 async fn every_function_is_allowed_what_it_calls() {
-    let store = Arc::new(Recording::default());
-    let clock = ManualClock::new(T0);
-    let outbox = Arc::new(shared::delivery::outbox::Outbox::new(Arc::new(clock.clone())));
-    let answers = Arc::new(shared::captcha::DevAnswerLog::default());
-    let app = App::new(config(), store.clone(), outbox.clone())
-        .unwrap()
-        .with_clock(Arc::new(clock.clone()))
-        .with_dev_captcha_answers(answers.clone())
-        .with_dev_outbox(outbox.clone());
-    let mut h =
-        Harness { app: Arc::new(app), store, outbox, answers, clock, used: BTreeMap::new() };
+    // Invite-only, so that registration uses an invite up.
+    let mut cfg = config();
+    cfg.registration_mode = domain::config::RegistrationMode::Invite;
+    let mut h = Harness::new(cfg).await;
+    let (_, admin) = h.t.account(Some("admin@example.com"), None).await;
+    let (_, invite) = call!(h, create_invite, json!({}), Some(admin.as_str()));
+    let invite = invite["invite"].clone();
 
     // Register, with a wrong code first (it is counted: a write).
     let code = h
@@ -226,13 +101,13 @@ async fn every_function_is_allowed_what_it_calls() {
     call!(
         h,
         create_account,
-        json!({"email": "iam@example.com", "password": "long enough", "code": wrong}),
+        json!({"email": "iam@example.com", "password": "long enough", "code": wrong, "invite": invite}),
         None
     );
     let (_, body) = call!(
         h,
         create_account,
-        json!({"email": "iam@example.com", "password": "long enough", "code": code}),
+        json!({"email": "iam@example.com", "password": "long enough", "code": code, "invite": invite}),
         None
     );
     let token = body["token"].as_str().unwrap().to_string();
@@ -244,11 +119,11 @@ async fn every_function_is_allowed_what_it_calls() {
     call!(h, send_code, again.clone(), None);
     again["captcha"] = h.captcha().await;
     call!(h, send_code, again, None);
-    h.outbox.refuse("+8613800138099");
+    h.t.outbox.refuse("+8613800138099");
     let mut refused = json!({"channel": "sms", "to": "+8613800138099", "purpose": "register"});
     refused["captcha"] = h.captcha().await;
     call!(h, send_code, refused, None);
-    let code = h.outbox.to("iam@example.com")[0].code.clone().unwrap();
+    let code = h.t.outbox.to("iam@example.com")[0].code.clone().unwrap();
     call!(
         h,
         verify_code,
@@ -277,7 +152,7 @@ async fn every_function_is_allowed_what_it_calls() {
         json!({"email": "iam@example.com", "password": "long enough", "captcha": cap}),
         None
     );
-    h.clock.advance(61);
+    h.t.clock.advance(61);
     let code = h
         .code(json!({"channel": "email", "to": "iam@example.com", "purpose": "login"}), None)
         .await;
@@ -291,6 +166,9 @@ async fn every_function_is_allowed_what_it_calls() {
     let code =
         h.code(json!({"channel": "sms", "to": "+8613800138000", "purpose": "bind"}), t).await;
     call!(h, bind_phone, json!({"phone": "+8613800138000", "code": code}), t);
+    let code =
+        h.code(json!({"channel": "sms", "to": "+8613800138001", "purpose": "bind"}), t).await;
+    call!(h, bind_phone, json!({"phone": "+8613800138001", "code": code}), t);
     let code =
         h.code(json!({"channel": "email", "to": "iam2@example.com", "purpose": "bind"}), t).await;
     call!(h, bind_email, json!({"email": "iam2@example.com", "code": code}), t);
@@ -306,7 +184,7 @@ async fn every_function_is_allowed_what_it_calls() {
         json!({"current_password": "long enough", "new_password": "another long one"}),
         t
     );
-    h.clock.advance(61);
+    h.t.clock.advance(61);
     let code = h
         .code(
             json!({"channel": "email", "to": "iam2@example.com", "purpose": "reset_password"}),
@@ -333,25 +211,43 @@ async fn every_function_is_allowed_what_it_calls() {
     assert_eq!(h.used.len(), policies.len(), "every function was exercised: {:?}", h.used.keys());
     for (function, used) in &h.used {
         let allowed = &policies[&function.replace('_', "-")];
-        let missing: Vec<_> = used.iter().filter(|a| !allowed.contains(**a)).collect();
+        let mut declared = BTreeSet::new();
+        for op in &used.operations {
+            let actions = aws::dynamodb::actions(op)
+                .unwrap_or_else(|| panic!("the DynamoDB adapter declares no actions for {op}"));
+            declared.extend(actions.iter().map(|a| a.to_string()));
+        }
+        // The declarations are true: the adapter called nothing undeclared.
+        let undeclared: Vec<_> = used.actions.difference(&declared).collect();
+        assert!(undeclared.is_empty(), "{function}: {undeclared:?} called but not declared");
+        let missing: Vec<_> = declared.difference(allowed).collect();
         assert!(
             missing.is_empty(),
-            "{function} calls {missing:?}, which its policy does not allow"
+            "{function} needs {missing:?}, which its policy does not allow"
         );
-        // And nothing more, but for actions on paths this run does not take.
+        // And nothing more, but for actions on paths this run does not take:
+        // re-reading the account after a concurrent change to it.
         let rare: &[&str] = match *function {
-            // Re-reading the account after a concurrent change to it.
-            "bind_email" | "change_password" => &["GetItem"],
-            // …and releasing a previous phone number.
-            "bind_phone" => &["GetItem", "DeleteItem"],
-            // Using an invite up (invite-only registration).
-            "create_account" => &["DeleteItem"],
+            "bind_email" | "bind_phone" | "change_password" => &["dynamodb:GetItem"],
             _ => &[],
         };
         let unused: Vec<_> = allowed
             .iter()
-            .filter(|a| !used.contains(a.as_str()) && !rare.contains(&a.as_str()))
+            .filter(|a| !declared.contains(*a) && !rare.contains(&a.as_str()))
             .collect();
         assert!(unused.is_empty(), "{function} is allowed {unused:?}, which it never calls");
+    }
+}
+
+/// Every operation the adapter declares names only real DynamoDB actions.
+#[test]
+fn declarations_name_dynamodb_actions() {
+    let known = ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "DeleteItem"];
+    for op in aws::dynamodb::operations() {
+        assert!(!op.actions.is_empty(), "{}", op.name);
+        for a in op.actions {
+            let name = a.strip_prefix("dynamodb:").unwrap_or_else(|| panic!("{}: {a}", op.name));
+            assert!(known.contains(&name), "{}: {a}", op.name);
+        }
     }
 }

@@ -24,7 +24,7 @@ async fn secrets_stay_out_of_the_logs() {
     let writer = capture.clone();
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(shared::telemetry::filter_with("trace"))
+        .with_env_filter(edge::telemetry::filter_with("trace"))
         .with_writer(move || writer.clone())
         .init();
 

@@ -1,11 +1,48 @@
-//! The store contract: the same cases against the embedded store and DynamoDB Local.
+//! The store contract: every port method, including each conditional
+//! refusal, with the same cases against the embedded store and DynamoDB
+//! Local. A refusal must leave the store exactly as it was.
 
-use shared::ports::StoredCaptcha;
-use std::collections::HashSet;
+use domain::ports::*;
+use std::sync::Arc;
 use vericode_tests::{Backend, T0, both_stores, store};
 
 fn captcha(expires_at: i64) -> StoredCaptcha {
     StoredCaptcha { id: uuid::Uuid::new_v4().to_string(), answer_hash: [7; 32], expires_at }
+}
+
+fn key() -> String {
+    format!("register|email:{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+fn record(key: &str, version: u64) -> DestRecord {
+    DestRecord {
+        key: key.to_string(),
+        version,
+        sends: vec![T0],
+        code: Some(LiveCode { sealed: vec![1, 2, 3], expires_at: T0 + 600, attempts: 2 }),
+        fails: vec![T0 - 5],
+        token: Some(LiveToken { jti: "jti-1".into(), expires_at: T0 + 600 }),
+        expires_at: T0 + 600,
+    }
+}
+
+fn counter(kind: LimitKind, limit: u32) -> Counter {
+    Counter { key: format!("test|{}", uuid::Uuid::new_v4()), kind, limit, expires_at: T0 + 60 }
+}
+
+fn account(email: &str) -> AccountRecord {
+    AccountRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: Some(email.to_string()),
+        password_hash: Some("$argon2id$…".into()),
+        locale: Some("en".into()),
+        created_at: T0,
+        ..Default::default()
+    }
+}
+
+fn unique_email() -> String {
+    format!("{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
 async fn a_captcha_is_taken_once(b: Backend) {
@@ -58,22 +95,327 @@ async fn concurrent_takes_have_one_winner(b: Backend) {
     }
 }
 
-async fn ids_do_not_collide(b: Backend) {
+async fn destinations_load_empty_stored_and_expired(b: Backend) {
     let (store, _) = store(b).await;
-    let ids: HashSet<String> = (0..50).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    for id in &ids {
-        store
-            .put_captcha(&StoredCaptcha {
-                id: id.clone(),
-                answer_hash: [1; 32],
-                expires_at: T0 + 5,
+    let k = key();
+    let (empty, owner) = store.load_destination(&k, "email:nobody@example.com", T0).await.unwrap();
+    assert_eq!((empty, owner), (DestRecord { key: k.clone(), ..Default::default() }, None));
+    let r = record(&k, 1);
+    assert_eq!(store.save_destination(&r, 0).await.unwrap(), SaveOutcome::Committed);
+    assert_eq!(store.load_destination(&k, "email:x@example.com", T0).await.unwrap().0, r);
+    // Past its expiry (TTL deletion is lazy): read as empty, at the stored
+    // version, so the next write still names it.
+    let (gone, _) = store.load_destination(&k, "email:x@example.com", T0 + 600).await.unwrap();
+    assert_eq!(gone, DestRecord { key: k, version: 1, ..Default::default() });
+}
+
+async fn saves_are_conditional_on_the_version(b: Backend) {
+    let (store, _) = store(b).await;
+    let k = key();
+    let r1 = record(&k, 1);
+    assert_eq!(store.save_destination(&r1, 0).await.unwrap(), SaveOutcome::Committed);
+    // Version 0 means "absent": a second create conflicts.
+    assert_eq!(store.save_destination(&record(&k, 1), 0).await.unwrap(), SaveOutcome::Conflict);
+    // A stale version conflicts and changes nothing.
+    let mut stale = record(&k, 3);
+    stale.sends = vec![T0 + 1];
+    assert_eq!(store.save_destination(&stale, 2).await.unwrap(), SaveOutcome::Conflict);
+    assert_eq!(store.load_destination(&k, "email:x@example.com", T0).await.unwrap().0, r1);
+    let r2 = DestRecord { version: 2, code: None, token: None, ..record(&k, 2) };
+    assert_eq!(store.save_destination(&r2, 1).await.unwrap(), SaveOutcome::Committed);
+    assert_eq!(store.load_destination(&k, "email:x@example.com", T0).await.unwrap().0, r2);
+}
+
+async fn a_send_commits_captcha_record_and_counters_together(b: Backend) {
+    let (store, _) = store(b).await;
+    let (c, k) = (captcha(T0 + 180), key());
+    store.put_captcha(&c).await.unwrap();
+    let ip = counter(LimitKind::Ip, 2);
+    let outcome = store
+        .commit_send(
+            Some((&c.id, &c.answer_hash)),
+            &record(&k, 1),
+            0,
+            std::slice::from_ref(&ip),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, SendOutcome::Committed);
+    assert_eq!(store.take_captcha(&c.id, T0).await.unwrap(), None, "the captcha is used up");
+    assert_eq!(store.load_destination(&k, "email:x", T0).await.unwrap().0, record(&k, 1));
+    // The counter holds one: one more fits under the limit of 2, then no more.
+    assert_eq!(store.increment(&ip, T0).await.unwrap(), CountOutcome::Counted);
+    let full = CountOutcome::LimitReached { until: ip.expires_at };
+    assert_eq!(store.increment(&ip, T0).await.unwrap(), full);
+}
+
+/// Each refusal of a send names its part and writes nothing.
+async fn a_refused_send_writes_nothing(b: Backend) {
+    let (store, _) = store(b).await;
+    let (c, k) = (captcha(T0 + 180), key());
+    store.put_captcha(&c).await.unwrap();
+    let ip = counter(LimitKind::Ip, 5);
+    let sms = counter(LimitKind::SmsCountry, 1);
+    assert_eq!(store.increment(&sms, T0).await.unwrap(), CountOutcome::Counted);
+    let counters = [ip.clone(), sms.clone()];
+    let captcha_ref = Some((c.id.as_str(), &c.answer_hash));
+    let wrong = Some((c.id.as_str(), &[8u8; 32]));
+    let send = |captcha, version| {
+        let (store, k, counters) = (store.clone(), k.clone(), counters.clone());
+        async move { store.commit_send(captcha, &record(&k, 1), version, &counters, T0).await }
+    };
+    assert_eq!(send(wrong, 0).await.unwrap(), SendOutcome::CaptchaRejected);
+    assert_eq!(send(captcha_ref, 7).await.unwrap(), SendOutcome::Conflict);
+    let limit = SendOutcome::LimitReached { kind: LimitKind::SmsCountry, until: sms.expires_at };
+    assert_eq!(send(captcha_ref, 0).await.unwrap(), limit);
+    // Nothing was written: the record is absent, the IP counter untouched
+    // (5 more fit), and the captcha still there with its answer.
+    let (r, _) = store.load_destination(&k, "email:x", T0).await.unwrap();
+    assert_eq!(r.version, 0);
+    for _ in 0..5 {
+        assert_eq!(store.increment(&ip, T0).await.unwrap(), CountOutcome::Counted);
+    }
+    assert_eq!(store.take_captcha(&c.id, T0).await.unwrap(), Some(c.clone()));
+    // An expired captcha is refused inside the send too.
+    let old = captcha(T0);
+    store.put_captcha(&old).await.unwrap();
+    let outcome =
+        store.commit_send(Some((&old.id, &old.answer_hash)), &record(&k, 1), 0, &[], T0).await;
+    assert_eq!(outcome.unwrap(), SendOutcome::CaptchaRejected);
+}
+
+async fn concurrent_sends_have_one_winner(b: Backend) {
+    let (store, _) = store(b).await;
+    let k = key();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, k) = (store.clone(), k.clone());
+            tokio::spawn(async move { store.commit_send(None, &record(&k, 1), 0, &[], T0).await })
+        })
+        .collect();
+    let mut committed = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            SendOutcome::Committed => committed += 1,
+            other => assert_eq!(other, SendOutcome::Conflict),
+        }
+    }
+    assert_eq!(committed, 1);
+}
+
+async fn counters_limit_refund_and_roll_over(b: Backend) {
+    let (store, _) = store(b).await;
+    let c = counter(LimitKind::FailedLogins, 2);
+    assert_eq!(store.increment(&c, T0).await.unwrap(), CountOutcome::Counted);
+    assert_eq!(store.increment(&c, T0).await.unwrap(), CountOutcome::Counted);
+    let full = CountOutcome::LimitReached { until: c.expires_at };
+    assert_eq!(store.increment(&c, T0).await.unwrap(), full);
+    store.refund(std::slice::from_ref(&c)).await.unwrap();
+    assert_eq!(store.increment(&c, T0).await.unwrap(), CountOutcome::Counted);
+    // Refunds never go below zero, and an unknown counter is no error.
+    let fresh = counter(LimitKind::Ip, 1);
+    store.refund(&[fresh.clone(), fresh.clone()]).await.unwrap();
+    assert_eq!(store.increment(&fresh, T0).await.unwrap(), CountOutcome::Counted);
+    assert_ne!(store.increment(&fresh, T0).await.unwrap(), CountOutcome::Counted);
+    // A window past its end accepts again.
+    let later = Counter { expires_at: T0 + 120, ..c.clone() };
+    assert_eq!(store.increment(&later, T0 + 60).await.unwrap(), CountOutcome::Counted);
+}
+
+async fn concurrent_increments_never_pass_the_limit(b: Backend) {
+    let (store, _) = store(b).await;
+    let c = counter(LimitKind::SmsDaily, 7);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (store, c) = (store.clone(), c.clone());
+            tokio::spawn(async move { store.increment(&c, T0).await.unwrap() })
+        })
+        .collect();
+    let mut counted = 0;
+    for t in tasks {
+        counted += (t.await.unwrap() == CountOutcome::Counted) as usize;
+    }
+    assert_eq!(counted, 7);
+}
+
+async fn accounts_are_created_read_and_found_by_address(b: Backend) {
+    let (store, _) = store(b).await;
+    let email = unique_email();
+    let a = account(&email);
+    let key = format!("email:{email}");
+    assert_eq!(store.get_account(&a.id).await.unwrap(), None);
+    assert_eq!(store.account_by_address(&key).await.unwrap(), None);
+    let writes = [
+        AccountWrite::PutAccount(a.clone()),
+        AccountWrite::ClaimAddress { key: key.clone(), account_id: a.id.clone() },
+    ];
+    assert_eq!(store.apply(&writes, T0).await.unwrap(), ApplyOutcome::Committed);
+    let stored = AccountRecord { version: 1, ..a.clone() };
+    assert_eq!(store.get_account(&a.id).await.unwrap(), Some(stored.clone()));
+    assert_eq!(store.account_by_address(&key).await.unwrap(), Some(stored.clone()));
+    // Updates name the version they read.
+    let changed = AccountRecord { display_name: Some("Kai".into()), ..stored.clone() };
+    let put = [AccountWrite::PutAccount(changed.clone())];
+    assert_eq!(store.apply(&put, T0).await.unwrap(), ApplyOutcome::Committed);
+    let refused = ApplyOutcome::Refused(Refusal::AccountChanged);
+    assert_eq!(store.apply(&put, T0).await.unwrap(), refused, "stale version");
+    let got = store.get_account(&a.id).await.unwrap().unwrap();
+    assert_eq!((got.version, got.display_name.as_deref()), (2, Some("Kai")));
+}
+
+/// Each refusal of an account write names its meaning and writes nothing.
+async fn a_refused_account_write_writes_nothing(b: Backend) {
+    let (store, _) = store(b).await;
+    let (e1, e2) = (unique_email(), unique_email());
+    let (a, other) = (account(&e1), account(&e2));
+    let claim = |key: &str, id: &str| AccountWrite::ClaimAddress {
+        key: key.to_string(),
+        account_id: id.to_string(),
+    };
+    let k1 = format!("email:{e1}");
+    let create = [AccountWrite::PutAccount(a.clone()), claim(&k1, &a.id)];
+    assert_eq!(store.apply(&create, T0).await.unwrap(), ApplyOutcome::Committed);
+
+    let k = key();
+    let take_other = [AccountWrite::PutAccount(other.clone()), claim(&k1, &other.id)];
+    let cases: Vec<(Vec<AccountWrite>, Refusal)> = vec![
+        (take_other.to_vec(), Refusal::AddressTaken),
+        (vec![AccountWrite::PutAccount(a.clone())], Refusal::AccountChanged),
+        (
+            vec![
+                AccountWrite::PutAccount(other.clone()),
+                AccountWrite::ReleaseAddress { key: k1.clone(), account_id: other.id.clone() },
+            ],
+            Refusal::AccountChanged,
+        ),
+        (
+            vec![
+                AccountWrite::PutAccount(other.clone()),
+                AccountWrite::SaveDestination { record: record(&k, 2), expected_version: 1 },
+            ],
+            Refusal::ProofUsed,
+        ),
+        (
+            vec![
+                AccountWrite::PutAccount(other.clone()),
+                AccountWrite::UseSecret { kind: SecretKind::Invite, hash: [9; 32] },
+            ],
+            Refusal::SecretUnusable,
+        ),
+    ];
+    for (writes, why) in cases {
+        assert_eq!(store.apply(&writes, T0).await.unwrap(), ApplyOutcome::Refused(why));
+    }
+    // None of them wrote anything.
+    assert_eq!(store.get_account(&other.id).await.unwrap(), None);
+    assert_eq!(store.account_by_address(&k1).await.unwrap().unwrap().id, a.id);
+    assert_eq!(store.load_destination(&k, "email:x", T0).await.unwrap().0.version, 0);
+}
+
+async fn an_address_moves_between_accounts_atomically(b: Backend) {
+    let (store, _) = store(b).await;
+    let (old, new) = (format!("email:{}", unique_email()), format!("email:{}", unique_email()));
+    let a = account("a@example.com");
+    let writes = [
+        AccountWrite::PutAccount(a.clone()),
+        AccountWrite::ClaimAddress { key: old.clone(), account_id: a.id.clone() },
+    ];
+    assert_eq!(store.apply(&writes, T0).await.unwrap(), ApplyOutcome::Committed);
+    let k = key();
+    store.save_destination(&record(&k, 1), 0).await.unwrap();
+    let moved = [
+        AccountWrite::PutAccount(AccountRecord { version: 1, ..a.clone() }),
+        AccountWrite::ClaimAddress { key: new.clone(), account_id: a.id.clone() },
+        AccountWrite::SaveDestination { record: record(&k, 2), expected_version: 1 },
+        AccountWrite::ReleaseAddress { key: old.clone(), account_id: a.id.clone() },
+    ];
+    assert_eq!(store.apply(&moved, T0).await.unwrap(), ApplyOutcome::Committed);
+    assert_eq!(store.account_by_address(&old).await.unwrap(), None, "released");
+    assert_eq!(store.account_by_address(&new).await.unwrap().unwrap().id, a.id);
+    // Claiming an address one already owns is fine.
+    let again = [AccountWrite::ClaimAddress { key: new, account_id: a.id.clone() }];
+    assert_eq!(store.apply(&again, T0).await.unwrap(), ApplyOutcome::Committed);
+}
+
+async fn concurrent_claims_have_one_winner(b: Backend) {
+    let (store, _) = store(b).await;
+    let address = format!("email:{}", unique_email());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, address) = (store.clone(), address.clone());
+            tokio::spawn(async move {
+                let a = account("x@example.com");
+                let writes = [
+                    AccountWrite::PutAccount(a.clone()),
+                    AccountWrite::ClaimAddress { key: address, account_id: a.id },
+                ];
+                store.apply(&writes, T0).await.unwrap()
             })
-            .await
-            .unwrap();
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            ApplyOutcome::Committed => won += 1,
+            other => assert_eq!(other, ApplyOutcome::Refused(Refusal::AddressTaken)),
+        }
     }
-    for id in &ids {
-        assert!(store.take_captcha(id, T0).await.unwrap().is_some());
+    assert_eq!(won, 1);
+}
+
+async fn sessions_load_with_their_logout_marker(b: Backend) {
+    let (store, _) = store(b).await;
+    let a = account(&unique_email());
+    store.apply(&[AccountWrite::PutAccount(a.clone())], T0).await.unwrap();
+    let (found, revoked) = store.load_session(&a.id, "jti-a", T0).await.unwrap();
+    assert_eq!((found.map(|f| f.id), revoked), (Some(a.id.clone()), false));
+    store.revoke_session("jti-a", T0 + 100).await.unwrap();
+    assert!(store.load_session(&a.id, "jti-a", T0).await.unwrap().1);
+    assert!(!store.load_session(&a.id, "jti-b", T0).await.unwrap().1, "only that session");
+    assert!(!store.load_session(&a.id, "jti-a", T0 + 100).await.unwrap().1, "until it expires");
+    let (none, _) = store.load_session("no-such-account", "jti-a", T0).await.unwrap();
+    assert_eq!(none, None);
+}
+
+async fn secrets_are_used_once_by_kind(b: Backend) {
+    let (store, _) = store(b).await;
+    let hash = *uuid::Uuid::new_v4().as_bytes();
+    let hash: [u8; 32] = [hash, hash].concat().try_into().unwrap();
+    store.put_secret(SecretKind::LoginLink, &hash, "acct-1", T0 + 300).await.unwrap();
+    assert_eq!(store.take_secret(SecretKind::Invite, &hash, T0).await.unwrap(), None, "by kind");
+    let taken = store.take_secret(SecretKind::LoginLink, &hash, T0).await.unwrap();
+    assert_eq!(taken.as_deref(), Some("acct-1"));
+    assert_eq!(store.take_secret(SecretKind::LoginLink, &hash, T0).await.unwrap(), None);
+    // Expired: refused and gone.
+    store.put_secret(SecretKind::Invite, &hash, "acct-2", T0 + 300).await.unwrap();
+    assert_eq!(store.take_secret(SecretKind::Invite, &hash, T0 + 300).await.unwrap(), None);
+    assert_eq!(store.take_secret(SecretKind::Invite, &hash, T0).await.unwrap(), None);
+    // An invite is used up inside an account write; an expired one refuses it.
+    store.put_secret(SecretKind::Invite, &hash, "acct-3", T0 + 300).await.unwrap();
+    let use_it = [AccountWrite::UseSecret { kind: SecretKind::Invite, hash }];
+    let refused = ApplyOutcome::Refused(Refusal::SecretUnusable);
+    assert_eq!(store.apply(&use_it, T0 + 300).await.unwrap(), refused);
+    assert_eq!(store.apply(&use_it, T0).await.unwrap(), ApplyOutcome::Committed);
+    assert_eq!(store.apply(&use_it, T0).await.unwrap(), refused, "once");
+}
+
+async fn concurrent_secret_takes_have_one_winner(b: Backend) {
+    let (store, _) = store(b).await;
+    let hash: [u8; 32] = [*uuid::Uuid::new_v4().as_bytes(), [0; 16]].concat().try_into().unwrap();
+    store.put_secret(SecretKind::LoginLink, &hash, "acct", T0 + 300).await.unwrap();
+    let store: Arc<dyn Store> = store;
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_secret(SecretKind::LoginLink, &hash, T0).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        winners += t.await.unwrap().unwrap().is_some() as usize;
     }
+    assert_eq!(winners, 1);
 }
 
 both_stores!(
@@ -82,5 +424,18 @@ both_stores!(
     an_expired_captcha_is_none_and_gone,
     captchas_are_independent,
     concurrent_takes_have_one_winner,
-    ids_do_not_collide,
+    destinations_load_empty_stored_and_expired,
+    saves_are_conditional_on_the_version,
+    a_send_commits_captcha_record_and_counters_together,
+    a_refused_send_writes_nothing,
+    concurrent_sends_have_one_winner,
+    counters_limit_refund_and_roll_over,
+    concurrent_increments_never_pass_the_limit,
+    accounts_are_created_read_and_found_by_address,
+    a_refused_account_write_writes_nothing,
+    an_address_moves_between_accounts_atomically,
+    concurrent_claims_have_one_winner,
+    sessions_load_with_their_logout_marker,
+    secrets_are_used_once_by_kind,
+    concurrent_secret_takes_have_one_winner,
 );

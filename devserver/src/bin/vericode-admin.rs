@@ -6,11 +6,10 @@
 //! `TABLE_NAME`, `CODE_KEY` and `JWT_SECRET` and AWS credentials, then
 //! register with the printed invite.
 
-use shared::App;
-use shared::config::{Config, Secrets};
-use shared::delivery::outbox::Outbox;
-use shared::ports::SystemClock;
-use shared::store::dynamodb::DynamoStore;
+use domain::Services;
+use domain::config::Secrets;
+use domain::ports::NoDelivery;
+use edge::compose::{Deployment, config_from_env};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -24,12 +23,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    let config = Config::from_env(Secrets::Required)?;
-    let store = DynamoStore::from_env(&config).await;
-    // Nothing is sent from here; the outbox only completes the app.
-    let app = App::new(config, Arc::new(store), Arc::new(Outbox::new(Arc::new(SystemClock))))?;
+    let config = config_from_env(Secrets::Required)?;
+    let store = Deployment::from_env().store(&aws::sdk_config().await);
+    // Nothing is sent from here.
+    let services = Services::new(config, Arc::new(store), Arc::new(NoDelivery))?;
     for _ in 0..count {
-        let invite = shared::accounts::create_invite(&app, "vericode-admin").await?;
+        let invite = domain::accounts::create_invite(&services, "vericode-admin").await?;
         println!("{}", invite.invite);
     }
     Ok(())

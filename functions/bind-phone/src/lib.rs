@@ -2,19 +2,21 @@
 //!
 //! Body: `phone` (+`country_code`), `code` or `verification_token` (purpose `bind`). `200` account.
 
+use domain::Services;
+use domain::accounts::{self, BindAddress};
+use domain::address::Channel;
+use edge::auth;
+use edge::request::parse_request;
+use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::accounts::{self, BindAddress};
-use shared::address::Channel;
-use shared::http::{finish, json, parse_request};
-use shared::{App, auth};
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<BindAddress>(&req);
     let result = async {
         let who = auth::require(app, &req).await?;
         let account = accounts::bind(app, &who, Channel::Sms, body?).await?;
-        Ok(json(StatusCode::OK, &account, true))
+        Ok::<_, edge::ApiError>(json(StatusCode::OK, &account, true))
     };
     finish(result.await, locale)
 }

@@ -2,18 +2,20 @@
 //!
 //! `204`; every other session of the account is revoked.
 
+use domain::Services;
+use domain::accounts::{self, ChangePassword};
+use edge::auth;
+use edge::request::parse_request;
+use edge::response::{empty, finish};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::accounts::{self, ChangePassword};
-use shared::http::{empty, finish, parse_request};
-use shared::{App, auth};
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<ChangePassword>(&req);
     let result = async {
         let who = auth::require(app, &req).await?;
         accounts::change_password(app, &who, body?).await?;
-        Ok(empty(StatusCode::NO_CONTENT))
+        Ok::<_, edge::ApiError>(empty(StatusCode::NO_CONTENT))
     };
     finish(result.await, locale)
 }

@@ -4,11 +4,12 @@
 //! language of errors). `201 {"captcha_id", "image", "expires_in"}` with
 //! `Cache-Control: no-store`. One DynamoDB round trip (PutItem).
 
+use domain::{Services, captcha};
+use edge::request::parse_request;
+use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::http::{finish, json, parse_request};
-use shared::{App, captcha};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,12 +18,12 @@ struct CreateCaptcha {
     locale: Option<String>,
 }
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<CreateCaptcha>(&req);
     let result = async {
         body?;
         let created = captcha::create(app).await?;
-        Ok(json(StatusCode::CREATED, &created, true))
+        Ok::<_, edge::ApiError>(json(StatusCode::CREATED, &created, true))
     };
     finish(result.await, locale)
 }

@@ -2,11 +2,13 @@
 //!
 //! `201 {"invite", "expires_in"}`.
 
+use domain::Services;
+use domain::accounts;
+use edge::auth;
+use edge::request::parse_request;
+use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::accounts;
-use shared::http::{finish, json, parse_request};
-use shared::{App, auth};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,13 +17,13 @@ struct Empty {
     locale: Option<String>,
 }
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<Empty>(&req);
     let result = async {
         let who = auth::require(app, &req).await?;
         body?;
         let invite = accounts::create_invite(app, &who.account.id).await?;
-        Ok(json(StatusCode::CREATED, &invite, true))
+        Ok::<_, edge::ApiError>(json(StatusCode::CREATED, &invite, true))
     };
     finish(result.await, locale)
 }

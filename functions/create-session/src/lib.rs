@@ -2,17 +2,18 @@
 //!
 //! Log in by password + captcha, or by code / verification token (purpose `login`).
 
+use domain::Services;
+use domain::accounts::{self, Login};
+use edge::request::parse_request;
+use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::App;
-use shared::accounts::{self, Login};
-use shared::http::{finish, json, parse_request};
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<Login>(&req);
     let result = async {
         let issued = accounts::login(app, body?).await?;
-        Ok(json(StatusCode::OK, &issued, true))
+        Ok::<_, edge::ApiError>(json(StatusCode::OK, &issued, true))
     };
     finish(result.await, locale)
 }

@@ -2,8 +2,8 @@ use lambda_http::{Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init_json();
-    let app = shared::App::from_env().await?;
+    edge::telemetry::init_json();
+    let app = edge::compose::from_env().await?;
     lambda_http::run(service_fn(|req| async {
         Ok::<_, Error>(create_session::handle(&app, req).await)
     }))

@@ -2,17 +2,18 @@
 //!
 //! Only by POST, so link scanners that GET the URL cannot use it up. `200` as log in.
 
+use domain::Services;
+use domain::accounts::{self, RedeemLoginLink};
+use edge::request::parse_request;
+use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::App;
-use shared::accounts::{self, RedeemLoginLink};
-use shared::http::{finish, json, parse_request};
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<RedeemLoginLink>(&req);
     let result = async {
         let issued = accounts::redeem_login_link(app, body?).await?;
-        Ok(json(StatusCode::OK, &issued, true))
+        Ok::<_, edge::ApiError>(json(StatusCode::OK, &issued, true))
     };
     finish(result.await, locale)
 }

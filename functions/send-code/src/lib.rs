@@ -5,19 +5,21 @@
 //! transaction for captcha, limits and code), plus 1 when authenticated
 //! (the account).
 
+use domain::Services;
+use domain::codes::{self, SendCode};
+use edge::auth;
+use edge::request::{client_ip, parse_request};
+use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::codes::{self, SendCode};
-use shared::http::{client_ip, finish, json, parse_request};
-use shared::{App, auth};
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<SendCode>(&req);
     let result = async {
         let body = body?;
-        let principal = auth::authenticate(app, &req).await?;
+        let principal = auth::optional(app, &req).await?;
         let sent = codes::send(app, body, locale, principal.as_ref(), client_ip(&req)).await?;
-        Ok(json(StatusCode::ACCEPTED, &sent, false))
+        Ok::<_, edge::ApiError>(json(StatusCode::ACCEPTED, &sent, false))
     };
     finish(result.await, locale)
 }

@@ -5,19 +5,21 @@
 //! them. DynamoDB round trips: 2 (read the destination's record; one
 //! conditional write), plus 1 with a session.
 
+use domain::Services;
+use domain::codes::{self, VerifyCode};
+use edge::auth;
+use edge::request::parse_request;
+use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use shared::codes::{self, VerifyCode};
-use shared::http::{finish, json, parse_request};
-use shared::{App, auth};
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<VerifyCode>(&req);
     let result = async {
         let body = body?;
-        let principal = auth::authenticate(app, &req).await?;
+        let principal = auth::optional(app, &req).await?;
         let verified = codes::verify(app, body, principal.as_ref()).await?;
-        Ok(json(StatusCode::OK, &verified, true))
+        Ok::<_, edge::ApiError>(json(StatusCode::OK, &verified, true))
     };
     finish(result.await, locale)
 }

@@ -1,0 +1,157 @@
+//! Item codecs: attribute values to and from domain records.
+
+use super::keys::{self, EXPIRES_AT};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::ports::{AccountRecord, DestRecord, LiveCode, LiveToken, StoreError};
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn b(v: &[u8]) -> AttributeValue {
+    AttributeValue::B(Blob::new(v.to_vec()))
+}
+
+fn list(v: &[i64]) -> AttributeValue {
+    AttributeValue::L(v.iter().map(n).collect())
+}
+
+fn corrupt(what: String) -> StoreError {
+    StoreError::Corrupt(what)
+}
+
+pub fn get_n(item: &Item, name: &str) -> Result<i64, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| corrupt(format!("{name} is not a number")))
+}
+
+fn get_opt_n(item: &Item, name: &str) -> Result<Option<i64>, StoreError> {
+    item.get(name).map(|_| get_n(item, name)).transpose()
+}
+
+pub fn get_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn get_list(item: &Item, name: &str) -> Result<Vec<i64>, StoreError> {
+    let Some(v) = item.get(name) else { return Ok(Vec::new()) };
+    v.as_l()
+        .map_err(|_| corrupt(format!("{name} is not a list")))?
+        .iter()
+        .map(|n| {
+            n.as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| corrupt(format!("{name} holds a non-number")))
+        })
+        .collect()
+}
+
+pub fn get_hash(item: &Item, name: &str) -> Result<[u8; 32], StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_b().ok())
+        .and_then(|b| <[u8; 32]>::try_from(b.as_ref()).ok())
+        .ok_or_else(|| corrupt(format!("{name} is not a 32-byte hash")))
+}
+
+/// The condition that a versioned item is still at `version` (0: absent),
+/// and the value it names.
+pub fn version_condition(version: u64) -> (&'static str, Option<(String, AttributeValue)>) {
+    if version == 0 {
+        ("attribute_not_exists(pk)", None)
+    } else {
+        ("ver = :expected_ver", Some((":expected_ver".to_string(), n(version))))
+    }
+}
+
+pub fn dest_item(r: &DestRecord) -> Item {
+    let mut item = keys::key(keys::dest(&r.key));
+    item.insert("ver".into(), n(r.version));
+    item.insert("sends".into(), list(&r.sends));
+    item.insert("fails".into(), list(&r.fails));
+    item.insert(EXPIRES_AT.into(), n(r.expires_at));
+    if let Some(c) = &r.code {
+        item.insert("code_sealed".into(), b(&c.sealed));
+        item.insert("code_expires_at".into(), n(c.expires_at));
+        item.insert("code_attempts".into(), n(c.attempts));
+    }
+    if let Some(t) = &r.token {
+        item.insert("token_jti".into(), s(&t.jti));
+        item.insert("token_expires_at".into(), n(t.expires_at));
+    }
+    item
+}
+
+pub fn dest_record(key: &str, item: &Item) -> Result<DestRecord, StoreError> {
+    let code = match item.get("code_sealed") {
+        None => None,
+        Some(v) => Some(LiveCode {
+            sealed: v
+                .as_b()
+                .map_err(|_| corrupt("code_sealed is not binary".into()))?
+                .as_ref()
+                .to_vec(),
+            expires_at: get_n(item, "code_expires_at")?,
+            attempts: get_n(item, "code_attempts")? as u32,
+        }),
+    };
+    let token = match get_s(item, "token_jti") {
+        None => None,
+        Some(jti) => Some(LiveToken { jti, expires_at: get_n(item, "token_expires_at")? }),
+    };
+    Ok(DestRecord {
+        key: key.to_string(),
+        version: get_n(item, "ver")? as u64,
+        sends: get_list(item, "sends")?,
+        code,
+        fails: get_list(item, "fails")?,
+        token,
+        expires_at: get_n(item, EXPIRES_AT)?,
+    })
+}
+
+pub fn account_item(a: &AccountRecord) -> Item {
+    let mut item = keys::key(keys::account(&a.id));
+    item.insert("id".into(), s(&a.id));
+    item.insert("created_at".into(), n(a.created_at));
+    item.insert("session_epoch".into(), n(a.session_epoch));
+    item.insert("ver".into(), n(a.version));
+    for (name, value) in [
+        ("session_keeper", &a.session_keeper),
+        ("email", &a.email),
+        ("phone", &a.phone),
+        ("password_hash", &a.password_hash),
+        ("display_name", &a.display_name),
+        ("locale", &a.locale),
+    ] {
+        if let Some(v) = value {
+            item.insert(name.into(), s(v));
+        }
+    }
+    item
+}
+
+pub fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
+    Ok(AccountRecord {
+        id: get_s(item, "id").ok_or_else(|| corrupt("account without id".into()))?,
+        email: get_s(item, "email"),
+        phone: get_s(item, "phone"),
+        password_hash: get_s(item, "password_hash"),
+        display_name: get_s(item, "display_name"),
+        locale: get_s(item, "locale"),
+        created_at: get_n(item, "created_at")?,
+        session_epoch: get_opt_n(item, "session_epoch")?.unwrap_or(0) as u64,
+        session_keeper: get_s(item, "session_keeper"),
+        version: get_opt_n(item, "ver")?.unwrap_or(0) as u64,
+    })
+}

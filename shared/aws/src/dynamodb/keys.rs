@@ -1,0 +1,60 @@
+//! The single table's keys: string `pk`/`sk`, one prefix per kind of item,
+//! and the numeric `expires_at` TTL attribute (epoch seconds).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::ports::SecretKind;
+use std::collections::HashMap;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const EXPIRES_AT: &str = "expires_at";
+
+pub const CAPTCHA: &str = "CAPTCHA#";
+/// Per (purpose, destination): sends, live code, failed checks, live token.
+pub const DEST: &str = "DEST#";
+/// Address ownership: which account an email or phone belongs to.
+pub const ADDR: &str = "ADDR#";
+pub const ACCOUNT: &str = "ACCOUNT#";
+/// Fixed-window counters (per IP, SMS budgets, failed logins).
+pub const COUNTER: &str = "COUNTER#";
+/// Logged-out sessions, until they would have expired.
+pub const REVOKED: &str = "REVOKED#";
+/// One-time secrets (login links, invites), by keyed hash.
+pub const SECRET: &str = "SECRET#";
+/// The sort key of single-item partitions.
+pub const ITEM: &str = "ITEM";
+
+pub fn captcha(id: &str) -> String {
+    format!("{CAPTCHA}{id}")
+}
+pub fn dest(key: &str) -> String {
+    format!("{DEST}{key}")
+}
+pub fn addr(key: &str) -> String {
+    format!("{ADDR}{key}")
+}
+pub fn account(id: &str) -> String {
+    format!("{ACCOUNT}{id}")
+}
+pub fn counter(key: &str) -> String {
+    format!("{COUNTER}{key}")
+}
+pub fn revoked(jti: &str) -> String {
+    format!("{REVOKED}{jti}")
+}
+pub fn secret(kind: SecretKind, hash: &[u8; 32]) -> String {
+    let kind = match kind {
+        SecretKind::LoginLink => "link",
+        SecretKind::Invite => "invite",
+    };
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{SECRET}{kind}#{hex}")
+}
+
+/// The primary key of a single-item partition.
+pub fn key(pk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(pk)),
+        (SK.to_string(), AttributeValue::S(ITEM.to_string())),
+    ])
+}

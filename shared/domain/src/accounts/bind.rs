@@ -1,0 +1,128 @@
+//! `PUT /v1/me/email` and `PUT /v1/me/phone`.
+
+use super::common::{AccountView, address, proof};
+use crate::address::{Channel, Destination};
+use crate::codes::{self, CheckError, Redemption};
+use crate::error::Fault;
+use crate::invalid::Invalid;
+use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal};
+use crate::purpose::Purpose;
+use crate::retry::{self, Attempt};
+use crate::services::Services;
+use crate::sessions::Principal;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindAddress {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub country_code: Option<u16>,
+    pub code: Option<String>,
+    pub verification_token: Option<String>,
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    /// Another account owns the address.
+    #[error("address taken")]
+    AddressTaken,
+    /// The account is gone.
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("too busy")]
+    Busy,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+crate::faults!(BindError);
+
+/// The address of a bind request: the body names only the channel's field.
+fn bound_address(channel: Channel, req: &BindAddress) -> Result<Destination, Invalid> {
+    match channel {
+        Channel::Email if req.phone.is_some() || req.country_code.is_some() => {
+            Err(Invalid::Unknown("phone".into()))
+        }
+        Channel::Sms if req.email.is_some() => Err(Invalid::Unknown("email".into())),
+        Channel::Email => address(req.email.as_deref(), None, None),
+        Channel::Sms => address(None, req.phone.as_deref(), req.country_code),
+    }
+}
+
+/// Binds a new address (proved by a `bind` code) and releases the old one,
+/// all at once.
+pub async fn bind(
+    s: &Services,
+    who: &Principal,
+    channel: Channel,
+    req: BindAddress,
+) -> Result<AccountView, BindError> {
+    let dest = &bound_address(channel, &req)?;
+    let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
+    let mut read = Some(who.account.clone());
+    let account = retry::run(|| {
+        let account = read.take();
+        async move {
+            let account = match account {
+                Some(a) => a,
+                None => {
+                    s.store.get_account(&who.account.id).await?.ok_or(BindError::Unauthorized)?
+                }
+            };
+            let Redemption { record, expected_version } =
+                codes::redeem_for(s, Purpose::Bind, dest, Some(&who.account.id), proof).await?;
+            bind_once(
+                s,
+                account,
+                channel,
+                dest,
+                AccountWrite::SaveDestination { record, expected_version },
+            )
+            .await
+        }
+    })
+    .await?
+    .ok_or(BindError::Busy)?;
+    tracing::info!(account = %account.id, to = %dest, "address bound");
+    Ok((&account).into())
+}
+
+/// One all-or-nothing write: the account with the new address, the claim on
+/// it, the code used up, and the old address released.
+async fn bind_once(
+    s: &Services,
+    mut account: AccountRecord,
+    channel: Channel,
+    dest: &Destination,
+    use_code: AccountWrite,
+) -> Result<Attempt<AccountRecord>, BindError> {
+    let old = match channel {
+        Channel::Email => account.email.replace(dest.address().to_string()),
+        Channel::Sms => account.phone.replace(dest.address().to_string()),
+    };
+    let mut writes = vec![
+        AccountWrite::PutAccount(account.clone()),
+        AccountWrite::ClaimAddress { key: dest.key(), account_id: account.id.clone() },
+        use_code,
+    ];
+    if let Some(old) = old.filter(|o| o != dest.address()) {
+        writes.push(AccountWrite::ReleaseAddress {
+            key: format!("{}:{old}", channel.as_str()),
+            account_id: account.id.clone(),
+        });
+    }
+    match s.store.apply(&writes, s.clock.now()).await? {
+        ApplyOutcome::Committed => {
+            account.version += 1;
+            Ok(Attempt::Done(account))
+        }
+        ApplyOutcome::Refused(Refusal::AddressTaken) => Err(BindError::AddressTaken),
+        ApplyOutcome::Refused(Refusal::ProofUsed) => Err(CheckError::used().into()),
+        ApplyOutcome::Refused(_) => Ok(Attempt::Retry),
+    }
+}

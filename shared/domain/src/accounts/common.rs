@@ -1,0 +1,132 @@
+//! What the account use cases share: the account as shown, a new session,
+//! limits, and the reading of addresses and proofs.
+
+use crate::address::{Channel, Destination};
+use crate::codes::Proof;
+use crate::error::Fault;
+use crate::invalid::Invalid;
+use crate::ports::{AccountRecord, Timestamp};
+use crate::services::Services;
+use crate::sessions;
+use serde::Serialize;
+
+pub const DEFAULT_SESSION_SECS: i64 = 86_400;
+pub const MIN_SESSION_SECS: i64 = 5;
+pub const MAX_SESSION_SECS: i64 = 2_592_000;
+pub const LOGIN_LINK_SECS: i64 = 300;
+pub const INVITE_SECS: i64 = 7 * 86_400;
+/// Failed logins per account (or unknown address) in `LOGIN_FAIL_WINDOW_SECS`.
+pub const LOGIN_FAIL_MAX: u32 = 10;
+pub const LOGIN_FAIL_WINDOW_SECS: i64 = 900;
+
+/// `GET /v1/me` and the `account` of session responses.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct AccountView {
+    pub id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub display_name: Option<String>,
+    pub locale: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+impl From<&AccountRecord> for AccountView {
+    fn from(a: &AccountRecord) -> Self {
+        AccountView {
+            id: a.id.clone(),
+            email: a.email.clone(),
+            phone: a.phone.clone(),
+            display_name: a.display_name.clone(),
+            locale: a.locale.clone(),
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+/// A new session: `{"account", "token", "token_type": "Bearer", "expires_in"}`.
+#[derive(Debug, Serialize)]
+pub struct SessionIssued {
+    pub account: AccountView,
+    pub token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+/// An address given as `email`, or `phone` (+ `country_code`): exactly one.
+pub(super) fn address(
+    email: Option<&str>,
+    phone: Option<&str>,
+    country_code: Option<u16>,
+) -> Result<Destination, Invalid> {
+    match (email, phone) {
+        (Some(e), None) => Destination::parse(Channel::Email, e, None, "email"),
+        (None, Some(p)) => Destination::parse(Channel::Sms, p, country_code, "phone"),
+        (Some(_), Some(_)) => Err(Invalid::value("phone")),
+        (None, None) => Err(Invalid::missing("email")),
+    }
+}
+
+/// `code` or `verification_token`: exactly one.
+pub(super) fn proof<'a>(
+    code: Option<&'a str>,
+    token: Option<&'a str>,
+) -> Result<Proof<'a>, Invalid> {
+    match (code, token) {
+        (Some(c), None) => Ok(Proof::Code(c)),
+        (None, Some(t)) => Ok(Proof::Token(t)),
+        (Some(_), Some(_)) => Err(Invalid::value("verification_token")),
+        (None, None) => Err(Invalid::missing("code")),
+    }
+}
+
+pub(super) fn session_secs(expires_in: Option<i64>) -> Result<i64, Invalid> {
+    match expires_in {
+        None => Ok(DEFAULT_SESSION_SECS),
+        Some(s) if (MIN_SESSION_SECS..=MAX_SESSION_SECS).contains(&s) => Ok(s),
+        Some(_) => Err(Invalid::value("expires_in")),
+    }
+}
+
+pub(super) fn issue(
+    s: &Services,
+    account: &AccountRecord,
+    secs: i64,
+) -> Result<SessionIssued, Fault> {
+    let (token, _) = sessions::issue(s, account, secs)?;
+    Ok(SessionIssued { account: account.into(), token, token_type: "Bearer", expires_in: secs })
+}
+
+/// Epoch seconds as RFC 3339 UTC (`2026-11-28T04:40:00Z`).
+pub fn rfc3339(t: Timestamp) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_840_800), "2026-11-28T04:40:00Z");
+        assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
+    }
+}

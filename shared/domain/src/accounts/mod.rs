@@ -1,0 +1,28 @@
+//! Accounts and sessions: register, log in (password + captcha, or code),
+//! log out, the current account, change and reset the password, bind an
+//! email or phone, login links and invites.
+//!
+//! Every change that uses a code, a verification token or an invite is one
+//! all-or-nothing store write together with it (`AccountWrite`s).
+
+mod bind;
+mod common;
+mod links;
+mod login;
+mod password;
+mod register;
+
+pub use bind::{BindAddress, BindError, bind};
+pub use common::{
+    AccountView, DEFAULT_SESSION_SECS, INVITE_SECS, LOGIN_FAIL_MAX, LOGIN_FAIL_WINDOW_SECS,
+    LOGIN_LINK_SECS, MAX_SESSION_SECS, MIN_SESSION_SECS, SessionIssued, rfc3339,
+};
+pub use links::{
+    Invite, LinkError, LoginLink, RedeemLoginLink, create_invite, create_login_link,
+    redeem_login_link,
+};
+pub use login::{Login, LoginError, login, logout};
+pub use password::{
+    ChangePassword, PasswordError, ResetError, ResetPassword, change_password, reset_password,
+};
+pub use register::{Register, RegisterError, register};

@@ -1,0 +1,102 @@
+//! `POST /v1/accounts`.
+
+use super::common::{SessionIssued, address, issue, proof};
+use crate::address::Destination;
+use crate::catalog::Locale;
+use crate::codes::{self, CheckError, Redemption};
+use crate::config::RegistrationMode;
+use crate::error::Fault;
+use crate::invalid::Invalid;
+use crate::password::Password;
+use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal, SecretKind};
+use crate::purpose::Purpose;
+use crate::services::Services;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub country_code: Option<u16>,
+    pub password: String,
+    pub code: Option<String>,
+    pub verification_token: Option<String>,
+    pub invite: Option<String>,
+    pub locale: Option<String>,
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// Invite-only, and the invite is missing, unknown, used or expired.
+    #[error("invite invalid")]
+    InviteInvalid,
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    #[error("account exists")]
+    AccountExists,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+crate::faults!(RegisterError);
+
+fn display_name(raw: Option<&str>) -> Result<Option<String>, Invalid> {
+    let Some(raw) = raw else { return Ok(None) };
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(Invalid::value("display_name"));
+    }
+    Ok(Some(name.to_string()))
+}
+
+/// Round trips: 2 to check the code (or token), then 1 transaction:
+/// account, address, code and invite, all or nothing.
+pub async fn register(s: &Services, req: Register) -> Result<SessionIssued, RegisterError> {
+    let dest = address(req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
+    let password = Password::parse(&req.password, "password")?;
+    let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
+    let display_name = display_name(req.display_name.as_deref())?;
+    let locale = req.locale.as_deref().map(|l| Locale::from_field(l).as_str().to_string());
+    let invite = match (s.config.registration_mode, req.invite.as_deref()) {
+        (RegistrationMode::Invite, None) => return Err(RegisterError::InviteInvalid),
+        (RegistrationMode::Invite, Some(i)) => Some(s.keys.secret_hash("invite", i.trim())),
+        (RegistrationMode::Open, _) => None,
+    };
+    // The code first: it is cheap, and hashing only for a good one keeps
+    // argon2 from being a lever for anyone without a code.
+    let Redemption { record, expected_version } =
+        codes::redeem(s, Purpose::Register, &dest, proof).await?;
+    let password_hash = s.passwords.hash(&password, &*s.random)?;
+    let now = s.clock.now();
+    let account = AccountRecord {
+        id: s.new_id()?,
+        email: matches!(dest, Destination::Email(_)).then(|| dest.address().to_string()),
+        phone: matches!(dest, Destination::Phone(_)).then(|| dest.address().to_string()),
+        password_hash: Some(password_hash),
+        display_name,
+        locale,
+        created_at: now,
+        ..Default::default()
+    };
+    let mut writes = vec![
+        AccountWrite::PutAccount(account.clone()),
+        AccountWrite::ClaimAddress { key: dest.key(), account_id: account.id.clone() },
+        AccountWrite::SaveDestination { record, expected_version },
+    ];
+    writes.extend(invite.map(|hash| AccountWrite::UseSecret { kind: SecretKind::Invite, hash }));
+    match s.store.apply(&writes, now).await? {
+        ApplyOutcome::Committed => {}
+        ApplyOutcome::Refused(Refusal::AddressTaken) => return Err(RegisterError::AccountExists),
+        ApplyOutcome::Refused(Refusal::ProofUsed) => return Err(CheckError::used().into()),
+        ApplyOutcome::Refused(Refusal::SecretUnusable) => return Err(RegisterError::InviteInvalid),
+        ApplyOutcome::Refused(Refusal::AccountChanged) => {
+            return Err(Fault::internal("register", "account id collision").into());
+        }
+    }
+    tracing::info!(account = %account.id, to = %dest, "account registered");
+    let stored = AccountRecord { version: 1, ..account };
+    Ok(issue(s, &stored, super::common::DEFAULT_SESSION_SECS)?)
+}

@@ -1,0 +1,197 @@
+//! Checking a code (`POST /v1/codes/verify`) and redeeming a code or a
+//! verification token inside an account flow.
+
+use super::record::{fresh, horizon, record_key, secs_until};
+use super::types::{
+    CheckError, VERIFICATION, VERIFICATION_TOKEN_TTL, VerificationClaims, Verified, VerifyCode,
+};
+use crate::address::Destination;
+use crate::crypto::digest_eq;
+use crate::error::Fault;
+use crate::invalid::Invalid;
+use crate::ports::{DestRecord, LiveToken, SaveOutcome};
+use crate::purpose::Purpose;
+use crate::retry::{self, Attempt};
+use crate::services::Services;
+use crate::sessions::Principal;
+use crate::token;
+
+/// What proves control of an address in an account request: the code
+/// itself, or the verification token `POST /v1/codes/verify` returned.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Code(&'a str),
+    Token(&'a str),
+}
+
+/// The write that uses a proof up: the destination's record without the
+/// code or token, to be saved on condition that it is still at
+/// `expected_version` — alone (`commit`) or inside the caller's transaction.
+#[derive(Debug, Clone)]
+pub struct Redemption {
+    pub record: DestRecord,
+    pub expected_version: u64,
+}
+
+impl Redemption {
+    /// Uses the proof up on its own. `code_invalid` if another request used it first.
+    pub async fn commit(&self, s: &Services) -> Result<(), CheckError> {
+        match s.store.save_destination(&self.record, self.expected_version).await? {
+            SaveOutcome::Committed => Ok(()),
+            SaveOutcome::Conflict => Err(CheckError::used()),
+        }
+    }
+}
+
+/// Checks a code. Right: the code is used up and a single-use verification
+/// token is returned. Anything else: `CodeInvalid` (with `attempts_left`
+/// while the code lives), counted against the destination.
+///
+/// `bind` and `verify` codes belong to the account that asked for them: their
+/// check needs that account's session (`principal`), and the token names it.
+pub async fn verify(
+    s: &Services,
+    req: VerifyCode,
+    principal: Option<&Principal>,
+) -> Result<Verified, CheckError> {
+    let dest = Destination::parse(req.channel, &req.to, req.country_code, "to")?;
+    let account = match (req.purpose.needs_login(), principal) {
+        (true, None) => return Err(CheckError::Unauthorized),
+        (true, Some(p)) => Some(p.account.id.as_str()),
+        (false, _) => None,
+    };
+    let (purpose, proof, target) = (req.purpose, Proof::Code(&req.code), &dest);
+    let (jti, now) = retry::run(|| async move {
+        let Redemption { mut record, expected_version } =
+            redeem_for(s, purpose, target, account, proof).await?;
+        let (now, jti) = (s.clock.now(), s.new_id()?);
+        record.token =
+            Some(LiveToken { jti: jti.clone(), expires_at: now + VERIFICATION_TOKEN_TTL });
+        record.expires_at = horizon(&record, now, &s.config);
+        Ok::<_, CheckError>(match s.store.save_destination(&record, expected_version).await? {
+            SaveOutcome::Committed => Attempt::Done((jti, now)),
+            // Another check came first; look again (the code may be gone).
+            SaveOutcome::Conflict => Attempt::Retry,
+        })
+    })
+    .await?
+    .ok_or(CheckError::Busy)?;
+    tracing::info!(purpose = req.purpose.as_str(), to = %dest, passed = true, "code checked");
+    let claims = VerificationClaims {
+        sub: dest.key(),
+        purpose: req.purpose,
+        acct: account.map(str::to_string),
+        jti,
+        exp: now + VERIFICATION_TOKEN_TTL,
+        typ: VERIFICATION.into(),
+    };
+    let token =
+        token::sign(&s.config.jwt_secret, &claims).map_err(|e| Fault::internal("token", e))?;
+    Ok(Verified { verification_token: token, expires_in: VERIFICATION_TOKEN_TTL })
+}
+
+/// Checks `proof` for (`purpose`, `dest`) without using it up yet. A wrong
+/// code is counted at once, as on `POST /v1/codes/verify`; a wrong, expired,
+/// used or foreign token is `CodeInvalid`.
+pub async fn redeem(
+    s: &Services,
+    purpose: Purpose,
+    dest: &Destination,
+    proof: Proof<'_>,
+) -> Result<Redemption, CheckError> {
+    if purpose.needs_login() {
+        return Err(CheckError::Unauthorized);
+    }
+    redeem_for(s, purpose, dest, None, proof).await
+}
+
+/// `redeem` for a code that belongs to `account` (`bind`, `verify`).
+pub async fn redeem_for(
+    s: &Services,
+    purpose: Purpose,
+    dest: &Destination,
+    account: Option<&str>,
+    proof: Proof<'_>,
+) -> Result<Redemption, CheckError> {
+    let key = record_key(purpose, dest, account);
+    match proof {
+        Proof::Token(token) => redeem_token(s, purpose, dest, account, &key, token).await,
+        Proof::Code(code) => {
+            let guess = code.trim();
+            let digits = guess.bytes().all(|b| b.is_ascii_digit());
+            if guess.len() != s.config.code_length as usize || !digits {
+                return Err(Invalid::value("code").into());
+            }
+            retry::run(|| check_code(s, &key, dest, guess)).await?.ok_or(CheckError::Busy)
+        }
+    }
+}
+
+async fn redeem_token(
+    s: &Services,
+    purpose: Purpose,
+    dest: &Destination,
+    account: Option<&str>,
+    key: &str,
+    token: &str,
+) -> Result<Redemption, CheckError> {
+    let now = s.clock.now();
+    let claims: VerificationClaims =
+        token::verify(&s.config.jwt_secret, token, now).map_err(|_| CheckError::used())?;
+    if claims.typ != VERIFICATION
+        || claims.purpose != purpose
+        || claims.sub != dest.key()
+        || claims.acct.as_deref() != account.filter(|_| purpose.needs_login())
+    {
+        return Err(CheckError::used());
+    }
+    let (old, _) = s.store.load_destination(key, &dest.key(), now).await?;
+    if !old.token.as_ref().is_some_and(|t| t.jti == claims.jti && t.expires_at > now) {
+        return Err(CheckError::used());
+    }
+    let mut record = fresh(&old, now, &s.config);
+    record.token = None;
+    record.version = old.version + 1;
+    record.expires_at = horizon(&record, now, &s.config);
+    Ok(Redemption { record, expected_version: old.version })
+}
+
+/// One read-check-write of a code. Right: the redemption (nothing written
+/// yet). Wrong: counted now, whatever the caller does next.
+async fn check_code(
+    s: &Services,
+    key: &str,
+    dest: &Destination,
+    guess: &str,
+) -> Result<Attempt<Redemption>, CheckError> {
+    let cfg = &s.config;
+    let now = s.clock.now();
+    let (old, _) = s.store.load_destination(key, &dest.key(), now).await?;
+    let mut record = fresh(&old, now, cfg);
+    if let Some(&nth) = record.fails.get(cfg.verify_fail_max as usize - 1) {
+        let retry_after = secs_until(nth + cfg.verify_fail_window_secs, now);
+        return Err(CheckError::RateLimited { retry_after });
+    }
+    record.version = old.version + 1;
+    let live = record.code.as_mut().filter(|c| c.attempts < cfg.code_max_attempts);
+    let right = live
+        .as_ref()
+        .and_then(|c| s.keys.open_code(key, &c.sealed))
+        .is_some_and(|p| digest_eq(p.as_bytes(), guess.as_bytes()));
+    if right {
+        record.code = None;
+        record.expires_at = horizon(&record, now, cfg);
+        return Ok(Attempt::Done(Redemption { record, expected_version: old.version }));
+    }
+    let attempts_left = live.map(|c| {
+        c.attempts += 1;
+        cfg.code_max_attempts - c.attempts
+    });
+    record.fails.insert(0, now);
+    record.fails.truncate(cfg.verify_fail_max as usize);
+    record.expires_at = horizon(&record, now, cfg);
+    match s.store.save_destination(&record, old.version).await? {
+        SaveOutcome::Committed => Err(CheckError::CodeInvalid { attempts_left }),
+        SaveOutcome::Conflict => Ok(Attempt::Retry),
+    }
+}

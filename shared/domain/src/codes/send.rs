@@ -1,0 +1,299 @@
+//! `POST /v1/codes`: the orchestration that runs the policy against the ports.
+
+use super::policy::{self, Decision, Facts};
+use super::record::{horizon, record_key, secs_until};
+use super::types::{CodeSent, SendCode, SendError};
+use crate::address::{Channel, Destination};
+use crate::captcha::CaptchaAnswer;
+use crate::catalog::Locale;
+use crate::crypto::{digest_eq, random_digits};
+use crate::error::{Fault, chain};
+use crate::invalid::Invalid;
+use crate::messages::{self, Message};
+use crate::ports::{Counter, DestRecord, LimitKind, LiveCode, SendOutcome, Timestamp};
+use crate::purpose::Purpose;
+use crate::retry::{self, Attempt};
+use crate::services::Services;
+use crate::sessions::Principal;
+use std::net::IpAddr;
+
+const DAY: i64 = 86_400;
+
+/// A send, validated: everything is known before the store is touched.
+struct Target {
+    purpose: Purpose,
+    dest: Destination,
+    /// The destination record's key.
+    key: String,
+    caller: Option<String>,
+    /// The captcha's id and the keyed hash of the answer given.
+    captcha: Option<(String, [u8; 32])>,
+    counters: Vec<Counter>,
+}
+
+/// A send the store accepted.
+struct Accepted {
+    decision: Decision,
+    old: DestRecord,
+    new: DestRecord,
+    code: Option<String>,
+}
+
+/// Sends a code. `principal` is the caller when the request carried a valid
+/// session token; `client_ip` the address API Gateway saw.
+pub async fn send(
+    s: &Services,
+    req: SendCode,
+    locale: Locale,
+    principal: Option<&Principal>,
+    client_ip: Option<IpAddr>,
+) -> Result<CodeSent, SendError> {
+    let target = prepare(s, &req, principal, client_ip)?;
+    let accepted = retry::run(|| attempt(s, &target)).await?.ok_or(SendError::Busy)?;
+    tracing::info!(purpose = target.purpose.as_str(), to = %target.dest, "code send accepted");
+    dispatch(s, &target, accepted, locale).await?;
+    Ok(CodeSent {
+        expires_in: s.config.code_ttl_secs,
+        resend_in: s.config.code_resend_interval_secs,
+    })
+}
+
+/// Validates the request: session, captcha, destination, SMS country.
+fn prepare(
+    s: &Services,
+    req: &SendCode,
+    principal: Option<&Principal>,
+    client_ip: Option<IpAddr>,
+) -> Result<Target, SendError> {
+    if req.purpose.needs_login() && principal.is_none() {
+        return Err(SendError::Unauthorized);
+    }
+    let captcha = match (&req.captcha, principal) {
+        (_, Some(_)) => None,
+        (Some(c), None) => Some((c.id.clone(), CaptchaAnswer::parse(&c.answer)?)),
+        (None, None) => return Err(Invalid::missing("captcha").into()),
+    };
+    let dest = destination(req, principal)?;
+    let sms_country = match &dest {
+        Destination::Phone(p) => {
+            let cc = p.country_code();
+            let allowed = s.config.sms_allowed_country_codes.as_ref();
+            if allowed.is_some_and(|allowed| !allowed.contains(&cc)) {
+                return Err(SendError::SmsCountryNotAllowed);
+            }
+            Some(cc)
+        }
+        Destination::Email(_) => None,
+    };
+    if captcha.as_ref().is_some_and(|(id, _)| uuid::Uuid::try_parse(id).is_err()) {
+        return Err(SendError::CaptchaInvalid);
+    }
+    let caller = principal.map(|p| p.account.id.clone());
+    Ok(Target {
+        purpose: req.purpose,
+        key: record_key(req.purpose, &dest, caller.as_deref()),
+        counters: counters(s, client_ip, sms_country),
+        captcha: captcha.map(|(id, a)| {
+            let hash = s.keys.captcha_answer_hash(&id, a.as_str());
+            (id, hash)
+        }),
+        dest,
+        caller,
+    })
+}
+
+/// Where the code goes: `to`, or for `verify` the account's own address.
+fn destination(req: &SendCode, principal: Option<&Principal>) -> Result<Destination, SendError> {
+    if let (Purpose::Verify, Some(p)) = (req.purpose, principal) {
+        let bound = match req.channel {
+            Channel::Email => p.account.email.as_deref(),
+            Channel::Sms => p.account.phone.as_deref(),
+        };
+        let bound = bound.ok_or(SendError::NoBoundAddress)?;
+        return Destination::parse(req.channel, bound, None, "to")
+            .map_err(|_| SendError::NoBoundAddress);
+    }
+    let to = req.to.as_deref().ok_or_else(|| Invalid::missing("to"))?;
+    Ok(Destination::parse(req.channel, to, req.country_code, "to")?)
+}
+
+/// The counters one send increments: per client IP, and the SMS budgets.
+fn counters(s: &Services, ip: Option<IpAddr>, sms_country: Option<u16>) -> Vec<Counter> {
+    let cfg = &s.config;
+    let now = s.clock.now();
+    let mut counters = Vec::new();
+    if let Some(ip) = ip {
+        let bucket = now.div_euclid(cfg.ip_window_secs);
+        counters.push(Counter {
+            key: format!("ip|{ip}|{bucket}"),
+            kind: LimitKind::Ip,
+            limit: cfg.ip_window_max,
+            expires_at: (bucket + 1) * cfg.ip_window_secs,
+        });
+    }
+    if let Some(cc) = sms_country {
+        let day = now.div_euclid(DAY);
+        let end = (day + 1) * DAY;
+        counters.push(Counter {
+            key: format!("sms|{day}"),
+            kind: LimitKind::SmsDaily,
+            limit: cfg.sms_daily_max,
+            expires_at: end,
+        });
+        counters.push(Counter {
+            key: format!("sms|{day}|{cc}"),
+            kind: LimitKind::SmsCountry,
+            limit: cfg.sms_country_daily_max,
+            expires_at: end,
+        });
+    }
+    counters
+}
+
+/// One read-decide-write round; `Retry` when another request wrote the
+/// destination's record in between.
+async fn attempt(s: &Services, t: &Target) -> Result<Attempt<Accepted>, SendError> {
+    let now = s.clock.now();
+    let (old, owner) = s.store.load_destination(&t.key, &t.dest.key(), now).await?;
+    let facts = Facts {
+        purpose: t.purpose,
+        channel: t.dest.channel(),
+        owner: owner.as_deref(),
+        caller: t.caller.as_deref(),
+        record: &old,
+        now,
+    };
+    let decision = policy::decide(&facts, &s.config);
+    match decision {
+        Decision::AddressTaken => return Err(SendError::AddressTaken),
+        Decision::Wait { retry_after } => {
+            captcha_anyway(s, t, now).await?;
+            return Err(SendError::RateLimited { retry_after });
+        }
+        Decision::Deliver | Decision::Notice | Decision::Silent => {}
+    }
+    let mut new = policy::next_record(&old, now, &s.config);
+    let code = match decision {
+        Decision::Deliver => Some(place_code(s, &t.key, &old, &mut new, now)?),
+        _ => None,
+    };
+    new.expires_at = horizon(&new, now, &s.config);
+    let captcha = t.captcha.as_ref().map(|(id, h)| (id.as_str(), h));
+    match s.store.commit_send(captcha, &new, old.version, &t.counters, now).await? {
+        SendOutcome::Committed => Ok(Attempt::Done(Accepted { decision, old, new, code })),
+        SendOutcome::Conflict => Ok(Attempt::Retry),
+        SendOutcome::CaptchaRejected => {
+            if let Some((id, _)) = &t.captcha {
+                s.store.take_captcha(id, now).await?;
+            }
+            Err(SendError::CaptchaInvalid)
+        }
+        SendOutcome::LimitReached { kind, until } => {
+            captcha_anyway(s, t, now).await?;
+            let retry_after = secs_until(until, now);
+            Err(match kind {
+                LimitKind::SmsDaily | LimitKind::SmsCountry => {
+                    SendError::SmsBudgetExhausted { retry_after }
+                }
+                LimitKind::Ip | LimitKind::FailedLogins => SendError::RateLimited { retry_after },
+            })
+        }
+    }
+}
+
+/// Puts the code in the new record: a resend while the code lives repeats
+/// it (with a fresh lifetime); otherwise a new one. Returns it in plain text.
+fn place_code(
+    s: &Services,
+    key: &str,
+    old: &DestRecord,
+    new: &mut DestRecord,
+    now: Timestamp,
+) -> Result<String, SendError> {
+    let cfg = &s.config;
+    let live = old
+        .code
+        .as_ref()
+        .filter(|c| c.expires_at > now && c.attempts < cfg.code_max_attempts)
+        .and_then(|c| s.keys.open_code(key, &c.sealed).map(|plain| (plain, c.attempts)));
+    let (plain, attempts) = match live {
+        Some(live) => live,
+        None => (random_digits(&*s.random, cfg.code_length as usize)?, 0),
+    };
+    let sealed = s.keys.seal_code(key, &plain, &*s.random)?;
+    new.code = Some(LiveCode { sealed, expires_at: now + cfg.code_ttl_secs, attempts });
+    Ok(plain)
+}
+
+/// A captcha that came with a refused request is still used up, and a wrong
+/// one is reported as such first.
+async fn captcha_anyway(s: &Services, t: &Target, now: Timestamp) -> Result<(), SendError> {
+    let Some((id, hash)) = &t.captcha else { return Ok(()) };
+    let taken = s.store.take_captcha(id, now).await?;
+    if taken.is_some_and(|c| digest_eq(&c.answer_hash, hash)) {
+        Ok(())
+    } else {
+        Err(SendError::CaptchaInvalid)
+    }
+}
+
+/// Hands the message (if any) to the provider, paced so that response
+/// times do not tell whether one went out. A refused code is taken back.
+async fn dispatch(
+    s: &Services,
+    t: &Target,
+    accepted: Accepted,
+    locale: Locale,
+) -> Result<(), SendError> {
+    let Some(message) = message(s, t, &accepted, locale)? else {
+        s.pace.idle().await;
+        return Ok(());
+    };
+    let Err(e) = s.pace.deliver(&*s.delivery, &message).await else { return Ok(()) };
+    if accepted.decision != Decision::Deliver {
+        // A notice that fails must look like one that went out.
+        tracing::warn!(error = %chain(&e), "notice delivery failed");
+        return Ok(());
+    }
+    tracing::warn!(error = %chain(&e), to = %t.dest, "delivery failed");
+    undo(s, &accepted, &t.counters).await;
+    Err(SendError::DeliveryFailed)
+}
+
+fn message(
+    s: &Services,
+    t: &Target,
+    accepted: &Accepted,
+    locale: Locale,
+) -> Result<Option<Message>, Fault> {
+    let cfg = &s.config;
+    Ok(match (accepted.decision, &accepted.code) {
+        (Decision::Deliver, Some(code)) => Some(messages::code(
+            &t.dest,
+            t.purpose,
+            locale,
+            &cfg.app_name,
+            code,
+            cfg.code_ttl_secs,
+        )?),
+        (Decision::Notice, _) => Some(messages::account_exists(&t.dest, locale, &cfg.app_name)?),
+        _ => None,
+    })
+}
+
+/// A refused send neither leaves the code usable nor counts: the record goes
+/// back to what it was, without the code, and the SMS budgets get theirs back.
+async fn undo(s: &Services, accepted: &Accepted, counters: &[Counter]) {
+    let mut restored = accepted.old.clone();
+    restored.code = None;
+    restored.version = accepted.new.version + 1;
+    restored.expires_at = restored.expires_at.max(s.clock.now() + 1);
+    if let Err(e) = s.store.save_destination(&restored, accepted.new.version).await {
+        tracing::error!(error = %chain(&e), "could not take back a refused send");
+    }
+    let budgets: Vec<Counter> =
+        counters.iter().filter(|c| c.kind != LimitKind::Ip).cloned().collect();
+    if let Err(e) = s.store.refund(&budgets).await {
+        tracing::error!(error = %chain(&e), "could not refund the SMS budget");
+    }
+}

@@ -1,0 +1,275 @@
+//! The service's settings: secrets, limits and lifetimes. Read from
+//! environment-style names and text (`from_lookup`; the composition root
+//! passes the process environment). Names and defaults are the ones in
+//! docs/api.md; a missing required variable or a malformed value fails at
+//! start-up with the variable's name. Adapter settings (table name,
+//! endpoints, sender) are the composition root's, not the domain's.
+
+use base64::Engine as _;
+
+/// Whether registration is open to anyone or needs an invite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationMode {
+    Open,
+    Invite,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub app_name: String,
+    pub jwt_secret: Vec<u8>,
+    pub code_key: [u8; 32],
+    pub captcha_ttl_secs: i64,
+    pub code_ttl_secs: i64,
+    pub code_length: u32,
+    pub code_max_attempts: u32,
+    pub code_resend_interval_secs: i64,
+    pub code_window_secs: i64,
+    pub code_window_max: u32,
+    pub ip_window_secs: i64,
+    pub ip_window_max: u32,
+    pub verify_fail_window_secs: i64,
+    pub verify_fail_max: u32,
+    pub sms_allowed_country_codes: Option<Vec<u16>>,
+    pub sms_daily_max: u32,
+    pub sms_country_daily_max: u32,
+    pub registration_mode: RegistrationMode,
+    pub login_link_base: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are left out on purpose.
+        f.debug_struct("Config")
+            .field("app_name", &self.app_name)
+            .field("registration_mode", &self.registration_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Where secrets come from when they are not set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// Deployed functions: `JWT_SECRET` and `CODE_KEY` must be set.
+    Required,
+    /// The local dev server: unset secrets are generated for this process.
+    GenerateIfMissing,
+}
+
+/// Environment-style settings, read through a lookup function.
+struct Env<F: Fn(&str) -> Option<String>>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// A set, non-blank value.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn num(
+        &self,
+        name: &'static str,
+        default: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<i64, ConfigError> {
+        let Some(raw) = self.get(name) else { return Ok(default) };
+        match raw.trim().parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => Ok(v),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!("expected a whole number from {min} to {max}"),
+            }),
+        }
+    }
+
+    fn count(
+        &self,
+        name: &'static str,
+        default: u32,
+        min: u32,
+        max: u32,
+    ) -> Result<u32, ConfigError> {
+        self.num(name, default.into(), min.into(), max.into()).map(|v| v as u32)
+    }
+
+    fn jwt_secret(&self, secrets: Secrets) -> Result<Vec<u8>, ConfigError> {
+        match (self.get("JWT_SECRET"), secrets) {
+            (Some(s), _) if s.len() >= 32 => Ok(s.into_bytes()),
+            (Some(_), _) => Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                reason: "must be at least 32 characters".into(),
+            }),
+            (None, Secrets::Required) => Err(ConfigError::Missing("JWT_SECRET")),
+            (None, Secrets::GenerateIfMissing) => Ok(random_secret()?.to_vec()),
+        }
+    }
+
+    fn code_key(&self, secrets: Secrets) -> Result<[u8; 32], ConfigError> {
+        match (self.get("CODE_KEY"), secrets) {
+            (Some(s), _) => decode_key(&s),
+            (None, Secrets::Required) => Err(ConfigError::Missing("CODE_KEY")),
+            (None, Secrets::GenerateIfMissing) => random_secret(),
+        }
+    }
+
+    fn sms_countries(&self) -> Result<Option<Vec<u16>>, ConfigError> {
+        let Some(raw) = self.get("SMS_ALLOWED_COUNTRY_CODES") else { return Ok(None) };
+        raw.split(',')
+            .map(|c| c.trim().trim_start_matches('+').parse::<u16>())
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+            .map_err(|_| ConfigError::Invalid {
+                name: "SMS_ALLOWED_COUNTRY_CODES",
+                reason: "expected country calling codes separated by commas, e.g. 86,1,44".into(),
+            })
+    }
+
+    fn registration_mode(&self) -> Result<RegistrationMode, ConfigError> {
+        match self.get("REGISTRATION_MODE").as_deref() {
+            None | Some("open") => Ok(RegistrationMode::Open),
+            Some("invite") => Ok(RegistrationMode::Invite),
+            Some(_) => Err(ConfigError::Invalid {
+                name: "REGISTRATION_MODE",
+                reason: "expected open or invite".into(),
+            }),
+        }
+    }
+}
+
+impl Config {
+    /// Reads configuration through `get` (the composition root passes the
+    /// process environment; tests pass a map).
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        secrets: Secrets,
+    ) -> Result<Self, ConfigError> {
+        const DAY: i64 = 86_400;
+        let env = Env(get);
+        Ok(Config {
+            app_name: env.get("APP_NAME").unwrap_or_else(|| "Vericode".into()),
+            jwt_secret: env.jwt_secret(secrets)?,
+            code_key: env.code_key(secrets)?,
+            captcha_ttl_secs: env.num("CAPTCHA_TTL_SECS", 180, 10, 3600)?,
+            code_ttl_secs: env.num("CODE_TTL_SECS", 600, 30, DAY)?,
+            code_length: env.count("CODE_LENGTH", 6, 4, 10)?,
+            code_max_attempts: env.count("CODE_MAX_ATTEMPTS", 5, 1, 100)?,
+            code_resend_interval_secs: env.num("CODE_RESEND_INTERVAL_SECS", 60, 1, DAY)?,
+            code_window_secs: env.num("CODE_WINDOW_SECS", 600, 1, DAY)?,
+            code_window_max: env.count("CODE_WINDOW_MAX", 5, 1, 1000)?,
+            ip_window_secs: env.num("IP_WINDOW_SECS", 3600, 1, DAY)?,
+            ip_window_max: env.count("IP_WINDOW_MAX", 20, 1, 100_000)?,
+            verify_fail_window_secs: env.num("VERIFY_FAIL_WINDOW_SECS", 3600, 1, DAY)?,
+            verify_fail_max: env.count("VERIFY_FAIL_MAX", 10, 1, 1000)?,
+            sms_allowed_country_codes: env.sms_countries()?,
+            sms_daily_max: env.count("SMS_DAILY_MAX", 10_000, 0, 10_000_000)?,
+            sms_country_daily_max: env.count("SMS_COUNTRY_DAILY_MAX", 1000, 0, 10_000_000)?,
+            registration_mode: env.registration_mode()?,
+            login_link_base: env
+                .get("LOGIN_LINK_BASE")
+                .unwrap_or_else(|| "http://localhost:3000/login".into()),
+        })
+    }
+}
+
+fn decode_key(raw: &str) -> Result<[u8; 32], ConfigError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "CODE_KEY",
+            reason: "expected 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)".into(),
+        })
+}
+
+fn random_secret() -> Result<[u8; 32], ConfigError> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| ConfigError::Invalid {
+        name: "CODE_KEY",
+        reason: format!("no randomness to generate a development key: {e}"),
+    })?;
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = Config::from_lookup(
+            lookup(&[("JWT_SECRET", &"s".repeat(32)), ("CODE_KEY", KEY)]),
+            Secrets::Required,
+        )
+        .unwrap();
+        assert_eq!(c.app_name, "Vericode");
+        assert_eq!(c.captcha_ttl_secs, 180);
+        assert_eq!((c.code_ttl_secs, c.code_length, c.code_max_attempts), (600, 6, 5));
+        assert_eq!((c.code_window_secs, c.code_window_max), (600, 5));
+        assert_eq!((c.ip_window_secs, c.ip_window_max), (3600, 20));
+        assert_eq!((c.sms_daily_max, c.sms_country_daily_max), (10_000, 1000));
+        assert_eq!(c.registration_mode, RegistrationMode::Open);
+        assert_eq!(c.login_link_base, "http://localhost:3000/login");
+        assert_eq!(c.code_key[1], 1);
+    }
+
+    #[test]
+    fn a_missing_secret_is_named() {
+        let err = Config::from_lookup(lookup(&[("CODE_KEY", KEY)]), Secrets::Required).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("JWT_SECRET"));
+        let err =
+            Config::from_lookup(lookup(&[("JWT_SECRET", &"s".repeat(32))]), Secrets::Required)
+                .unwrap_err();
+        assert_eq!(err, ConfigError::Missing("CODE_KEY"));
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        let base = [("JWT_SECRET", "s".repeat(32)), ("CODE_KEY", KEY.to_string())];
+        for (name, value) in [
+            ("CODE_KEY", "c2hvcnQ="),
+            ("CAPTCHA_TTL_SECS", "soon"),
+            ("CODE_LENGTH", "2"),
+            ("SMS_ALLOWED_COUNTRY_CODES", "86,uk"),
+            ("REGISTRATION_MODE", "closed"),
+        ] {
+            let mut pairs: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, value));
+            match Config::from_lookup(lookup(&pairs), Secrets::Required) {
+                Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}={value}: expected Invalid, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_dev_server_generates_missing_secrets() {
+        let c = Config::from_lookup(lookup(&[]), Secrets::GenerateIfMissing).unwrap();
+        assert_eq!(c.jwt_secret.len(), 32);
+        assert_ne!(c.code_key, [0u8; 32]);
+        let c = Config::from_lookup(
+            lookup(&[("SMS_ALLOWED_COUNTRY_CODES", "86, +1,44")]),
+            Secrets::GenerateIfMissing,
+        )
+        .unwrap();
+        assert_eq!(c.sms_allowed_country_codes, Some(vec![86, 1, 44]));
+    }
+}

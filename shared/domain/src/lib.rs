@@ -1,0 +1,32 @@
+//! Vericode's domain: the types, the ports (traits the adapters implement)
+//! and the use cases — captchas, one-time codes, accounts and sessions.
+//!
+//! Nothing here knows about AWS, HTTP or Lambda: the adapters (`memory`,
+//! `aws`) implement the ports, and the HTTP edge (`edge`) turns requests into
+//! use-case calls and use-case errors into responses. See
+//! `docs/architecture.md`.
+
+pub mod accounts;
+pub mod address;
+pub mod captcha;
+pub mod catalog;
+pub mod codes;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod invalid;
+pub mod messages;
+pub mod pacer;
+pub mod password;
+pub mod ports;
+pub mod purpose;
+pub mod render;
+pub mod retry;
+pub mod services;
+pub mod sessions;
+pub mod token;
+
+pub use catalog::Locale;
+pub use error::Fault;
+pub use invalid::Invalid;
+pub use services::Services;

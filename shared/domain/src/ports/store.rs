@@ -1,0 +1,331 @@
+//! The store: one port per kind of item. Every method's doc says what it
+//! returns when a condition does not hold; conditional refusals are domain
+//! outcomes (`SendOutcome`, `SaveOutcome`, `ApplyOutcome`, `CountOutcome`),
+//! and only an outage or an unreadable item is a `StoreError`.
+
+use super::system::Timestamp;
+use async_trait::async_trait;
+use std::error::Error as StdError;
+
+/// Store failures that are not domain outcomes: the store could not be
+/// reached, refused the request, or returned something unreadable. The
+/// source chain is kept so an outage is never mistaken for a lost race.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store request failed")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+}
+
+/// A captcha as stored: never the answer itself, only its keyed hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCaptcha {
+    pub id: String,
+    pub answer_hash: [u8; 32],
+    pub expires_at: Timestamp,
+}
+
+#[async_trait]
+pub trait CaptchaStore: Send + Sync {
+    /// Saves a new captcha. Errors: `Unavailable`.
+    async fn put_captcha(&self, captcha: &StoredCaptcha) -> Result<(), StoreError>;
+
+    /// Removes the captcha atomically and returns it if it existed and had
+    /// not expired at `now`. Of any number of concurrent calls for one id, at
+    /// most one gets `Some`. An expired item that TTL has not yet deleted is
+    /// removed and reported as `None`. Errors: `Unavailable`, `Corrupt`.
+    async fn take_captcha(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Option<StoredCaptcha>, StoreError>;
+}
+
+/// The live code of a destination: sealed (AEAD), never in plain text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveCode {
+    pub sealed: Vec<u8>,
+    pub expires_at: Timestamp,
+    pub attempts: u32,
+}
+
+/// The id of the verification token issued for a destination's last
+/// verified code, until it is used or expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveToken {
+    pub jti: String,
+    pub expires_at: Timestamp,
+}
+
+/// Everything about one (purpose, destination): when codes were sent, the
+/// live code, recent failed checks and the live verification token.
+/// Versioned: a write names the version it read and fails if another
+/// request wrote in between (optimistic concurrency).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DestRecord {
+    /// `<purpose>|<channel>:<address>`.
+    pub key: String,
+    /// 0 when nothing is stored yet.
+    pub version: u64,
+    /// Send times, newest first.
+    pub sends: Vec<Timestamp>,
+    pub code: Option<LiveCode>,
+    /// Failed check times, newest first.
+    pub fails: Vec<Timestamp>,
+    pub token: Option<LiveToken>,
+    /// When all of the above is irrelevant (the TTL).
+    pub expires_at: Timestamp,
+}
+
+/// What a counter limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitKind {
+    /// Sends per client IP.
+    Ip,
+    /// Text messages per day, all countries.
+    SmsDaily,
+    /// Text messages per day to one country.
+    SmsCountry,
+    /// Failed password logins.
+    FailedLogins,
+}
+
+/// A counter in a fixed window: `key` names the window; an increment is
+/// refused once the count has reached `limit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counter {
+    pub key: String,
+    pub kind: LimitKind,
+    pub limit: u32,
+    pub expires_at: Timestamp,
+}
+
+/// The outcome of a send's transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Captcha used up, record saved, every counter incremented.
+    Committed,
+    /// The captcha is wrong, used, expired or unknown (it is not consumed).
+    CaptchaRejected,
+    /// The destination record changed since it was read.
+    Conflict,
+    /// This counter is at its limit until `until`.
+    LimitReached { kind: LimitKind, until: Timestamp },
+}
+
+/// The outcome of a conditional save of a destination record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveOutcome {
+    Committed,
+    /// Another write came first: the record is no longer at the expected version.
+    Conflict,
+}
+
+/// The outcome of adding one to a counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountOutcome {
+    Counted,
+    /// At its limit until `until`; nothing was added.
+    LimitReached {
+        until: Timestamp,
+    },
+}
+
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// The destination's record (an empty one at its stored version if
+    /// missing or expired at `now`) and the account owning `address`
+    /// (`email:…`/`sms:…`), in one round trip. Errors: `Unavailable`, `Corrupt`.
+    async fn load_destination(
+        &self,
+        key: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<(DestRecord, Option<String>), StoreError>;
+
+    /// All or nothing, one round trip: consumes the captcha `(id, answer
+    /// hash)` if given (it must match and be unexpired at `now`), saves
+    /// `record` if the stored version is still `expected_version`, and adds
+    /// one to each counter below its limit. A refusal names the part that
+    /// refused: `CaptchaRejected`, `Conflict` or `LimitReached`; nothing is
+    /// written then. Errors: `Unavailable`.
+    async fn commit_send(
+        &self,
+        captcha: Option<(&str, &[u8; 32])>,
+        record: &DestRecord,
+        expected_version: u64,
+        counters: &[Counter],
+        now: Timestamp,
+    ) -> Result<SendOutcome, StoreError>;
+
+    /// Saves `record` if the stored version is still `expected_version`;
+    /// `Conflict` when another write came first. Errors: `Unavailable`.
+    async fn save_destination(
+        &self,
+        record: &DestRecord,
+        expected_version: u64,
+    ) -> Result<SaveOutcome, StoreError>;
+}
+
+#[async_trait]
+pub trait CounterStore: Send + Sync {
+    /// Adds one to a counter below its limit; `LimitReached` at the limit
+    /// (nothing added). Errors: `Unavailable`.
+    async fn increment(
+        &self,
+        counter: &Counter,
+        now: Timestamp,
+    ) -> Result<CountOutcome, StoreError>;
+
+    /// Takes one back from each counter (a send the provider refused, or a
+    /// login that passed, is not charged); a counter already at zero or gone
+    /// stays so. Errors: `Unavailable`.
+    async fn refund(&self, counters: &[Counter]) -> Result<(), StoreError>;
+}
+
+/// An account as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub id: String,
+    /// 0 before it is stored; every update names the version it read.
+    pub version: u64,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub password_hash: Option<String>,
+    pub display_name: Option<String>,
+    pub locale: Option<String>,
+    pub created_at: Timestamp,
+    /// Sessions issued under an older epoch are revoked…
+    pub session_epoch: u64,
+    /// …except this one (the session that changed the password).
+    pub session_keeper: Option<String>,
+}
+
+impl AccountRecord {
+    /// The ownership keys of its addresses (`email:…`, `sms:…`).
+    pub fn address_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some(e) = &self.email {
+            keys.push(format!("email:{e}"));
+        }
+        if let Some(p) = &self.phone {
+            keys.push(format!("sms:{p}"));
+        }
+        keys
+    }
+}
+
+/// What a one-time secret (stored only as its keyed hash) is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretKind {
+    LoginLink,
+    Invite,
+}
+
+/// One part of an all-or-nothing account write.
+#[derive(Clone, Debug)]
+pub enum AccountWrite {
+    /// Creates the account (`version` 0: it must not exist) or updates it
+    /// (it must still be at `version`); stored with `version + 1`.
+    PutAccount(AccountRecord),
+    /// The address must be free or already the account's.
+    ClaimAddress { key: String, account_id: String },
+    /// The address must belong to the account.
+    ReleaseAddress { key: String, account_id: String },
+    /// Uses a code or verification token up (see `codes::Redemption`).
+    SaveDestination { record: DestRecord, expected_version: u64 },
+    /// Uses an unexpired one-time secret up.
+    UseSecret { kind: SecretKind, hash: [u8; 32] },
+}
+
+/// Why an all-or-nothing account write was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The account changed since it was read (or, for a new one, its id exists).
+    AccountChanged,
+    /// Another account owns the address.
+    AddressTaken,
+    /// The code or verification token was used or checked by another request first.
+    ProofUsed,
+    /// The one-time secret is unknown, used or expired.
+    SecretUnusable,
+}
+
+impl AccountWrite {
+    /// What it means when this write's condition does not hold. Every
+    /// adapter reports a refused transaction through this.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            AccountWrite::PutAccount(_) | AccountWrite::ReleaseAddress { .. } => {
+                Refusal::AccountChanged
+            }
+            AccountWrite::ClaimAddress { .. } => Refusal::AddressTaken,
+            AccountWrite::SaveDestination { .. } => Refusal::ProofUsed,
+            AccountWrite::UseSecret { .. } => Refusal::SecretUnusable,
+        }
+    }
+}
+
+/// The outcome of an all-or-nothing account write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    Committed,
+    /// Nothing was written: the first write whose condition failed says why.
+    Refused(Refusal),
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Errors: `Unavailable`, `Corrupt`.
+    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError>;
+
+    /// The account owning an address key (`email:…`, `sms:…`): two reads.
+    async fn account_by_address(&self, key: &str) -> Result<Option<AccountRecord>, StoreError>;
+
+    /// The account and whether session `jti` was logged out, in one round trip.
+    async fn load_session(
+        &self,
+        account_id: &str,
+        jti: &str,
+        now: Timestamp,
+    ) -> Result<(Option<AccountRecord>, bool), StoreError>;
+
+    /// Applies every write or none, in one round trip; `Refused` names the
+    /// first write whose condition did not hold. Errors: `Unavailable`.
+    async fn apply(
+        &self,
+        writes: &[AccountWrite],
+        now: Timestamp,
+    ) -> Result<ApplyOutcome, StoreError>;
+
+    /// Refuses session `jti` until `expires_at` (when it would expire anyway).
+    async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// Stores a one-time secret's hash for `account_id` until `expires_at`.
+    /// Errors: `Unavailable`.
+    async fn put_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        account_id: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Uses a one-time secret up: of concurrent calls at most one gets the
+    /// account id; an unknown, used or expired secret is `None` (an expired
+    /// one is removed all the same). Errors: `Unavailable`.
+    async fn take_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError>;
+}
+
+/// Everything the use cases need from the store.
+pub trait Store: CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore {}
+impl<T: CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore> Store for T {}

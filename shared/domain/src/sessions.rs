@@ -1,0 +1,88 @@
+//! Sessions: bearer tokens (HS256 JWTs) and who is calling.
+
+use crate::error::Fault;
+use crate::ports::{AccountRecord, Timestamp};
+use crate::services::Services;
+use crate::token::{self, Expiring};
+use serde::{Deserialize, Serialize};
+
+/// Claims of a session token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// The account id.
+    pub sub: String,
+    pub iat: Timestamp,
+    pub exp: Timestamp,
+    pub jti: String,
+    /// Always `session`, so no other kind of token is ever taken for one.
+    pub typ: String,
+    /// The account's session epoch when issued; raising the epoch revokes it.
+    pub epoch: u64,
+}
+
+impl Expiring for SessionClaims {
+    fn exp(&self) -> Timestamp {
+        self.exp
+    }
+}
+
+const SESSION: &str = "session";
+
+/// The caller, once their token checked out.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account: AccountRecord,
+    pub jti: String,
+    pub expires_at: Timestamp,
+}
+
+/// Why a session token was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Malformed, forged, expired, of another kind, logged out, or its
+    /// account is gone or has revoked it.
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+crate::faults!(AuthError);
+
+/// Issues a session token for `account` living `ttl` seconds.
+pub fn issue(
+    s: &Services,
+    account: &AccountRecord,
+    ttl: i64,
+) -> Result<(String, SessionClaims), Fault> {
+    let now = s.clock.now();
+    let claims = SessionClaims {
+        sub: account.id.clone(),
+        iat: now,
+        exp: now + ttl,
+        jti: s.new_id()?,
+        typ: SESSION.into(),
+        epoch: account.session_epoch,
+    };
+    let token =
+        token::sign(&s.config.jwt_secret, &claims).map_err(|e| Fault::internal("token", e))?;
+    Ok((token, claims))
+}
+
+/// Who presents `token`. One round trip (the account and the logout
+/// marker of this token in one batch read).
+pub async fn authenticate(s: &Services, token: &str) -> Result<Principal, AuthError> {
+    let claims: SessionClaims = token::verify(&s.config.jwt_secret, token, s.clock.now())
+        .map_err(|_| AuthError::Unauthorized)?;
+    if claims.typ != SESSION {
+        return Err(AuthError::Unauthorized);
+    }
+    let (account, logged_out) =
+        s.store.load_session(&claims.sub, &claims.jti, s.clock.now()).await?;
+    let account = account.ok_or(AuthError::Unauthorized)?;
+    let superseded = claims.epoch < account.session_epoch
+        && account.session_keeper.as_deref() != Some(claims.jti.as_str());
+    if logged_out || superseded {
+        return Err(AuthError::Unauthorized);
+    }
+    Ok(Principal { account, jti: claims.jti, expires_at: claims.exp })
+}

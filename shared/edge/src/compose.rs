@@ -1,0 +1,85 @@
+//! The composition root of a deployed function: configuration from the
+//! environment (secrets required), the AWS clients, and the adapters behind
+//! the domain's ports. Built once per cold start, outside the handler.
+
+use aws::dynamodb::{self, DynamoStore};
+use domain::config::{Config, ConfigError, Secrets};
+use domain::ports::NoDelivery;
+use domain::{Fault, Services};
+use std::sync::Arc;
+
+/// The adapters' settings (the domain's are in `Config`).
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    /// `TABLE_NAME` (default `vericode`).
+    pub table_name: String,
+    /// `DYNAMODB_ENDPOINT`: overrides the DynamoDB endpoint (the SDK's own
+    /// `AWS_ENDPOINT_URL_DYNAMODB` works as well).
+    pub dynamodb_endpoint: Option<String>,
+    /// `EMAIL_FROM`: the sender of emails; required where email is sent.
+    pub email_from: Option<String>,
+}
+
+impl Deployment {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        Deployment {
+            table_name: get("TABLE_NAME").unwrap_or_else(|| "vericode".into()),
+            dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
+            email_from: get("EMAIL_FROM"),
+        }
+    }
+
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The sender, or the error naming `EMAIL_FROM`.
+    pub fn sender(&self) -> Result<String, ConfigError> {
+        self.email_from.clone().ok_or(ConfigError::Missing("EMAIL_FROM"))
+    }
+
+    /// The DynamoDB store this deployment names.
+    pub fn store(&self, sdk: &aws_config::SdkConfig) -> DynamoStore {
+        let client = dynamodb::client(sdk, self.dynamodb_endpoint.as_deref());
+        DynamoStore::new(client, self.table_name.clone())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Catalog(#[from] &'static domain::catalog::CatalogError),
+    #[error("the service could not start")]
+    Services(#[from] Fault),
+}
+
+/// The domain's configuration from the process environment.
+pub fn config_from_env(secrets: Secrets) -> Result<Config, StartupError> {
+    domain::catalog::catalog()?;
+    Ok(Config::from_lookup(|name| std::env::var(name).ok(), secrets)?)
+}
+
+/// A deployed function's services: DynamoDB, and no delivery — it sends no
+/// messages, so the SES and SNS clients are not even linked into it.
+pub async fn from_env() -> Result<Services, StartupError> {
+    let config = config_from_env(Secrets::Required)?;
+    let sdk = aws::sdk_config().await;
+    let store = Deployment::from_env().store(&sdk);
+    Ok(Services::new(config, Arc::new(store), Arc::new(NoDelivery))?)
+}
+
+/// `from_env` for the function that sends codes: SES and SNS as well, and
+/// `EMAIL_FROM` is required. The AWS configuration is loaded once and shared
+/// by the three clients.
+#[cfg(feature = "delivery")]
+pub async fn from_env_sending() -> Result<Services, StartupError> {
+    let config = config_from_env(Secrets::Required)?;
+    let deployment = Deployment::from_env();
+    let from = deployment.sender()?;
+    let sdk = aws::sdk_config().await;
+    let delivery = aws::delivery::AwsDelivery::new(&sdk, from);
+    Ok(Services::new(config, Arc::new(deployment.store(&sdk)), Arc::new(delivery))?)
+}

@@ -1,0 +1,159 @@
+//! Every use case's error, mapped to the API's. The one place that decides
+//! which refusal is which status and code.
+
+use crate::error::{ApiError, BodyProblem};
+use domain::accounts::{
+    BindError, LinkError, LoginError, PasswordError, RegisterError, ResetError,
+};
+use domain::captcha::CaptchaError;
+use domain::codes::{CheckError, SendError};
+use domain::sessions::AuthError;
+use domain::{Fault, Invalid};
+
+/// Lost every race for a record: retry in a second (a `429`, as for any
+/// limit that will lift by itself).
+const BUSY: ApiError = ApiError::RateLimited { retry_after: 1 };
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        let field = |problem, f| ApiError::InvalidRequest { problem, field: Some(f) };
+        match e {
+            Invalid::Missing(f) => field(BodyProblem::Missing, f),
+            Invalid::Unknown(f) => field(BodyProblem::Unknown, f),
+            Invalid::Value(f) => field(BodyProblem::BadValue, f),
+            Invalid::Email(f) => ApiError::InvalidEmail(f.into()),
+            Invalid::Phone(f) => ApiError::InvalidPhone(f.into()),
+            Invalid::WeakPassword(f) => ApiError::WeakPassword(f.into()),
+        }
+    }
+}
+
+impl From<Fault> for ApiError {
+    fn from(e: Fault) -> Self {
+        ApiError::Internal(Box::new(e))
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthorized => ApiError::Unauthorized,
+            AuthError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<CaptchaError> for ApiError {
+    fn from(e: CaptchaError) -> Self {
+        match e {
+            CaptchaError::Invalid(i) => i.into(),
+            CaptchaError::Wrong => ApiError::CaptchaInvalid,
+            CaptchaError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<SendError> for ApiError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Invalid(i) => i.into(),
+            SendError::Unauthorized => ApiError::Unauthorized,
+            SendError::CaptchaInvalid => ApiError::CaptchaInvalid,
+            SendError::NoBoundAddress => ApiError::NoBoundAddress,
+            SendError::SmsCountryNotAllowed => ApiError::SmsCountryNotAllowed,
+            SendError::AddressTaken => ApiError::AddressTaken,
+            SendError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            SendError::SmsBudgetExhausted { retry_after } => {
+                ApiError::SmsBudgetExhausted { retry_after }
+            }
+            SendError::DeliveryFailed => ApiError::DeliveryFailed,
+            SendError::Busy => BUSY,
+            SendError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<CheckError> for ApiError {
+    fn from(e: CheckError) -> Self {
+        match e {
+            CheckError::Invalid(i) => i.into(),
+            CheckError::Unauthorized => ApiError::Unauthorized,
+            CheckError::CodeInvalid { attempts_left } => ApiError::CodeInvalid { attempts_left },
+            CheckError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            CheckError::Busy => BUSY,
+            CheckError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::Invalid(i) => i.into(),
+            RegisterError::InviteInvalid => ApiError::InviteInvalid,
+            RegisterError::Check(c) => c.into(),
+            RegisterError::AccountExists => ApiError::AccountExists,
+            RegisterError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::Invalid(i) => i.into(),
+            LoginError::Captcha(c) => c.into(),
+            LoginError::InvalidCredentials => ApiError::InvalidCredentials,
+            LoginError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            LoginError::Check(c) => c.into(),
+            LoginError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Invalid(i) => i.into(),
+            PasswordError::InvalidCredentials => ApiError::InvalidCredentials,
+            PasswordError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            PasswordError::Unauthorized => ApiError::Unauthorized,
+            PasswordError::Busy => BUSY,
+            PasswordError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<ResetError> for ApiError {
+    fn from(e: ResetError) -> Self {
+        match e {
+            ResetError::Invalid(i) => i.into(),
+            ResetError::Check(c) => c.into(),
+            ResetError::Busy => BUSY,
+            ResetError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<BindError> for ApiError {
+    fn from(e: BindError) -> Self {
+        match e {
+            BindError::Invalid(i) => i.into(),
+            BindError::Check(c) => c.into(),
+            BindError::AddressTaken => ApiError::AddressTaken,
+            BindError::Unauthorized => ApiError::Unauthorized,
+            BindError::Busy => BUSY,
+            BindError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<LinkError> for ApiError {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::Invalid(i) => i.into(),
+            LinkError::InvalidCredentials => ApiError::InvalidCredentials,
+            LinkError::Fault(f) => f.into(),
+        }
+    }
+}

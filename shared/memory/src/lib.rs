@@ -1,0 +1,12 @@
+//! In-process adapters: the embedded store (`MemoryStore`), the dev outbox
+//! (`Outbox`, a delivery that keeps what it sends) and the dev captcha-answer
+//! log (`AnswerLog`). The dev server and the tests wire them; no deployed
+//! function does.
+
+mod answers;
+mod outbox;
+mod store;
+
+pub use answers::AnswerLog;
+pub use outbox::Outbox;
+pub use store::MemoryStore;

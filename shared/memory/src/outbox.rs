@@ -1,0 +1,63 @@
+//! The dev server's outbox: messages are kept in memory, newest first, and
+//! read back with `GET /_dev/outbox?to=ADDRESS`.
+
+use async_trait::async_trait;
+use domain::messages::Message;
+use domain::ports::dev::{self, SentMessage};
+use domain::ports::{Clock, Delivery, DeliveryError};
+use std::sync::{Arc, Mutex};
+
+pub struct Outbox {
+    clock: Arc<dyn Clock>,
+    entries: Mutex<Vec<SentMessage>>,
+    /// Addresses whose messages the outbox refuses, to rehearse provider failures.
+    refuse: Mutex<Vec<String>>,
+}
+
+impl Outbox {
+    const MAX: usize = 10_000;
+
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Outbox { clock, entries: Mutex::default(), refuse: Mutex::default() }
+    }
+
+    /// Messages to `to` (canonical form), newest first.
+    pub fn to(&self, to: &str) -> Vec<SentMessage> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.iter().rev().filter(|e| e.to == to).cloned().collect()
+    }
+
+    /// Makes every later send to `to` fail like a provider refusal.
+    pub fn refuse(&self, to: &str) {
+        self.refuse.lock().unwrap_or_else(|p| p.into_inner()).push(to.to_string());
+    }
+}
+
+#[async_trait]
+impl Delivery for Outbox {
+    async fn send(&self, m: &Message) -> Result<(), DeliveryError> {
+        if self.refuse.lock().unwrap_or_else(|p| p.into_inner()).contains(&m.to) {
+            return Err(DeliveryError("refused by the outbox".into()));
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Self::MAX {
+            entries.drain(..Self::MAX / 2);
+        }
+        entries.push(SentMessage {
+            channel: m.channel.as_str(),
+            to: m.to.clone(),
+            purpose: m.purpose.as_str(),
+            subject: m.subject.clone(),
+            text: m.text.clone(),
+            code: m.code.clone(),
+            sent_at: self.clock.now(),
+        });
+        Ok(())
+    }
+}
+
+impl dev::Outbox for Outbox {
+    fn to(&self, to: &str) -> Vec<SentMessage> {
+        Outbox::to(self, to)
+    }
+}

@@ -1,0 +1,282 @@
+//! The embedded store: process memory behind a mutex. Each operation holds
+//! the lock for its whole read-check-write, which gives it the same
+//! all-or-nothing behaviour as the DynamoDB adapter's conditional writes and
+//! transactions.
+
+use async_trait::async_trait;
+use domain::crypto::digest_eq;
+use domain::ports::{
+    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, CaptchaStore, CodeStore, CountOutcome,
+    Counter, CounterStore, DestRecord, SaveOutcome, SecretKind, SecretStore, SendOutcome,
+    StoreError, StoredCaptcha, Timestamp,
+};
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    captchas: HashMap<String, StoredCaptcha>,
+    destinations: HashMap<String, DestRecord>,
+    counters: HashMap<String, (u32, Timestamp)>,
+    accounts: HashMap<String, AccountRecord>,
+    owners: HashMap<String, String>,
+    revoked: HashMap<String, Timestamp>,
+    secrets: HashMap<(u8, [u8; 32]), (String, Timestamp)>,
+}
+
+fn kind_tag(kind: SecretKind) -> u8 {
+    match kind {
+        SecretKind::LoginLink => 0,
+        SecretKind::Invite => 1,
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every write below is applied only after all its checks pass, so a
+        // panic cannot leave half a write behind: poisoning is ignored.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Inner {
+    fn version(&self, key: &str) -> u64 {
+        self.destinations.get(key).map_or(0, |r| r.version)
+    }
+
+    /// Whether the condition of an account write holds.
+    fn holds(&self, w: &AccountWrite, now: Timestamp) -> bool {
+        match w {
+            AccountWrite::PutAccount(a) => {
+                self.accounts.get(&a.id).map_or(0, |stored| stored.version) == a.version
+            }
+            AccountWrite::ClaimAddress { key, account_id } => {
+                self.owners.get(key).is_none_or(|owner| owner == account_id)
+            }
+            AccountWrite::ReleaseAddress { key, account_id } => {
+                self.owners.get(key) == Some(account_id)
+            }
+            AccountWrite::SaveDestination { record, expected_version } => {
+                self.version(&record.key) == *expected_version
+            }
+            AccountWrite::UseSecret { kind, hash } => {
+                self.secrets.get(&(kind_tag(*kind), *hash)).is_some_and(|(_, exp)| *exp > now)
+            }
+        }
+    }
+
+    /// Applies an account write whose condition holds.
+    fn write(&mut self, w: &AccountWrite) {
+        match w {
+            AccountWrite::PutAccount(a) => {
+                let mut stored = a.clone();
+                stored.version += 1;
+                self.accounts.insert(a.id.clone(), stored);
+            }
+            AccountWrite::ClaimAddress { key, account_id } => {
+                self.owners.insert(key.clone(), account_id.clone());
+            }
+            AccountWrite::ReleaseAddress { key, .. } => {
+                self.owners.remove(key);
+            }
+            AccountWrite::SaveDestination { record, .. } => {
+                self.destinations.insert(record.key.clone(), record.clone());
+            }
+            AccountWrite::UseSecret { kind, hash } => {
+                self.secrets.remove(&(kind_tag(*kind), *hash));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl CaptchaStore for MemoryStore {
+    async fn put_captcha(&self, captcha: &StoredCaptcha) -> Result<(), StoreError> {
+        self.lock().captchas.insert(captcha.id.clone(), captcha.clone());
+        Ok(())
+    }
+
+    async fn take_captcha(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Option<StoredCaptcha>, StoreError> {
+        Ok(self.lock().captchas.remove(id).filter(|c| c.expires_at > now))
+    }
+}
+
+#[async_trait]
+impl CodeStore for MemoryStore {
+    async fn load_destination(
+        &self,
+        key: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<(DestRecord, Option<String>), StoreError> {
+        let inner = self.lock();
+        let record = match inner.destinations.get(key) {
+            Some(r) if r.expires_at > now => r.clone(),
+            other => DestRecord {
+                key: key.to_string(),
+                version: other.map_or(0, |r| r.version),
+                ..Default::default()
+            },
+        };
+        Ok((record, inner.owners.get(address).cloned()))
+    }
+
+    async fn commit_send(
+        &self,
+        captcha: Option<(&str, &[u8; 32])>,
+        record: &DestRecord,
+        expected_version: u64,
+        counters: &[Counter],
+        now: Timestamp,
+    ) -> Result<SendOutcome, StoreError> {
+        let mut inner = self.lock();
+        if let Some((id, hash)) = captcha {
+            let ok = inner
+                .captchas
+                .get(id)
+                .is_some_and(|c| c.expires_at > now && digest_eq(&c.answer_hash, hash));
+            if !ok {
+                return Ok(SendOutcome::CaptchaRejected);
+            }
+        }
+        if inner.version(&record.key) != expected_version {
+            return Ok(SendOutcome::Conflict);
+        }
+        for c in counters {
+            if inner.counters.get(&c.key).is_some_and(|(n, exp)| *exp > now && *n >= c.limit) {
+                return Ok(SendOutcome::LimitReached { kind: c.kind, until: c.expires_at });
+            }
+        }
+        if let Some((id, _)) = captcha {
+            inner.captchas.remove(id);
+        }
+        inner.destinations.insert(record.key.clone(), record.clone());
+        for c in counters {
+            let entry = inner.counters.entry(c.key.clone()).or_insert((0, c.expires_at));
+            if entry.1 <= now {
+                *entry = (0, c.expires_at);
+            }
+            entry.0 += 1;
+        }
+        Ok(SendOutcome::Committed)
+    }
+
+    async fn save_destination(
+        &self,
+        record: &DestRecord,
+        expected_version: u64,
+    ) -> Result<SaveOutcome, StoreError> {
+        let mut inner = self.lock();
+        if inner.version(&record.key) != expected_version {
+            return Ok(SaveOutcome::Conflict);
+        }
+        inner.destinations.insert(record.key.clone(), record.clone());
+        Ok(SaveOutcome::Committed)
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        Ok(self.lock().accounts.get(id).cloned())
+    }
+
+    async fn account_by_address(&self, key: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.owners.get(key).and_then(|id| inner.accounts.get(id)).cloned())
+    }
+
+    async fn load_session(
+        &self,
+        account_id: &str,
+        jti: &str,
+        now: Timestamp,
+    ) -> Result<(Option<AccountRecord>, bool), StoreError> {
+        let inner = self.lock();
+        let revoked = inner.revoked.get(jti).is_some_and(|&exp| exp > now);
+        Ok((inner.accounts.get(account_id).cloned(), revoked))
+    }
+
+    async fn apply(
+        &self,
+        writes: &[AccountWrite],
+        now: Timestamp,
+    ) -> Result<ApplyOutcome, StoreError> {
+        let mut inner = self.lock();
+        if let Some(refused) = writes.iter().find(|w| !inner.holds(w, now)) {
+            return Ok(ApplyOutcome::Refused(refused.refusal()));
+        }
+        for w in writes {
+            inner.write(w);
+        }
+        Ok(ApplyOutcome::Committed)
+    }
+
+    async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError> {
+        self.lock().revoked.insert(jti.to_string(), expires_at);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CounterStore for MemoryStore {
+    async fn increment(&self, c: &Counter, now: Timestamp) -> Result<CountOutcome, StoreError> {
+        let mut inner = self.lock();
+        let entry = inner.counters.entry(c.key.clone()).or_insert((0, c.expires_at));
+        if entry.1 <= now {
+            *entry = (0, c.expires_at);
+        }
+        if entry.0 >= c.limit {
+            return Ok(CountOutcome::LimitReached { until: c.expires_at });
+        }
+        entry.0 += 1;
+        Ok(CountOutcome::Counted)
+    }
+
+    async fn refund(&self, counters: &[Counter]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for c in counters {
+            if let Some(entry) = inner.counters.get_mut(&c.key) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SecretStore for MemoryStore {
+    async fn put_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        account_id: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.lock().secrets.insert((kind_tag(kind), *hash), (account_id.to_string(), expires_at));
+        Ok(())
+    }
+
+    async fn take_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let taken = self.lock().secrets.remove(&(kind_tag(kind), *hash));
+        Ok(taken.filter(|(_, exp)| *exp > now).map(|(id, _)| id))
+    }
+}
