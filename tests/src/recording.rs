@@ -150,18 +150,18 @@ impl SecretStore for Recording {
         &self,
         kind: SecretKind,
         hash: &[u8; 32],
-        id: &str,
+        owner: &SecretOwner,
         exp: Timestamp,
     ) -> Result<(), StoreError> {
         self.note(one("put_secret"));
-        self.inner.put_secret(kind, hash, id, exp).await
+        self.inner.put_secret(kind, hash, owner, exp).await
     }
     async fn take_secret(
         &self,
         kind: SecretKind,
         hash: &[u8; 32],
         now: Timestamp,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<SecretOwner>, StoreError> {
         self.note(one("take_secret"));
         self.inner.take_secret(kind, hash, now).await
     }

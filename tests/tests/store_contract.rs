@@ -41,6 +41,10 @@ fn account(email: &str) -> AccountRecord {
     }
 }
 
+fn owner(id: &str) -> SecretOwner {
+    SecretOwner { account_id: id.to_string(), session_epoch: 3 }
+}
+
 fn unique_email() -> String {
     format!("{}@example.com", uuid::Uuid::new_v4().simple())
 }
@@ -145,7 +149,7 @@ async fn a_send_commits_captcha_record_and_counters_together(b: Backend) {
     assert_eq!(store.take_captcha(&c.id, T0).await.unwrap(), None, "the captcha is used up");
     assert_eq!(store.load_destination(&k, "email:x", T0).await.unwrap().0, record(&k, 1));
     // The counter holds one: one more fits under the limit of 2, then no more.
-    assert_eq!(store.increment(&ip, T0).await.unwrap(), CountOutcome::Counted);
+    assert_eq!(store.increment(&ip, T0).await.unwrap(), CountOutcome::Counted { count: 2 });
     let full = CountOutcome::LimitReached { until: ip.expires_at };
     assert_eq!(store.increment(&ip, T0).await.unwrap(), full);
 }
@@ -157,7 +161,7 @@ async fn a_refused_send_writes_nothing(b: Backend) {
     store.put_captcha(&c).await.unwrap();
     let ip = counter(LimitKind::Ip, 5);
     let sms = counter(LimitKind::SmsCountry, 1);
-    assert_eq!(store.increment(&sms, T0).await.unwrap(), CountOutcome::Counted);
+    assert_eq!(store.increment(&sms, T0).await.unwrap(), CountOutcome::Counted { count: 1 });
     let counters = [ip.clone(), sms.clone()];
     let captcha_ref = Some((c.id.as_str(), &c.answer_hash));
     let wrong = Some((c.id.as_str(), &[8u8; 32]));
@@ -173,8 +177,8 @@ async fn a_refused_send_writes_nothing(b: Backend) {
     // (5 more fit), and the captcha still there with its answer.
     let (r, _) = store.load_destination(&k, "email:x", T0).await.unwrap();
     assert_eq!(r.version, 0);
-    for _ in 0..5 {
-        assert_eq!(store.increment(&ip, T0).await.unwrap(), CountOutcome::Counted);
+    for count in 1..=5 {
+        assert_eq!(store.increment(&ip, T0).await.unwrap(), CountOutcome::Counted { count });
     }
     assert_eq!(store.take_captcha(&c.id, T0).await.unwrap(), Some(c.clone()));
     // An expired captcha is refused inside the send too.
@@ -207,20 +211,26 @@ async fn concurrent_sends_have_one_winner(b: Backend) {
 async fn counters_limit_refund_and_roll_over(b: Backend) {
     let (store, _) = store(b).await;
     let c = counter(LimitKind::FailedLogins, 2);
-    assert_eq!(store.increment(&c, T0).await.unwrap(), CountOutcome::Counted);
-    assert_eq!(store.increment(&c, T0).await.unwrap(), CountOutcome::Counted);
+    assert_eq!(store.increment(&c, T0).await.unwrap(), CountOutcome::Counted { count: 1 });
+    assert_eq!(store.increment(&c, T0).await.unwrap(), CountOutcome::Counted { count: 2 });
     let full = CountOutcome::LimitReached { until: c.expires_at };
     assert_eq!(store.increment(&c, T0).await.unwrap(), full);
     store.refund(std::slice::from_ref(&c)).await.unwrap();
-    assert_eq!(store.increment(&c, T0).await.unwrap(), CountOutcome::Counted);
+    assert_eq!(store.increment(&c, T0).await.unwrap(), CountOutcome::Counted { count: 2 });
     // Refunds never go below zero, and an unknown counter is no error.
     let fresh = counter(LimitKind::Ip, 1);
     store.refund(&[fresh.clone(), fresh.clone()]).await.unwrap();
-    assert_eq!(store.increment(&fresh, T0).await.unwrap(), CountOutcome::Counted);
-    assert_ne!(store.increment(&fresh, T0).await.unwrap(), CountOutcome::Counted);
+    assert_eq!(store.increment(&fresh, T0).await.unwrap(), CountOutcome::Counted { count: 1 });
+    assert!(matches!(
+        store.increment(&fresh, T0).await.unwrap(),
+        CountOutcome::LimitReached { .. }
+    ));
     // A window past its end accepts again.
     let later = Counter { expires_at: T0 + 120, ..c.clone() };
-    assert_eq!(store.increment(&later, T0 + 60).await.unwrap(), CountOutcome::Counted);
+    assert!(matches!(
+        store.increment(&later, T0 + 60).await.unwrap(),
+        CountOutcome::Counted { .. }
+    ));
 }
 
 async fn concurrent_increments_never_pass_the_limit(b: Backend) {
@@ -234,7 +244,7 @@ async fn concurrent_increments_never_pass_the_limit(b: Backend) {
         .collect();
     let mut counted = 0;
     for t in tasks {
-        counted += (t.await.unwrap() == CountOutcome::Counted) as usize;
+        counted += matches!(t.await.unwrap(), CountOutcome::Counted { .. }) as usize;
     }
     assert_eq!(counted, 7);
 }
@@ -382,17 +392,17 @@ async fn secrets_are_used_once_by_kind(b: Backend) {
     let (store, _) = store(b).await;
     let hash = *uuid::Uuid::new_v4().as_bytes();
     let hash: [u8; 32] = [hash, hash].concat().try_into().unwrap();
-    store.put_secret(SecretKind::LoginLink, &hash, "acct-1", T0 + 300).await.unwrap();
+    store.put_secret(SecretKind::LoginLink, &hash, &owner("acct-1"), T0 + 300).await.unwrap();
     assert_eq!(store.take_secret(SecretKind::Invite, &hash, T0).await.unwrap(), None, "by kind");
     let taken = store.take_secret(SecretKind::LoginLink, &hash, T0).await.unwrap();
-    assert_eq!(taken.as_deref(), Some("acct-1"));
+    assert_eq!(taken, Some(owner("acct-1")));
     assert_eq!(store.take_secret(SecretKind::LoginLink, &hash, T0).await.unwrap(), None);
     // Expired: refused and gone.
-    store.put_secret(SecretKind::Invite, &hash, "acct-2", T0 + 300).await.unwrap();
+    store.put_secret(SecretKind::Invite, &hash, &owner("acct-2"), T0 + 300).await.unwrap();
     assert_eq!(store.take_secret(SecretKind::Invite, &hash, T0 + 300).await.unwrap(), None);
     assert_eq!(store.take_secret(SecretKind::Invite, &hash, T0).await.unwrap(), None);
     // An invite is used up inside an account write; an expired one refuses it.
-    store.put_secret(SecretKind::Invite, &hash, "acct-3", T0 + 300).await.unwrap();
+    store.put_secret(SecretKind::Invite, &hash, &owner("acct-3"), T0 + 300).await.unwrap();
     let use_it = [AccountWrite::UseSecret { kind: SecretKind::Invite, hash }];
     let refused = ApplyOutcome::Refused(Refusal::SecretUnusable);
     assert_eq!(store.apply(&use_it, T0 + 300).await.unwrap(), refused);
@@ -403,7 +413,7 @@ async fn secrets_are_used_once_by_kind(b: Backend) {
 async fn concurrent_secret_takes_have_one_winner(b: Backend) {
     let (store, _) = store(b).await;
     let hash: [u8; 32] = [*uuid::Uuid::new_v4().as_bytes(), [0; 16]].concat().try_into().unwrap();
-    store.put_secret(SecretKind::LoginLink, &hash, "acct", T0 + 300).await.unwrap();
+    store.put_secret(SecretKind::LoginLink, &hash, &owner("acct"), T0 + 300).await.unwrap();
     let store: Arc<dyn Store> = store;
     let tasks: Vec<_> = (0..10)
         .map(|_| {

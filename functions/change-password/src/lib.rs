@@ -5,7 +5,7 @@
 use domain::Services;
 use domain::accounts::{self, ChangePassword};
 use edge::auth;
-use edge::request::parse_request;
+use edge::request::{client_ip, parse_request};
 use edge::response::{empty, finish};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -14,7 +14,7 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<ChangePassword>(&req);
     let result = async {
         let who = auth::require(app, &req).await?;
-        accounts::change_password(app, &who, body?).await?;
+        accounts::change_password(app, &who, body?, client_ip(&req)).await?;
         Ok::<_, edge::ApiError>(empty(StatusCode::NO_CONTENT))
     };
     finish(result.await, locale)

@@ -22,33 +22,56 @@ impl Channel {
     }
 }
 
-/// A valid email address, trimmed and lower-cased.
+/// Characters that show nothing or change how text around them shows:
+/// controls, zero-width and joiner characters, bidi controls, fillers,
+/// variation selectors and tags. An address holding one is refused rather
+/// than cleaned, so no two look-alike spellings are ever two destinations.
+fn invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00..=0x1F | 0x7F..=0x9F | 0xAD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5
+        | 0x180B..=0x180F | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0x3164
+        | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF)
+}
+
+/// A valid email address in canonical form: trimmed, lower-cased, its
+/// domain in punycode (IDNA A-labels).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
 impl EmailAddress {
-    /// `invalid_email` unless it is `local@domain.tld` within RFC 5321's lengths.
+    /// `invalid_email` unless it is `local@domain.tld` within RFC 5321's
+    /// lengths, with an ASCII local part and no invisible character anywhere.
+    /// An internationalised domain is converted to punycode (UTS 46, strict),
+    /// so `a@bücher.example` and `a@xn--bcher-kva.example` are one address.
     pub fn parse(raw: &str, field: &'static str) -> Result<Self, Invalid> {
-        let email = raw.trim().to_lowercase();
+        let refuse = || Invalid::Email(field);
+        let trimmed = raw.trim();
+        if trimmed.len() > 1024 || trimmed.chars().any(invisible) {
+            return Err(refuse());
+        }
+        let (local, domain) = trimmed.rsplit_once('@').ok_or_else(refuse)?;
+        if !local.is_ascii() {
+            return Err(refuse());
+        }
+        let domain = idna::domain_to_ascii_strict(domain).map_err(|_| refuse())?;
+        let email = format!("{}@{domain}", local.to_ascii_lowercase());
         let ok = email.len() <= 254
             && email_address::EmailAddress::parse_with_options(
                 &email,
                 email_address::Options::default().without_display_text().without_domain_literal(),
             )
             .is_ok()
-            && email.rsplit_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && local.len() <= 64
-                    && domain.contains('.')
-                    && !domain.ends_with('.')
-                    && domain.split('.').all(|label| {
-                        !label.is_empty()
-                            && !label.starts_with('-')
-                            && !label.ends_with('-')
-                            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-                    })
+            && !local.is_empty()
+            && local.len() <= 64
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
-        if ok { Ok(EmailAddress(email)) } else { Err(Invalid::Email(field)) }
+        if ok { Ok(EmailAddress(email)) } else { Err(refuse()) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -64,6 +87,14 @@ impl EmailAddress {
             None => "***".into(),
         }
     }
+}
+
+/// Only digits, spaces, `-`, `.`, `(`, `)` and one leading `+`: no letters
+/// (`1-800-FLOWERS`), no extensions, no `++`.
+fn plain_phone(raw: &str) -> bool {
+    let digits = raw.strip_prefix('+').unwrap_or(raw);
+    digits.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        && digits.chars().any(|c| c.is_ascii_digit())
 }
 
 /// A valid phone number in E.164 form, with its country calling code.
@@ -83,7 +114,7 @@ impl PhoneNumber {
         field: &'static str,
     ) -> Result<Self, Invalid> {
         let raw = raw.trim();
-        if raw.is_empty() || raw.len() > 32 {
+        if raw.is_empty() || raw.len() > 32 || !plain_phone(raw) {
             return Err(Invalid::Phone(field));
         }
         let region = if raw.starts_with('+') {
@@ -222,6 +253,45 @@ mod tests {
             assert!(EmailAddress::parse(bad, "to").is_err(), "{bad}");
         }
         assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(65)), "to").is_err());
+    }
+
+    #[test]
+    fn look_alike_emails_are_refused_or_one_address() {
+        for bad in [
+            "ali\u{200b}ce@example.com",
+            "alice@exa\u{200b}mple.com",
+            "alice@example.com\u{202e}",
+            "\u{2066}alice@example.com",
+            "al\u{feff}ice@example.com",
+            "alice@exam\u{00ad}ple.com",
+            "al\u{0007}ice@example.com",
+            "ålice@example.com",
+            "алиса@example.com",
+        ] {
+            assert!(EmailAddress::parse(bad, "to").is_err(), "{bad:?}");
+        }
+        let unicode = EmailAddress::parse("Bob@Bücher.Example", "to").unwrap();
+        let puny = EmailAddress::parse("bob@xn--bcher-kva.example", "to").unwrap();
+        assert_eq!(unicode, puny);
+        assert_eq!(unicode.as_str(), "bob@xn--bcher-kva.example");
+        assert!(EmailAddress::parse("bob@例え.テスト", "to").unwrap().as_str().contains("xn--"));
+    }
+
+    #[test]
+    fn phones_hold_only_digits_and_separators() {
+        for (bad, cc) in [
+            ("+1-800-FLOWERS", None),
+            ("1-800-356-9377 ext. 12", Some(1)),
+            ("+1 201 555 0123 x12", None),
+            ("+1 201 555 0123;ext=12", None),
+            ("++8613800138000", None),
+            ("+86+13800138000", None),
+            ("138\u{200b}00138000", Some(86)),
+        ] {
+            assert!(PhoneNumber::parse(bad, cc, "to").is_err(), "{bad:?}");
+        }
+        let ok = PhoneNumber::parse("+1 (201) 555.0123", None, "to").unwrap();
+        assert_eq!(ok.as_str(), "+12015550123");
     }
 
     #[test]

@@ -48,19 +48,44 @@ pub fn code(
     })
 }
 
-/// "You already have an account", sent instead of a sign-up code to an
-/// email address that belongs to an account.
-pub fn account_exists(to: &Destination, locale: Locale, app_name: &str) -> Result<Message, Fault> {
-    let ctx = context! { app_name };
+/// A notice from template set `name`: email subject, text and HTML, or SMS text.
+fn notice(
+    name: &str,
+    to: &Destination,
+    purpose: Purpose,
+    locale: Locale,
+    app_name: &str,
+) -> Result<Message, Fault> {
+    let ctx = context! { app_name, channel => to.channel().as_str() };
+    let (subject, text, html) = match to.channel() {
+        Channel::Email => (
+            Some(render(locale, &format!("{name}.subject.txt"), &ctx)?),
+            render(locale, &format!("{name}.txt"), &ctx)?,
+            Some(render(locale, &format!("{name}.html"), &ctx)?),
+        ),
+        Channel::Sms => (None, render(locale, &format!("{name}.sms.txt"), &ctx)?, None),
+    };
     Ok(Message {
         channel: to.channel(),
         to: to.address().to_string(),
-        purpose: Purpose::Register,
-        subject: Some(render(locale, "account_exists.subject.txt", &ctx)?),
-        text: render(locale, "account_exists.txt", &ctx)?,
-        html: Some(render(locale, "account_exists.html", &ctx)?),
+        purpose,
+        subject,
+        text,
+        html,
         code: None,
     })
+}
+
+/// "You already have an account", sent instead of a sign-up code to an
+/// address that belongs to an account.
+pub fn account_exists(to: &Destination, locale: Locale, app_name: &str) -> Result<Message, Fault> {
+    notice("account_exists", to, Purpose::Register, locale, app_name)
+}
+
+/// "Another account tried to add your address", sent instead of a bind
+/// code to the owner of an address another account asked to bind.
+pub fn bind_attempt(to: &Destination, locale: Locale, app_name: &str) -> Result<Message, Fault> {
+    notice("bind_attempt", to, Purpose::Bind, locale, app_name)
 }
 
 #[cfg(test)]
@@ -88,8 +113,16 @@ mod tests {
                 assert!(s.text.contains("042917") && s.text.contains('5') && s.subject.is_none());
                 assert!(s.text.chars().count() <= 140, "{}", s.text);
             }
-            let n = account_exists(&email, locale, "Acme").unwrap();
-            assert!(n.code.is_none() && n.text.contains("Acme"));
+            for dest in [&email, &phone] {
+                for n in [
+                    account_exists(dest, locale, "Acme").unwrap(),
+                    bind_attempt(dest, locale, "Acme").unwrap(),
+                ] {
+                    assert!(n.code.is_none() && n.text.contains("Acme"), "{}", n.text);
+                    assert_eq!(n.subject.is_some(), dest == &email);
+                    assert!(n.text.chars().count() <= 140 || dest == &email, "{}", n.text);
+                }
+            }
         }
         let zh =
             code(&phone, Purpose::Login, Locale::from_field("zh-Hans"), "Acme", "1", 600).unwrap();

@@ -61,7 +61,6 @@ impl From<SendError> for ApiError {
             SendError::CaptchaInvalid => ApiError::CaptchaInvalid,
             SendError::NoBoundAddress => ApiError::NoBoundAddress,
             SendError::SmsCountryNotAllowed => ApiError::SmsCountryNotAllowed,
-            SendError::AddressTaken => ApiError::AddressTaken,
             SendError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
             SendError::SmsBudgetExhausted { retry_after } => {
                 ApiError::SmsBudgetExhausted { retry_after }

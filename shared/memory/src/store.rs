@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use domain::crypto::digest_eq;
 use domain::ports::{
     AccountRecord, AccountStore, AccountWrite, ApplyOutcome, CaptchaStore, CodeStore, CountOutcome,
-    Counter, CounterStore, DestRecord, SaveOutcome, SecretKind, SecretStore, SendOutcome,
-    StoreError, StoredCaptcha, Timestamp,
+    Counter, CounterStore, DestRecord, SaveOutcome, SecretKind, SecretOwner, SecretStore,
+    SendOutcome, StoreError, StoredCaptcha, Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -26,7 +26,7 @@ struct Inner {
     accounts: HashMap<String, AccountRecord>,
     owners: HashMap<String, String>,
     revoked: HashMap<String, Timestamp>,
-    secrets: HashMap<(u8, [u8; 32]), (String, Timestamp)>,
+    secrets: HashMap<(u8, [u8; 32]), (SecretOwner, Timestamp)>,
 }
 
 fn kind_tag(kind: SecretKind) -> u8 {
@@ -243,7 +243,7 @@ impl CounterStore for MemoryStore {
             return Ok(CountOutcome::LimitReached { until: c.expires_at });
         }
         entry.0 += 1;
-        Ok(CountOutcome::Counted)
+        Ok(CountOutcome::Counted { count: entry.0 })
     }
 
     async fn refund(&self, counters: &[Counter]) -> Result<(), StoreError> {
@@ -263,10 +263,10 @@ impl SecretStore for MemoryStore {
         &self,
         kind: SecretKind,
         hash: &[u8; 32],
-        account_id: &str,
+        owner: &SecretOwner,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.lock().secrets.insert((kind_tag(kind), *hash), (account_id.to_string(), expires_at));
+        self.lock().secrets.insert((kind_tag(kind), *hash), (owner.clone(), expires_at));
         Ok(())
     }
 
@@ -275,7 +275,7 @@ impl SecretStore for MemoryStore {
         kind: SecretKind,
         hash: &[u8; 32],
         now: Timestamp,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<SecretOwner>, StoreError> {
         let taken = self.lock().secrets.remove(&(kind_tag(kind), *hash));
         Ok(taken.filter(|(_, exp)| *exp > now).map(|(id, _)| id))
     }

@@ -4,12 +4,12 @@
 //! (`COUNTER#…`).
 
 use super::calls::{build, cancellation_codes, conditional};
-use super::codec::{Item, b, dest_item, dest_record, get_s, n, version_condition};
+use super::codec::{Item, b, dest_item, dest_record, get_n, get_s, n, version_condition};
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 use domain::ports::{
     CodeStore, CountOutcome, Counter, CounterStore, DestRecord, SaveOutcome, SendOutcome,
     StoreError, Timestamp,
@@ -189,10 +189,14 @@ impl CounterStore for DynamoStore {
             .update_expression(u.update_expression)
             .set_condition_expression(u.condition_expression)
             .set_expression_attribute_values(u.expression_attribute_values)
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
         Ok(match conditional(result)? {
-            Some(_) => CountOutcome::Counted,
+            Some(out) => {
+                let count = out.attributes.as_ref().map(|a| get_n(a, "n")).transpose()?;
+                CountOutcome::Counted { count: count.unwrap_or(1) as u32 }
+            }
             None => CountOutcome::LimitReached { until: c.expires_at },
         })
     }

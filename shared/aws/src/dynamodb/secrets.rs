@@ -6,7 +6,7 @@ use super::iam::{Operation, op};
 use super::keys::{self, EXPIRES_AT};
 use super::store::DynamoStore;
 use async_trait::async_trait;
-use domain::ports::{SecretKind, SecretStore, StoreError, Timestamp};
+use domain::ports::{SecretKind, SecretOwner, SecretStore, StoreError, Timestamp};
 
 pub(super) const IAM: &[Operation] =
     &[op("put_secret", &["dynamodb:PutItem"]), op("take_secret", &["dynamodb:DeleteItem"])];
@@ -17,11 +17,12 @@ impl SecretStore for DynamoStore {
         &self,
         kind: SecretKind,
         hash: &[u8; 32],
-        account_id: &str,
+        owner: &SecretOwner,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         let mut item = keys::key(keys::secret(kind, hash));
-        item.insert("account_id".into(), s(account_id));
+        item.insert("account_id".into(), s(&owner.account_id));
+        item.insert("session_epoch".into(), n(owner.session_epoch));
         item.insert(EXPIRES_AT.into(), n(expires_at));
         self.put_new(item).await
     }
@@ -31,11 +32,17 @@ impl SecretStore for DynamoStore {
         kind: SecretKind,
         hash: &[u8; 32],
         now: Timestamp,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<SecretOwner>, StoreError> {
         let Some(item) = self.take(keys::secret(kind, hash)).await? else { return Ok(None) };
         if get_n(&item, EXPIRES_AT)? <= now {
             return Ok(None);
         }
-        Ok(get_s(&item, "account_id"))
+        let account_id = get_s(&item, "account_id")
+            .ok_or_else(|| StoreError::Corrupt("secret without account_id".into()))?;
+        let session_epoch = match item.get("session_epoch") {
+            Some(_) => get_n(&item, "session_epoch")? as u64,
+            None => 0,
+        };
+        Ok(Some(SecretOwner { account_id, session_epoch }))
     }
 }

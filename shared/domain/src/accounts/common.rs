@@ -15,9 +15,14 @@ pub const MIN_SESSION_SECS: i64 = 5;
 pub const MAX_SESSION_SECS: i64 = 2_592_000;
 pub const LOGIN_LINK_SECS: i64 = 300;
 pub const INVITE_SECS: i64 = 7 * 86_400;
-/// Failed logins per account (or unknown address) in `LOGIN_FAIL_WINDOW_SECS`.
+/// Failed password logins per (account or unknown address, client IP) in
+/// `LOGIN_FAIL_WINDOW_SECS`.
 pub const LOGIN_FAIL_MAX: u32 = 10;
 pub const LOGIN_FAIL_WINDOW_SECS: i64 = 900;
+/// Failed password logins per account (or unknown address) from all IPs in
+/// `LOGIN_FAIL_CEILING_WINDOW_SECS` (NIST SP 800-63B's 100).
+pub const LOGIN_FAIL_CEILING: u32 = 100;
+pub const LOGIN_FAIL_CEILING_WINDOW_SECS: i64 = 3600;
 
 /// `GET /v1/me` and the `account` of session responses.
 #[derive(Debug, Serialize, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use super::common::{INVITE_SECS, LOGIN_LINK_SECS, SessionIssued, issue, session_
 use crate::crypto::random_token;
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::ports::SecretKind;
+use crate::ports::{SecretKind, SecretOwner};
 use crate::services::Services;
 use crate::sessions::Principal;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,11 @@ pub async fn create_login_link(s: &Services, who: &Principal) -> Result<LoginLin
     let secret = random_token(&*s.random, 32)?;
     let hash = s.keys.secret_hash("login_link", &secret);
     let expires_at = s.clock.now() + LOGIN_LINK_SECS;
-    s.store.put_secret(SecretKind::LoginLink, &hash, &who.account.id, expires_at).await?;
+    let owner = SecretOwner {
+        account_id: who.account.id.clone(),
+        session_epoch: who.account.session_epoch,
+    };
+    s.store.put_secret(SecretKind::LoginLink, &hash, &owner, expires_at).await?;
     let base = &s.config.login_link_base;
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}authorization={secret}");
@@ -62,8 +66,12 @@ pub async fn redeem_login_link(
     }
     let hash = s.keys.secret_hash("login_link", secret);
     let taken = s.store.take_secret(SecretKind::LoginLink, &hash, s.clock.now()).await?;
-    let account_id = taken.ok_or(LinkError::InvalidCredentials)?;
-    let account = s.store.get_account(&account_id).await?.ok_or(LinkError::InvalidCredentials)?;
+    let owner = taken.ok_or(LinkError::InvalidCredentials)?;
+    let account = s.store.get_account(&owner.account_id).await?;
+    // Gone, or its password changed since the link was made: revoked.
+    let account = account
+        .filter(|a| a.session_epoch == owner.session_epoch)
+        .ok_or(LinkError::InvalidCredentials)?;
     tracing::info!(account = %account.id, "logged in by link");
     Ok(issue(s, &account, secs)?)
 }
@@ -78,7 +86,8 @@ pub struct Invite {
 pub async fn create_invite(s: &Services, created_by: &str) -> Result<Invite, Fault> {
     let secret = random_token(&*s.random, 12)?;
     let hash = s.keys.secret_hash("invite", &secret);
-    s.store.put_secret(SecretKind::Invite, &hash, created_by, s.clock.now() + INVITE_SECS).await?;
+    let owner = SecretOwner { account_id: created_by.to_string(), session_epoch: 0 };
+    s.store.put_secret(SecretKind::Invite, &hash, &owner, s.clock.now() + INVITE_SECS).await?;
     tracing::info!(created_by, "invite created");
     Ok(Invite { invite: secret, expires_in: INVITE_SECS })
 }

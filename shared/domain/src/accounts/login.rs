@@ -1,16 +1,22 @@
 //! `POST /v1/sessions` (by password or by code) and `DELETE /v1/sessions/current`.
 
-use super::common::{LOGIN_FAIL_MAX, LOGIN_FAIL_WINDOW_SECS, SessionIssued, address, issue, proof};
+use super::common::{
+    LOGIN_FAIL_CEILING, LOGIN_FAIL_CEILING_WINDOW_SECS, LOGIN_FAIL_MAX, LOGIN_FAIL_WINDOW_SECS,
+    SessionIssued, address, issue, proof,
+};
 use crate::address::Destination;
 use crate::captcha::{self, CaptchaError, CaptchaInput};
 use crate::codes::{self, CheckError, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::ports::{AccountWrite, ApplyOutcome, CountOutcome, Counter, LimitKind, StoreError};
+use crate::ports::{
+    AccountWrite, ApplyOutcome, CountOutcome, Counter, LimitKind, StoreError, Timestamp,
+};
 use crate::purpose::Purpose;
 use crate::services::Services;
 use crate::sessions::Principal;
 use serde::Deserialize;
+use std::net::IpAddr;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,10 +52,14 @@ pub enum LoginError {
 crate::faults!(LoginError);
 
 /// By password: the captcha and the account are read at once (2 round
-/// trips, the account being 2 reads), a failed-login slot is taken (1) and
-/// given back on success (1). By code: 2 to check, 2 to read the account, 1
+/// trips, the account being 2 reads), failed-login slots are taken (1) and
+/// given back on success (2). By code: 2 to check, 2 to read the account, 1
 /// to use the code.
-pub async fn login(s: &Services, req: Login) -> Result<SessionIssued, LoginError> {
+pub async fn login(
+    s: &Services,
+    req: Login,
+    client_ip: Option<IpAddr>,
+) -> Result<SessionIssued, LoginError> {
     let dest = address(req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let secs = super::common::session_secs(req.expires_in)?;
     let account = match req.password.as_deref() {
@@ -58,7 +68,7 @@ pub async fn login(s: &Services, req: Login) -> Result<SessionIssued, LoginError
                 return Err(Invalid::value("password").into());
             }
             let captcha = req.captcha.as_ref().ok_or_else(|| Invalid::missing("captcha"))?;
-            by_password(s, &dest, password, captcha).await?
+            by_password(s, &dest, password, captcha, client_ip).await?
         }
         None => {
             let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
@@ -82,6 +92,7 @@ async fn by_password(
     dest: &Destination,
     password: &str,
     captcha: &CaptchaInput,
+    ip: Option<IpAddr>,
 ) -> Result<crate::ports::AccountRecord, LoginError> {
     let key = dest.key();
     let (checked, account) =
@@ -90,7 +101,7 @@ async fn by_password(
     let account = account?;
     let subject = account.as_ref().map_or(key, |a| a.id.clone());
     let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
-    match within_login_limit(s, &subject, || s.passwords.verify(password, stored)).await? {
+    match within_login_limit(s, &subject, ip, || s.passwords.verify(password, stored)).await? {
         Checked::Limited { retry_after } => Err(LoginError::RateLimited { retry_after }),
         Checked::Passed if account.is_some() => {
             let account = account.ok_or(LoginError::InvalidCredentials)?;
@@ -101,36 +112,79 @@ async fn by_password(
     }
 }
 
-/// How a password check inside the failed-login limit came out.
+/// How a password check inside the failed-login limits came out.
 pub(super) enum Checked {
     Passed,
     Failed,
     Limited { retry_after: u64 },
 }
 
-/// Runs a password check inside the failed-login limit: a slot is taken
-/// first (so concurrent guesses cannot exceed the limit) and given back when
-/// the check passes. 10 failures per subject in 15 minutes: `Limited`.
+/// The failed-login counters of `subject` (an account, or the address of
+/// none) as seen from `ip`: per (subject, IP), and per subject.
+fn login_counters(subject: &str, ip: Option<IpAddr>, now: Timestamp) -> (Counter, Counter) {
+    let ip = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let short = now.div_euclid(LOGIN_FAIL_WINDOW_SECS);
+    let long = now.div_euclid(LOGIN_FAIL_CEILING_WINDOW_SECS);
+    let per_ip = Counter {
+        key: format!("login|{subject}|{ip}|{short}"),
+        kind: LimitKind::FailedLogins,
+        limit: LOGIN_FAIL_MAX,
+        expires_at: (short + 1) * LOGIN_FAIL_WINDOW_SECS,
+    };
+    let per_subject = Counter {
+        key: format!("login|{subject}|{long}"),
+        kind: LimitKind::FailedLogins,
+        limit: LOGIN_FAIL_CEILING,
+        expires_at: (long + 1) * LOGIN_FAIL_CEILING_WINDOW_SECS,
+    };
+    (per_ip, per_subject)
+}
+
+/// Runs a password check inside the failed-login limits. A slot is taken in
+/// both counters first (so concurrent guesses cannot pass a limit), and
+/// given back when the check passes, so only failures count.
+///
+/// - 10 failures per (subject, client IP) in 15 minutes: `Limited` for that
+///   IP only — a stranger's failures never touch the owner's IP.
+/// - 100 failures per subject in an hour (the ceiling): then an IP with
+///   failures of its own in the current 15 minutes is `Limited` at once, but
+///   a clean IP still gets its password checked, so the owner gets in.
 pub(super) async fn within_login_limit(
     s: &Services,
     subject: &str,
+    ip: Option<IpAddr>,
     check: impl FnOnce() -> bool,
 ) -> Result<Checked, StoreError> {
     let now = s.clock.now();
-    let bucket = now.div_euclid(LOGIN_FAIL_WINDOW_SECS);
-    let counter = Counter {
-        key: format!("login|{subject}|{bucket}"),
-        kind: LimitKind::FailedLogins,
-        limit: LOGIN_FAIL_MAX,
-        expires_at: (bucket + 1) * LOGIN_FAIL_WINDOW_SECS,
+    let (per_ip, per_subject) = login_counters(subject, ip, now);
+    let (by_ip, by_subject) =
+        tokio::join!(s.store.increment(&per_ip, now), s.store.increment(&per_subject, now));
+    let (by_ip, by_subject) = (by_ip?, by_subject?);
+    let mut taken = Vec::new();
+    let retry_after = |until: Timestamp| (until - now).max(1) as u64;
+    if let CountOutcome::Counted { .. } = by_subject {
+        taken.push(per_subject.clone());
+    }
+    let limited = match (by_ip, by_subject) {
+        (CountOutcome::LimitReached { until }, _) => Some(retry_after(until)),
+        (CountOutcome::Counted { count }, CountOutcome::LimitReached { until }) if count > 1 => {
+            taken.push(per_ip.clone());
+            Some(retry_after(until))
+        }
+        (CountOutcome::Counted { .. }, _) => {
+            taken.push(per_ip.clone());
+            None
+        }
     };
-    if let CountOutcome::LimitReached { until } = s.store.increment(&counter, now).await? {
-        return Ok(Checked::Limited { retry_after: (until - now).max(1) as u64 });
+    if let Some(retry_after) = limited {
+        // Nothing was tried: the slots taken are given back.
+        s.store.refund(&taken).await?;
+        return Ok(Checked::Limited { retry_after });
     }
     if !check() {
         return Ok(Checked::Failed);
     }
-    s.store.refund(std::slice::from_ref(&counter)).await?;
+    s.store.refund(&taken).await?;
     Ok(Checked::Passed)
 }
 

@@ -14,8 +14,9 @@ mod register;
 
 pub use bind::{BindAddress, BindError, bind};
 pub use common::{
-    AccountView, DEFAULT_SESSION_SECS, INVITE_SECS, LOGIN_FAIL_MAX, LOGIN_FAIL_WINDOW_SECS,
-    LOGIN_LINK_SECS, MAX_SESSION_SECS, MIN_SESSION_SECS, SessionIssued, rfc3339,
+    AccountView, DEFAULT_SESSION_SECS, INVITE_SECS, LOGIN_FAIL_CEILING,
+    LOGIN_FAIL_CEILING_WINDOW_SECS, LOGIN_FAIL_MAX, LOGIN_FAIL_WINDOW_SECS, LOGIN_LINK_SECS,
+    MAX_SESSION_SECS, MIN_SESSION_SECS, SessionIssued, rfc3339,
 };
 pub use links::{
     Invite, LinkError, LoginLink, RedeemLoginLink, create_invite, create_login_link,

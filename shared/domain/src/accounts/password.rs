@@ -12,6 +12,7 @@ use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::Principal;
 use serde::Deserialize;
+use std::net::IpAddr;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,10 +46,11 @@ pub async fn change_password(
     s: &Services,
     who: &Principal,
     req: ChangePassword,
+    client_ip: Option<IpAddr>,
 ) -> Result<(), PasswordError> {
     let new = Password::parse(&req.new_password, "new_password")?;
     let stored = who.account.password_hash.as_deref();
-    let checked = within_login_limit(s, &who.account.id, || {
+    let checked = within_login_limit(s, &who.account.id, client_ip, || {
         s.passwords.verify(&req.current_password, stored)
     });
     match checked.await? {

@@ -157,7 +157,10 @@ async fn redeem_token(
 }
 
 /// One read-check-write of a code. Right: the redemption (nothing written
-/// yet). Wrong: counted now, whatever the caller does next.
+/// yet). Wrong against a live code: counted now, whatever the caller does
+/// next. With no live code (none sent, expired, used — or used a moment ago
+/// by a concurrent right check) nothing is counted: a guess then can lock no
+/// one out, and a double-submitted form is not an attack.
 async fn check_code(
     s: &Services,
     key: &str,
@@ -172,21 +175,25 @@ async fn check_code(
         let retry_after = secs_until(nth + cfg.verify_fail_window_secs, now);
         return Err(CheckError::RateLimited { retry_after });
     }
+    // An unexpired code whose checks are used up still says so (`0`).
+    let Some(code) = record.code.as_mut() else {
+        return Err(CheckError::CodeInvalid { attempts_left: None });
+    };
+    if code.attempts >= cfg.code_max_attempts {
+        return Err(CheckError::CodeInvalid { attempts_left: Some(0) });
+    }
     record.version = old.version + 1;
-    let live = record.code.as_mut().filter(|c| c.attempts < cfg.code_max_attempts);
-    let right = live
-        .as_ref()
-        .and_then(|c| s.keys.open_code(key, &c.sealed))
+    let right = s
+        .keys
+        .open_code(key, &code.sealed)
         .is_some_and(|p| digest_eq(p.as_bytes(), guess.as_bytes()));
     if right {
         record.code = None;
         record.expires_at = horizon(&record, now, cfg);
         return Ok(Attempt::Done(Redemption { record, expected_version: old.version }));
     }
-    let attempts_left = live.map(|c| {
-        c.attempts += 1;
-        cfg.code_max_attempts - c.attempts
-    });
+    code.attempts += 1;
+    let attempts_left = Some(cfg.code_max_attempts - code.attempts);
     record.fails.insert(0, now);
     record.fails.truncate(cfg.verify_fail_max as usize);
     record.expires_at = horizon(&record, now, cfg);

@@ -25,17 +25,24 @@ pub struct Facts<'a> {
 /// What a send does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// Send a code: the live one again, or a new one.
+    /// Store a code and send it: the live one again, or a new one.
     Deliver,
-    /// Count the send and send a notice instead of a code (anti-enumeration:
-    /// a sign-up code asked for an email address that has an account).
-    Notice,
-    /// Count the send and send nothing (anti-enumeration).
-    Silent,
-    /// Refuse: the address belongs to another account (`bind`).
-    AddressTaken,
+    /// Store a code exactly as `Deliver` would — same writes, same limits,
+    /// so every later check and response is the same — but never deliver
+    /// it; send the address's owner `notice` instead, if any
+    /// (anti-enumeration: the purpose's rule does not hold).
+    Decoy { notice: Option<Notice> },
     /// Refuse: too soon after the last send, or too many in the window.
     Wait { retry_after: u64 },
+}
+
+/// What the owner of an address is told in place of a code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// Someone asked to sign up with an address that has an account.
+    AccountExists,
+    /// Another account asked to add this address, which is this account's.
+    BindAttempt,
 }
 
 /// Decides a send. Who owns the address decides what goes out; the
@@ -45,12 +52,11 @@ pub fn decide(f: &Facts<'_>, cfg: &Config) -> Decision {
     let owned = f.owner.is_some();
     let rule = match f.purpose {
         Purpose::Register if !owned => Decision::Deliver,
-        Purpose::Register if f.channel == Channel::Email => Decision::Notice,
-        Purpose::Register => Decision::Silent,
+        Purpose::Register => Decision::Decoy { notice: Some(Notice::AccountExists) },
         Purpose::Login | Purpose::ResetPassword if owned => Decision::Deliver,
-        Purpose::Login | Purpose::ResetPassword => Decision::Silent,
+        Purpose::Login | Purpose::ResetPassword => Decision::Decoy { notice: None },
         Purpose::Bind if !owned || f.owner == f.caller => Decision::Deliver,
-        Purpose::Bind => return Decision::AddressTaken,
+        Purpose::Bind => Decision::Decoy { notice: Some(Notice::BindAttempt) },
         Purpose::Verify => Decision::Deliver,
     };
     match next_send_at(f.record, f.now, cfg) {
@@ -105,21 +111,23 @@ mod tests {
     fn ownership_decides_what_goes_out() {
         let (c, r) = (cfg(), DestRecord::default());
         use Decision::*;
+        let decoy = |notice| Decoy { notice };
         for (purpose, owner, want) in [
             (Purpose::Register, None, Deliver),
-            (Purpose::Register, Some("x"), Notice),
+            (Purpose::Register, Some("x"), decoy(Some(Notice::AccountExists))),
             (Purpose::Login, Some("x"), Deliver),
-            (Purpose::Login, None, Silent),
-            (Purpose::ResetPassword, None, Silent),
+            (Purpose::Login, None, decoy(None)),
+            (Purpose::ResetPassword, Some("x"), Deliver),
+            (Purpose::ResetPassword, None, decoy(None)),
             (Purpose::Bind, None, Deliver),
             (Purpose::Bind, Some("me"), Deliver),
-            (Purpose::Bind, Some("x"), AddressTaken),
+            (Purpose::Bind, Some("x"), decoy(Some(Notice::BindAttempt))),
             (Purpose::Verify, Some("me"), Deliver),
         ] {
             assert_eq!(decide(&facts(purpose, owner, &r), &c), want, "{purpose:?} {owner:?}");
         }
         let sms = Facts { channel: Channel::Sms, ..facts(Purpose::Register, Some("x"), &r) };
-        assert_eq!(decide(&sms, &c), Silent, "no notices by SMS");
+        assert_eq!(decide(&sms, &c), decoy(Some(Notice::AccountExists)), "SMS alike");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `POST /v1/codes`: the orchestration that runs the policy against the ports.
 
-use super::policy::{self, Decision, Facts};
+use super::policy::{self, Decision, Facts, Notice};
 use super::record::{horizon, record_key, secs_until};
 use super::types::{CodeSent, SendCode, SendError};
 use crate::address::{Channel, Destination};
@@ -36,7 +36,7 @@ struct Accepted {
     decision: Decision,
     old: DestRecord,
     new: DestRecord,
-    code: Option<String>,
+    code: String,
 }
 
 /// Sends a code. `principal` is the caller when the request carried a valid
@@ -68,10 +68,12 @@ fn prepare(
     if req.purpose.needs_login() && principal.is_none() {
         return Err(SendError::Unauthorized);
     }
-    let captcha = match (&req.captcha, principal) {
-        (_, Some(_)) => None,
-        (Some(c), None) => Some((c.id.clone(), CaptchaAnswer::parse(&c.answer)?)),
-        (None, None) => return Err(Invalid::missing("captcha").into()),
+    // A session waives the captcha only where one is required anyway.
+    let waived = principal.is_some() && req.purpose.needs_login();
+    let captcha = match (&req.captcha, waived) {
+        (_, true) => None,
+        (Some(c), false) => Some((c.id.clone(), CaptchaAnswer::parse(&c.answer)?)),
+        (None, false) => return Err(Invalid::missing("captcha").into()),
     };
     let dest = destination(req, principal)?;
     let sms_country = match &dest {
@@ -164,19 +166,13 @@ async fn attempt(s: &Services, t: &Target) -> Result<Attempt<Accepted>, SendErro
         now,
     };
     let decision = policy::decide(&facts, &s.config);
-    match decision {
-        Decision::AddressTaken => return Err(SendError::AddressTaken),
-        Decision::Wait { retry_after } => {
-            captcha_anyway(s, t, now).await?;
-            return Err(SendError::RateLimited { retry_after });
-        }
-        Decision::Deliver | Decision::Notice | Decision::Silent => {}
+    if let Decision::Wait { retry_after } = decision {
+        captcha_anyway(s, t, now).await?;
+        return Err(SendError::RateLimited { retry_after });
     }
+    // A decoy stores its code exactly as a real send does.
     let mut new = policy::next_record(&old, now, &s.config);
-    let code = match decision {
-        Decision::Deliver => Some(place_code(s, &t.key, &old, &mut new, now)?),
-        _ => None,
-    };
+    let code = place_code(s, &t.key, &old, &mut new, now)?;
     new.expires_at = horizon(&new, now, &s.config);
     let captcha = t.captcha.as_ref().map(|(id, h)| (id.as_str(), h));
     match s.store.commit_send(captcha, &new, old.version, &t.counters, now).await? {
@@ -266,18 +262,19 @@ fn message(
     accepted: &Accepted,
     locale: Locale,
 ) -> Result<Option<Message>, Fault> {
-    let cfg = &s.config;
-    Ok(match (accepted.decision, &accepted.code) {
-        (Decision::Deliver, Some(code)) => Some(messages::code(
-            &t.dest,
-            t.purpose,
-            locale,
-            &cfg.app_name,
-            code,
-            cfg.code_ttl_secs,
-        )?),
-        (Decision::Notice, _) => Some(messages::account_exists(&t.dest, locale, &cfg.app_name)?),
-        _ => None,
+    let (cfg, to) = (&s.config, &t.dest);
+    Ok(match accepted.decision {
+        Decision::Deliver => {
+            let ttl = cfg.code_ttl_secs;
+            Some(messages::code(to, t.purpose, locale, &cfg.app_name, &accepted.code, ttl)?)
+        }
+        Decision::Decoy { notice: Some(Notice::AccountExists) } => {
+            Some(messages::account_exists(to, locale, &cfg.app_name)?)
+        }
+        Decision::Decoy { notice: Some(Notice::BindAttempt) } => {
+            Some(messages::bind_attempt(to, locale, &cfg.app_name)?)
+        }
+        Decision::Decoy { notice: None } | Decision::Wait { .. } => None,
     })
 }
 

@@ -85,9 +85,6 @@ pub enum SendError {
     NoBoundAddress,
     #[error("sms country not allowed")]
     SmsCountryNotAllowed,
-    /// `bind` to an address another account owns.
-    #[error("address taken")]
-    AddressTaken,
     #[error("rate limited")]
     RateLimited { retry_after: u64 },
     #[error("sms budget exhausted")]

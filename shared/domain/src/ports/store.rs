@@ -125,11 +125,10 @@ pub enum SaveOutcome {
 /// The outcome of adding one to a counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CountOutcome {
-    Counted,
+    /// Added; `count` is the window's count now, this one included.
+    Counted { count: u32 },
     /// At its limit until `until`; nothing was added.
-    LimitReached {
-        until: Timestamp,
-    },
+    LimitReached { until: Timestamp },
 }
 
 #[async_trait]
@@ -214,6 +213,15 @@ impl AccountRecord {
         }
         keys
     }
+}
+
+/// Whom a one-time secret belongs to: the account, and its session epoch
+/// when the secret was made (a password change or reset raises the epoch,
+/// which revokes the account's unused login links with its sessions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretOwner {
+    pub account_id: String,
+    pub session_epoch: u64,
 }
 
 /// What a one-time secret (stored only as its keyed hash) is for.
@@ -305,25 +313,25 @@ pub trait AccountStore: Send + Sync {
 
 #[async_trait]
 pub trait SecretStore: Send + Sync {
-    /// Stores a one-time secret's hash for `account_id` until `expires_at`.
+    /// Stores a one-time secret's hash for `owner` until `expires_at`.
     /// Errors: `Unavailable`.
     async fn put_secret(
         &self,
         kind: SecretKind,
         hash: &[u8; 32],
-        account_id: &str,
+        owner: &SecretOwner,
         expires_at: Timestamp,
     ) -> Result<(), StoreError>;
 
-    /// Uses a one-time secret up: of concurrent calls at most one gets the
-    /// account id; an unknown, used or expired secret is `None` (an expired
+    /// Uses a one-time secret up: of concurrent calls at most one gets its
+    /// owner; an unknown, used or expired secret is `None` (an expired
     /// one is removed all the same). Errors: `Unavailable`.
     async fn take_secret(
         &self,
         kind: SecretKind,
         hash: &[u8; 32],
         now: Timestamp,
-    ) -> Result<Option<String>, StoreError>;
+    ) -> Result<Option<SecretOwner>, StoreError>;
 }
 
 /// Everything the use cases need from the store.

@@ -1,0 +1,377 @@
+//! No oracles, no lockouts. Each way the checks were once turned against
+//! users, tried again as an attacker would: over HTTP, against the dev
+//! server, on both stores. Callers come from several loopback addresses
+//! (127.0.0.x), so per-IP limits are exercised as API Gateway applies them.
+
+use devserver::Dev;
+use domain::address::{Channel, Destination};
+use domain::codes::record_key;
+use domain::ports::Clock as _;
+use domain::purpose::Purpose;
+use serde_json::{Value, json};
+use std::net::{IpAddr, SocketAddr};
+use vericode_tests::{Backend, TestApp, app_with, both_stores, config};
+
+struct Server {
+    t: TestApp,
+    base: String,
+}
+
+/// A response: status, headers that could tell requests apart, JSON body.
+#[derive(Debug, PartialEq)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Server {
+    async fn start(b: Backend) -> Self {
+        let mut cfg = config();
+        cfg.ip_window_max = 100_000;
+        let t = app_with(b, cfg).await;
+        let dev = Dev {
+            services: t.app.clone(),
+            answers: Some(t.answers.clone()),
+            outbox: Some(t.outbox.clone()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let app = devserver::router(dev).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app).await.unwrap();
+        });
+        Server { t, base: format!("http://{addr}") }
+    }
+
+    /// A request from `ip` (a loopback address).
+    async fn call(
+        &self,
+        ip: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        bearer: Option<&str>,
+    ) -> Reply {
+        let from: IpAddr = ip.parse().unwrap();
+        let http = reqwest::Client::builder().local_address(from).build().unwrap();
+        let mut req = http.request(method, format!("{}{path}", self.base)).json(body);
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter(|(name, _)| *name != "date")
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
+        Reply { status, headers, body }
+    }
+
+    async fn post(&self, path: &str, body: Value, bearer: Option<&str>) -> Reply {
+        self.call("127.0.0.1", reqwest::Method::POST, path, &body, bearer).await
+    }
+
+    async fn put(&self, path: &str, body: Value, bearer: &str) -> Reply {
+        self.call("127.0.0.1", reqwest::Method::PUT, path, &body, Some(bearer)).await
+    }
+
+    async fn captcha(&self) -> Value {
+        let c = self.post("/v1/captchas", json!({}), None).await.body;
+        let id = c["captcha_id"].as_str().unwrap().to_string();
+        json!({"id": id, "answer": self.t.answers.answer(&id).unwrap()})
+    }
+
+    /// Sends a code (with a fresh captcha unless `bearer` is for bind/verify).
+    async fn send(&self, channel: &str, to: &str, purpose: &str, bearer: Option<&str>) -> Reply {
+        let mut body = json!({"channel": channel, "to": to, "purpose": purpose});
+        if !matches!(purpose, "bind" | "verify") {
+            body["captcha"] = self.captcha().await;
+        }
+        self.post("/v1/codes", body, bearer).await
+    }
+
+    async fn login_by_password(&self, ip: &str, email: &str, password: &str) -> Reply {
+        let body = json!({"email": email, "password": password, "captcha": self.captcha().await});
+        self.call(ip, reqwest::Method::POST, "/v1/sessions", &body, None).await
+    }
+
+    async fn register(&self, email: &str, password: &str) -> String {
+        assert_eq!(self.send("email", email, "register", None).await.status, 202);
+        let code = self.t.last_code(email).unwrap();
+        let body = json!({"email": email, "password": password, "code": code});
+        let reply = self.post("/v1/accounts", body, None).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body["token"].as_str().unwrap().to_string()
+    }
+
+    /// The destination's record: whether a code lives, its checks, sends and failures.
+    async fn record_shape(&self, purpose: Purpose, email: &str) -> (bool, u32, usize, usize) {
+        let dest = Destination::parse(Channel::Email, email, None, "to").unwrap();
+        let key = record_key(purpose, &dest, None);
+        let now = self.t.clock.now();
+        let (r, _) = self.t.app.store.load_destination(&key, &dest.key(), now).await.unwrap();
+        let attempts = r.code.as_ref().map_or(0, |c| c.attempts);
+        (r.code.is_some(), attempts, r.sends.len(), r.fails.len())
+    }
+}
+
+/// A request body for an address and a code.
+type Body = fn(&str, &str) -> Value;
+
+/// A code that is not `code`.
+fn wrong(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
+}
+
+/// Finding 1: after a `login`, `reset_password` or `register` send, every
+/// endpoint that takes a code answers a wrong one alike — `attempts_left`
+/// and all — for an address with an account and one without, and leaves the
+/// same state behind.
+async fn checks_answer_alike_with_and_without_an_account(b: Backend) {
+    let s = Server::start(b).await;
+    // Made in the store, so neither address has a history of sends.
+    s.t.account(Some("known@example.com"), None).await;
+    let endpoints: [(&str, &str, Body); 4] = [
+        (
+            "login",
+            "/v1/codes/verify",
+            |to, code| json!({"channel": "email", "to": to, "purpose": "login", "code": code}),
+        ),
+        ("login", "/v1/sessions", |to, code| json!({"email": to, "code": code})),
+        (
+            "reset_password",
+            "/v1/password-resets",
+            |to, code| json!({"email": to, "code": code, "new_password": "a new password"}),
+        ),
+        (
+            "register",
+            "/v1/accounts",
+            |to, code| json!({"email": to, "code": code, "password": "long enough"}),
+        ),
+    ];
+    for (purpose, path, body) in endpoints {
+        s.t.clock.advance(61);
+        let sent_known = s.send("email", "known@example.com", purpose, None).await;
+        let sent_unknown = s.send("email", "unknown@example.com", purpose, None).await;
+        assert_eq!(sent_known, sent_unknown, "{purpose}");
+        let known = s.post(path, body("known@example.com", "000000"), None).await;
+        let unknown = s.post(path, body("unknown@example.com", "000000"), None).await;
+        assert_eq!(known, unknown, "{path}");
+        assert_eq!(known.status, 400, "{path}: {:?}", known.body);
+        assert!(known.body["error"]["attempts_left"].is_u64(), "{path}: {:?}", known.body);
+        let p = match purpose {
+            "login" => Purpose::Login,
+            "reset_password" => Purpose::ResetPassword,
+            _ => Purpose::Register,
+        };
+        let (k, u) = (
+            s.record_shape(p, "known@example.com").await,
+            s.record_shape(p, "unknown@example.com").await,
+        );
+        assert_eq!(k, u, "{path}: the state left behind");
+    }
+}
+
+/// Finding 2: `bind` to an address another account owns answers like any
+/// other send; the owner gets a notice, nobody a code, and the bind itself
+/// refuses a guess exactly as for a free address.
+async fn bind_to_a_taken_address_tells_nothing(b: Backend) {
+    let s = Server::start(b).await;
+    s.register("owner@example.com", "correct horse").await;
+    let me = s.register("me@example.com", "correct horse").await;
+    let taken = s.send("email", "owner@example.com", "bind", Some(&me)).await;
+    let free = s.send("email", "free@example.com", "bind", Some(&me)).await;
+    assert_eq!(taken, free);
+    assert_eq!(taken.status, 202);
+    let to_owner = s.t.outbox.to("owner@example.com");
+    assert_eq!((to_owner[0].purpose, to_owner[0].code.as_deref()), ("bind", None));
+    let guess = |to: &str| json!({"email": to, "code": "000000"});
+    let taken = s.put("/v1/me/email", guess("owner@example.com"), &me).await;
+    let free = s.put("/v1/me/email", guess("free@example.com"), &me).await;
+    assert_eq!(taken, free);
+    assert_eq!(taken.body["error"]["code"], "code_invalid");
+}
+
+/// Finding 3: a bearer token waives the captcha for `bind` and `verify` only.
+async fn a_session_waives_the_captcha_only_for_bind_and_verify(b: Backend) {
+    let s = Server::start(b).await;
+    let me = s.register("me@example.com", "correct horse").await;
+    for purpose in ["register", "login", "reset_password"] {
+        let body = json!({"channel": "email", "to": "stranger@example.com", "purpose": purpose});
+        let reply = s.post("/v1/codes", body, Some(&me)).await;
+        assert_eq!(reply.status, 400, "{purpose}");
+        assert_eq!(reply.body["error"]["field"], "captcha", "{purpose}");
+    }
+    assert!(s.t.outbox.to("stranger@example.com").is_empty());
+    assert_eq!(s.send("email", "new@example.com", "bind", Some(&me)).await.status, 202);
+    assert_eq!(s.send("email", "", "verify", Some(&me)).await.status, 202);
+}
+
+/// Finding 4, codes: guesses before any code exists count for nothing, and
+/// twenty simultaneous right checks (a form submitted over and over) give
+/// one token and leave the address unlocked.
+async fn checks_cannot_lock_the_owner_out(b: Backend) {
+    let s = Server::start(b).await;
+    s.register("owner@example.com", "correct horse").await;
+    let check = |code: &str| json!({"channel": "email", "to": "owner@example.com", "purpose": "login", "code": code});
+    for _ in 0..15 {
+        let reply = s.post("/v1/codes/verify", check("123456"), None).await;
+        assert_eq!(reply.body["error"]["code"], "code_invalid");
+        assert!(reply.body["error"].get("attempts_left").is_none(), "no live code");
+    }
+    assert_eq!(s.send("email", "owner@example.com", "login", None).await.status, 202);
+    let code = s.t.last_code("owner@example.com").unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (base, body) = (s.base.clone(), check(&code));
+            tokio::spawn(async move {
+                let resp = reqwest::Client::new()
+                    .post(format!("{base}/v1/codes/verify"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                resp.status().as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|&s| s == 200 || s == 400), "{statuses:?}");
+    // None of the losers was a failure: the address is not locked.
+    assert_eq!(s.record_shape(Purpose::Login, "owner@example.com").await.3, 0, "no failures");
+    s.t.clock.advance(61);
+    assert_eq!(s.send("email", "owner@example.com", "login", None).await.status, 202);
+    let code = s.t.last_code("owner@example.com").unwrap();
+    assert_eq!(s.post("/v1/codes/verify", check(&code), None).await.status, 200);
+}
+
+/// Finding 4, passwords: wrong passwords throttle the guessing IP only; the
+/// owner from a clean IP gets in, and logging in by code and resetting work
+/// whatever the failures. Past the per-account ceiling, IPs that failed are
+/// refused at once while a clean IP is still checked.
+async fn wrong_passwords_lock_only_the_guesser(b: Backend) {
+    let s = Server::start(b).await;
+    s.register("owner@example.com", "correct horse").await;
+    let guesser = "127.0.0.2";
+    for _ in 0..10 {
+        let reply = s.login_by_password(guesser, "owner@example.com", "wrong guess").await;
+        assert_eq!(reply.status, 401);
+    }
+    let limited = s.login_by_password(guesser, "owner@example.com", "correct horse").await;
+    assert_eq!(
+        (limited.status, limited.body["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    let owner = s.login_by_password("127.0.0.3", "owner@example.com", "correct horse").await;
+    assert_eq!(owner.status, 200, "{:?}", owner.body);
+    // Codes are not throttled by password failures.
+    assert_eq!(s.send("email", "owner@example.com", "login", None).await.status, 202);
+    let code = s.t.last_code("owner@example.com").unwrap();
+    let by_code = json!({"email": "owner@example.com", "code": code});
+    assert_eq!(s.post("/v1/sessions", by_code, None).await.status, 200);
+    s.t.clock.advance(61);
+    assert_eq!(s.send("email", "owner@example.com", "reset_password", None).await.status, 202);
+    let code = s.t.last_code("owner@example.com").unwrap();
+    let reset =
+        json!({"email": "owner@example.com", "code": code, "new_password": "battery staple"});
+    assert_eq!(s.post("/v1/password-resets", reset, None).await.status, 204);
+
+    // The ceiling: 100 failures an hour (the guesser's 10, and 90 more from nine IPs).
+    for i in 10..19 {
+        let ip = format!("127.0.0.{i}");
+        for _ in 0..10 {
+            let reply = s.login_by_password(&ip, "owner@example.com", "wrong guess").await;
+            assert_eq!(reply.status, 401, "{ip}");
+        }
+    }
+    let dirty = s.login_by_password("127.0.0.11", "owner@example.com", "battery staple").await;
+    assert_eq!(dirty.status, 429, "an IP that failed is refused without a check");
+    let clean = s.login_by_password("127.0.0.40", "owner@example.com", "battery staple").await;
+    assert_eq!(clean.status, 200, "a clean IP still gets in: {:?}", clean.body);
+    let fresh_guess = s.login_by_password("127.0.0.41", "owner@example.com", "wrong guess").await;
+    assert_eq!(fresh_guess.status, 401);
+    let again = s.login_by_password("127.0.0.41", "owner@example.com", "wrong guess").await;
+    assert_eq!(again.status, 429, "one guess per fresh IP past the ceiling");
+}
+
+/// Finding 5: a password change or reset revokes unused login links.
+async fn password_changes_revoke_login_links(b: Backend) {
+    let s = Server::start(b).await;
+    let token = s.register("owner@example.com", "correct horse").await;
+    let link = s.post("/v1/login-links", json!({}), Some(&token)).await.body;
+    let change = json!({"current_password": "correct horse", "new_password": "battery staple"});
+    assert_eq!(s.put("/v1/me/password", change, &token).await.status, 204);
+    let redeem = |link: &Value| json!({"authorization": link["authorization"]});
+    assert_eq!(s.post("/v1/login-links/redeem", redeem(&link), None).await.status, 401);
+
+    let link = s.post("/v1/login-links", json!({}), Some(&token)).await.body;
+    assert_eq!(s.send("email", "owner@example.com", "reset_password", None).await.status, 202);
+    let code = s.t.last_code("owner@example.com").unwrap();
+    let reset = json!({"email": "owner@example.com", "code": code, "new_password": "a third one"});
+    assert_eq!(s.post("/v1/password-resets", reset, None).await.status, 204);
+    assert_eq!(s.post("/v1/login-links/redeem", redeem(&link), None).await.status, 401);
+    // A link made after the change works.
+    let fresh = s.login_by_password("127.0.0.5", "owner@example.com", "a third one").await;
+    let token = fresh.body["token"].as_str().unwrap();
+    let link = s.post("/v1/login-links", json!({}), Some(token)).await.body;
+    assert_eq!(s.post("/v1/login-links/redeem", redeem(&link), None).await.status, 200);
+}
+
+/// Finding 6: look-alike addresses are refused, and two spellings of one
+/// internationalised domain are one destination.
+async fn look_alike_addresses_are_refused_or_one(b: Backend) {
+    let s = Server::start(b).await;
+    for to in [
+        "ali\u{200b}ce@example.com",
+        "alice@example.com\u{202e}",
+        "\u{2066}alice@example.com",
+        "alicé@example.com",
+    ] {
+        let reply = s.send("email", to, "register", None).await;
+        assert_eq!(reply.body["error"]["code"], "invalid_email", "{to:?}");
+    }
+    for to in
+        ["+1-800-FLOWERS", "+1 201 555 0123 ext. 7", "+1 201 555 0123;ext=7", "++8613800138000"]
+    {
+        let reply = s.send("sms", to, "register", None).await;
+        assert_eq!(reply.body["error"]["code"], "invalid_phone", "{to:?}");
+    }
+    assert_eq!(s.send("email", "bob@bücher.example", "register", None).await.status, 202);
+    let other_spelling = s.send("email", "bob@xn--bcher-kva.example", "register", None).await;
+    assert_eq!(other_spelling.status, 429, "one destination, one resend interval");
+    assert_eq!(s.t.outbox.to("bob@xn--bcher-kva.example").len(), 1);
+}
+
+/// Finding 7: `attempts_left` counts down to 0 and stays 0 while the code lives.
+async fn attempts_left_reaches_zero(b: Backend) {
+    let s = Server::start(b).await;
+    assert_eq!(s.send("email", "new@example.com", "register", None).await.status, 202);
+    let code = s.t.last_code("new@example.com").unwrap();
+    let check = |code: &str| json!({"channel": "email", "to": "new@example.com", "purpose": "register", "code": code});
+    for left in [4, 3, 2, 1, 0, 0] {
+        let reply = s.post("/v1/codes/verify", check(wrong(&code)), None).await;
+        assert_eq!(reply.body["error"]["attempts_left"], left);
+    }
+    let dead = s.post("/v1/codes/verify", check(&code), None).await;
+    assert_eq!((dead.status, dead.body["error"]["attempts_left"].as_u64()), (400, Some(0)));
+}
+
+both_stores!(
+    checks_answer_alike_with_and_without_an_account,
+    bind_to_a_taken_address_tells_nothing,
+    a_session_waives_the_captcha_only_for_bind_and_verify,
+    checks_cannot_lock_the_owner_out,
+    wrong_passwords_lock_only_the_guesser,
+    password_changes_revoke_login_links,
+    look_alike_addresses_are_refused_or_one,
+    attempts_left_reaches_zero,
+);
