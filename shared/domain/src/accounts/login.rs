@@ -53,7 +53,7 @@ crate::faults!(LoginError);
 
 /// By password: the captcha and the account are read at once (2 round
 /// trips, the account being 2 reads), failed-login slots are taken (1) and
-/// given back on success (2). By code: 2 to check, 2 to read the account, 1
+/// given back on success (1). By code: 2 to check, 2 to read the account, 1
 /// to use the code.
 pub async fn login(
     s: &Services,
@@ -178,14 +178,28 @@ pub(super) async fn within_login_limit(
     };
     if let Some(retry_after) = limited {
         // Nothing was tried: the slots taken are given back.
-        s.store.refund(&taken).await?;
+        give_back(s, &taken).await?;
         return Ok(Checked::Limited { retry_after });
     }
     if !check() {
         return Ok(Checked::Failed);
     }
-    s.store.refund(&taken).await?;
+    give_back(s, &taken).await?;
     Ok(Checked::Passed)
+}
+
+/// Refunds the slots taken, concurrently (one round trip).
+async fn give_back(s: &Services, taken: &[Counter]) -> Result<(), StoreError> {
+    match taken {
+        [a, b] => {
+            let (a, b) = tokio::join!(
+                s.store.refund(std::slice::from_ref(a)),
+                s.store.refund(std::slice::from_ref(b))
+            );
+            a.and(b)
+        }
+        other => s.store.refund(other).await,
+    }
 }
 
 /// `DELETE /v1/sessions/current`: that token is refused from now on. 1 write.
