@@ -278,6 +278,7 @@ async fn store_from_env(
 /// and the captcha answer log.
 pub async fn dev_from_env() -> Result<Dev, DevError> {
     let config = config_from_env(Secrets::GenerateIfMissing)?;
+    edge::compose::check_templates()?;
     let store_choice = std::env::var("STORE").unwrap_or_default();
     let delivery_choice = std::env::var("DELIVERY").unwrap_or_default();
     // AWS configuration only when an AWS adapter is asked for.

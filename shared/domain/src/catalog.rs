@@ -4,11 +4,13 @@
 //! folders are embedded at build time (`build.rs`); adding a locale is adding
 //! a folder. `en` is the fallback and the reference: every other locale must
 //! have the same templates and error texts, or the catalog refuses to load.
+//! Error texts fill in `{{ field }}` only; message templates are minijinja,
+//! compiled on first use (`Catalog::templates`).
 
 use minijinja::Environment;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 include!(concat!(env!("OUT_DIR"), "/catalog_sources.rs"));
 
@@ -36,13 +38,17 @@ pub struct CatalogError {
 }
 
 pub struct Catalog {
-    env: Environment<'static>,
+    /// Per locale: error key → text.
+    errors: Vec<BTreeMap<String, String>>,
     matches: Vec<Vec<String>>,
+    /// The message templates, compiled on first use: functions that send no
+    /// message never compile them (nor link the template engine).
+    templates: OnceLock<Result<Environment<'static>, CatalogError>>,
 }
 
 static CATALOG: LazyLock<Result<Catalog, CatalogError>> = LazyLock::new(Catalog::build);
 
-/// The catalog, compiled once per process. Composition roots call this at
+/// The catalog, read once per process. Composition roots call this at
 /// start so that a broken catalog fails the start, not a request.
 pub fn catalog() -> Result<&'static Catalog, &'static CatalogError> {
     CATALOG.as_ref()
@@ -53,9 +59,11 @@ fn refuse(locale: &'static str, file: &str, reason: impl ToString) -> CatalogErr
 }
 
 impl Catalog {
+    /// Reads every locale's `catalog.json` and checks each locale has the
+    /// files and error texts the fallback has.
     fn build() -> Result<Catalog, CatalogError> {
-        let mut env = Environment::new();
-        let mut matches = Vec::new();
+        let mut catalog =
+            Catalog { errors: Vec::new(), matches: Vec::new(), templates: OnceLock::new() };
         let mut reference: Option<(Vec<&str>, Vec<String>)> = None;
         for (tag, files) in SOURCES {
             let json = files.iter().find(|(f, _)| *f == "catalog.json");
@@ -75,17 +83,27 @@ impl Catalog {
                     }
                 }
             }
-            for (file, source) in files.iter().filter(|(f, _)| *f != "catalog.json") {
-                env.add_template_owned(format!("{tag}/{file}"), *source)
-                    .map_err(|e| refuse(tag, file, e))?;
-            }
-            for (key, text) in parsed.errors {
-                env.add_template_owned(format!("{tag}/errors/{key}"), text)
-                    .map_err(|e| refuse(tag, "catalog.json", e))?;
-            }
-            matches.push(parsed.matches);
+            catalog.errors.push(parsed.errors);
+            catalog.matches.push(parsed.matches);
         }
-        Ok(Catalog { env, matches })
+        Ok(catalog)
+    }
+
+    /// The message templates, compiled (once). A template that does not
+    /// compile is named with its file.
+    pub fn templates(&self) -> Result<&Environment<'static>, &CatalogError> {
+        self.templates
+            .get_or_init(|| {
+                let mut env = Environment::new();
+                for (tag, files) in SOURCES {
+                    for (file, source) in files.iter().filter(|(f, _)| *f != "catalog.json") {
+                        env.add_template_owned(format!("{tag}/{file}"), *source)
+                            .map_err(|e| refuse(tag, file, e))?;
+                    }
+                }
+                Ok(env)
+            })
+            .as_ref()
     }
 
     /// Renders the template `name` (a file in the locale's folder).
@@ -95,21 +113,20 @@ impl Catalog {
         name: &str,
         ctx: &minijinja::Value,
     ) -> Result<String, minijinja::Error> {
+        let env = self.templates().map_err(|e| {
+            minijinja::Error::new(minijinja::ErrorKind::TemplateNotFound, e.to_string())
+        })?;
         let full = format!("{}/{name}", locale.as_str());
-        Ok(self.env.get_template(&full)?.render(ctx)?.trim().to_string())
+        Ok(env.get_template(&full)?.render(ctx)?.trim().to_string())
     }
 
     /// The text of API error `key` (e.g. `invalid_request.missing`), with
-    /// `field` filled in; the fallback locale's, else the key itself.
+    /// `{{ field }}` filled in; the fallback locale's, else the key itself.
     pub fn error_text(&self, locale: Locale, key: &str, field: Option<&str>) -> String {
-        let ctx = minijinja::context! { field => field.unwrap_or("") };
         [locale, Locale::default()]
             .iter()
-            .find_map(|l| {
-                let t = self.env.get_template(&format!("{}/errors/{key}", l.as_str())).ok()?;
-                t.render(&ctx).ok()
-            })
-            .unwrap_or_else(|| key.to_string())
+            .find_map(|l| self.errors.get(l.0)?.get(key))
+            .map_or_else(|| key.to_string(), |t| t.replace("{{ field }}", field.unwrap_or("")))
     }
 
     fn find(&self, tag: &str) -> Option<Locale> {
@@ -188,6 +205,7 @@ mod tests {
             assert!(text.contains("`to`"), "{}: {text}", l.as_str());
         }
         assert_eq!(c.error_text(Locale::default(), "no_such_error", None), "no_such_error");
+        assert!(c.templates().is_ok(), "every template compiles");
     }
 
     #[test]

@@ -62,6 +62,13 @@ pub fn config_from_env(secrets: Secrets) -> Result<Config, StartupError> {
     Ok(Config::from_lookup(|name| std::env::var(name).ok(), secrets)?)
 }
 
+/// Compiles the message templates now, so that a broken one fails the
+/// start of whatever sends messages, naming its file.
+pub fn check_templates() -> Result<(), StartupError> {
+    domain::catalog::catalog()?.templates()?;
+    Ok(())
+}
+
 /// A deployed function's services: DynamoDB, and no delivery — it sends no
 /// messages, so the SES and SNS clients are not even linked into it.
 pub async fn from_env() -> Result<Services, StartupError> {
@@ -77,6 +84,7 @@ pub async fn from_env() -> Result<Services, StartupError> {
 #[cfg(feature = "delivery")]
 pub async fn from_env_sending() -> Result<Services, StartupError> {
     let config = config_from_env(Secrets::Required)?;
+    check_templates()?;
     let deployment = Deployment::from_env();
     let from = deployment.sender()?;
     let sdk = aws::sdk_config().await;
