@@ -11,8 +11,9 @@ use domain::Services;
 use domain::address::{EmailAddress, PhoneNumber};
 use domain::catalog::Locale;
 use domain::config::Secrets;
+use domain::outbox::{Deliverer, InlineRelay};
 use domain::ports::dev::{CaptchaAnswers, Outbox};
-use domain::ports::{Store, SystemClock};
+use domain::ports::{Delivery, Store, SystemClock};
 use edge::ApiError;
 use edge::compose::{Deployment, StartupError, config_from_env};
 use edge::response::{error_response, json};
@@ -82,12 +83,15 @@ pub struct Dev {
     pub answers: Option<Arc<dyn CaptchaAnswers>>,
     /// `GET /_dev/outbox`.
     pub outbox: Option<Arc<dyn Outbox>>,
+    /// Delivers each committed message in process; the outbox route waits
+    /// for deliveries under way.
+    pub relay: Option<Arc<InlineRelay>>,
 }
 
 impl Dev {
     /// The services alone, without dev powers.
     pub fn new(services: Arc<Services>) -> Self {
-        Dev { services, answers: None, outbox: None }
+        Dev { services, answers: None, outbox: None, relay: None }
     }
 }
 
@@ -215,6 +219,9 @@ async fn dev_outbox(
     let Some(outbox) = &dev.outbox else {
         return to_axum(error_response(ApiError::NotFound, Locale::default()));
     };
+    if let Some(relay) = &dev.relay {
+        relay.settled(std::time::Duration::from_secs(2)).await;
+    }
     let raw = q.to.trim();
     let canonical = if raw.contains('@') {
         EmailAddress::parse(raw, "to").map(|e| e.as_str().to_string())
@@ -275,7 +282,7 @@ async fn store_from_env(
 /// The dev server: configuration from the environment (secrets generated
 /// when unset), the store `STORE` names, the delivery `DELIVERY` names
 /// (`outbox` by default, or `aws`: SES and SNS, which need `EMAIL_FROM`),
-/// and the captcha answer log.
+/// run in process right after each send commits, and the captcha answer log.
 pub async fn dev_from_env() -> Result<Dev, DevError> {
     let config = config_from_env(Secrets::GenerateIfMissing)?;
     edge::compose::check_templates()?;
@@ -289,15 +296,24 @@ pub async fn dev_from_env() -> Result<Dev, DevError> {
     };
     let store = store_from_env(&store_choice, sdk.as_ref()).await?;
     let answers = Arc::new(memory::AnswerLog::default());
-    let outbox = Arc::new(memory::Outbox::new(Arc::new(SystemClock)));
-    let services = Services::new(config, store, outbox.clone())?.with_captcha_log(answers.clone());
-    let (services, outbox): (_, Option<Arc<dyn Outbox>>) = match (delivery_choice.as_str(), &sdk) {
-        ("" | "outbox", _) => (services, Some(outbox)),
-        ("aws", Some(sdk)) => {
-            let from = Deployment::from_env().sender()?;
-            (services.with_delivery(Arc::new(aws::delivery::AwsDelivery::new(sdk, from))), None)
-        }
-        (other, _) => return Err(DevError::Delivery(other.to_string())),
-    };
-    Ok(Dev { services: Arc::new(services), answers: Some(answers), outbox })
+    let services = Services::new(config, store)?.with_captcha_log(answers.clone());
+    let (delivery, outbox): (Arc<dyn Delivery>, Option<Arc<dyn Outbox>>) =
+        match (delivery_choice.as_str(), &sdk) {
+            ("" | "outbox", _) => {
+                let outbox = Arc::new(memory::Outbox::new(Arc::new(SystemClock)));
+                (outbox.clone(), Some(outbox))
+            }
+            ("aws", Some(sdk)) => {
+                let d = Deployment::from_env();
+                let from = d.sender()?;
+                (
+                    Arc::new(aws::delivery::AwsDelivery::new(sdk, from, d.ses_configuration_set)),
+                    None,
+                )
+            }
+            (other, _) => return Err(DevError::Delivery(other.to_string())),
+        };
+    let relay = Arc::new(InlineRelay::background(Arc::new(Deliverer::new(&services, delivery))));
+    let services = services.with_relay(relay.clone());
+    Ok(Dev { services: Arc::new(services), answers: Some(answers), outbox, relay: Some(relay) })
 }

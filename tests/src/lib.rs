@@ -10,8 +10,9 @@ pub mod sdk_actions;
 use aws::dynamodb::{self, DynamoStore};
 use domain::Services;
 use domain::config::{Config, Secrets};
+use domain::outbox::{Deliverer, InlineRelay};
 use domain::ports::{AccountRecord, AccountWrite, ApplyOutcome, ManualClock, Store};
-use memory::{AnswerLog, MemoryStore, Outbox};
+use memory::{AnswerLog, MemoryStore, MetricLog, Outbox};
 use std::sync::Arc;
 
 /// The moment every test clock starts at.
@@ -29,6 +30,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub answers: Arc<AnswerLog>,
     pub outbox: Arc<Outbox>,
+    pub metrics: Arc<MetricLog>,
     /// The DynamoDB client and table, on the DynamoDB backend.
     pub dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
 }
@@ -95,14 +97,32 @@ pub fn services_over(
     config: Config,
     dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
 ) -> TestApp {
+    services_split(store.clone(), store, config, dynamo)
+}
+
+/// An app whose message delivery reaches the store through `deliver_store`
+/// (as the delivery function would, with its own client), and the API
+/// through `store`.
+pub fn services_split(
+    store: Arc<dyn Store>,
+    deliver_store: Arc<dyn Store>,
+    config: Config,
+    dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
+) -> TestApp {
     let clock = ManualClock::new(T0);
     let answers = Arc::new(AnswerLog::default());
     let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
-    let app = Services::new(config, store, outbox.clone())
+    let metrics = Arc::new(MetricLog::default());
+    let app = Services::new(config, store)
         .expect("services")
         .with_clock(Arc::new(clock.clone()))
-        .with_captcha_log(answers.clone());
-    TestApp { app: Arc::new(app), clock, answers, outbox, dynamo }
+        .with_captcha_log(answers.clone())
+        .with_metrics(metrics.clone());
+    // Each committed message is delivered before the send returns.
+    let mut deliverer = Deliverer::new(&app, outbox.clone());
+    deliverer.store = deliver_store;
+    let app = app.with_relay(Arc::new(InlineRelay::immediate(Arc::new(deliverer))));
+    TestApp { app: Arc::new(app), clock, answers, outbox, metrics, dynamo }
 }
 
 impl TestApp {
@@ -183,4 +203,41 @@ pub fn parts(resp: &lambda_http::Response<lambda_http::Body>) -> (u16, serde_jso
         serde_json::from_slice(resp.body().as_ref()).expect("json body")
     };
     (resp.status().as_u16(), body)
+}
+
+/// The Lambda event SNS delivers for an SES hard bounce of `address`, as
+/// the configuration set publishes it.
+pub fn ses_bounce_event(address: &str) -> serde_json::Value {
+    let notification = serde_json::json!({
+        "eventType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{ "emailAddress": address, "action": "failed", "status": "5.1.1" }],
+            "timestamp": "2026-11-28T12:00:00.000Z",
+            "feedbackId": "0100018c-feedback"
+        },
+        "mail": { "timestamp": "2026-11-28T11:59:59.000Z", "source": "no-reply@example.com",
+                  "messageId": "0100018c-message", "destination": [address] }
+    });
+    serde_json::json!({
+        "Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:vericode-ses-events:1",
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+                "TopicArn": "arn:aws:sns:us-east-1:123456789012:vericode-ses-events",
+                "Subject": null,
+                "Message": notification.to_string(),
+                "Timestamp": "2026-11-28T12:00:00.000Z",
+                "SignatureVersion": "1",
+                "Signature": "EXAMPLE",
+                "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/cert.pem",
+                "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+                "MessageAttributes": {}
+            }
+        }]
+    })
 }

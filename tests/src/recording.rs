@@ -76,16 +76,18 @@ impl CodeStore for Recording {
         record: &DestRecord,
         expected_version: u64,
         counters: &[Counter],
+        message: &OutgoingMessage,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError> {
         self.note(one("commit_send"));
+        self.note(one("commit_send/message"));
         if captcha.is_some() {
             self.note(one("commit_send/captcha"));
         }
         if !counters.is_empty() {
             self.note(one("commit_send/counter"));
         }
-        self.inner.commit_send(captcha, record, expected_version, counters, now).await
+        self.inner.commit_send(captcha, record, expected_version, counters, message, now).await
     }
     async fn save_destination(
         &self,
@@ -164,5 +166,51 @@ impl SecretStore for Recording {
     ) -> Result<Option<SecretOwner>, StoreError> {
         self.note(one("take_secret"));
         self.inner.take_secret(kind, hash, now).await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for Recording {
+    async fn claim_message(
+        &self,
+        id: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        self.note(one("claim_message"));
+        self.inner.claim_message(id, now, lease_until).await
+    }
+    async fn settle_message(&self, id: &str) -> Result<(), StoreError> {
+        self.note(one("settle_message"));
+        self.inner.settle_message(id).await
+    }
+    async fn release_message(&self, id: &str) -> Result<(), StoreError> {
+        self.note(one("release_message"));
+        self.inner.release_message(id).await
+    }
+    async fn fail_message(
+        &self,
+        id: &str,
+        record: Option<(&DestRecord, u64)>,
+        refunds: &[Counter],
+    ) -> Result<FailOutcome, StoreError> {
+        self.note(one("fail_message"));
+        if record.is_some() {
+            self.note(one("fail_message/record"));
+        }
+        self.inner.fail_message(id, record, refunds).await
+    }
+    async fn is_suppressed(&self, address: &str) -> Result<bool, StoreError> {
+        self.note(one("is_suppressed"));
+        self.inner.is_suppressed(address).await
+    }
+    async fn suppress(
+        &self,
+        address: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.note(one("suppress"));
+        self.inner.suppress(address, reason, now).await
     }
 }

@@ -109,7 +109,7 @@ impl domain::ports::Random for Counting {
 async fn ids_come_from_the_random_source_and_bind_the_answer(b: Backend) {
     let t = app(b).await;
     let (store, _) = vericode_tests::store(b).await;
-    let services = domain::Services::new(vericode_tests::config(), store, t.outbox.clone())
+    let services = domain::Services::new(vericode_tests::config(), store)
         .unwrap()
         .with_random(std::sync::Arc::new(Counting(std::sync::atomic::AtomicU8::new(7))))
         .with_captcha_log(t.answers.clone());

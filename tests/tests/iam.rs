@@ -41,6 +41,9 @@ struct Harness {
     t: TestApp,
     store: Arc<Recording>,
     sdk: SdkActions,
+    /// What the delivery function (run in process after each send) uses.
+    deliver_store: Arc<Recording>,
+    deliver_sdk: SdkActions,
     used: BTreeMap<&'static str, Used>,
 }
 
@@ -52,6 +55,7 @@ macro_rules! call {
         let used = $h.used.entry(stringify!($krate)).or_default();
         used.operations.extend($h.store.take());
         used.actions.extend($h.sdk.take());
+        $h.delivered();
         parts(&resp)
     }};
 }
@@ -61,9 +65,23 @@ impl Harness {
         let sdk = SdkActions::default();
         let table = fresh_table(&vericode_tests::dynamodb_client().await).await;
         let client = sdk.client(&aws::sdk_config().await, &dynamodb_endpoint());
-        let store = Arc::new(Recording::new(Arc::new(DynamoStore::new(client, table))));
-        let t = vericode_tests::services_over(store.clone(), cfg, None);
-        Harness { t, store, sdk, used: BTreeMap::new() }
+        let store = Arc::new(Recording::new(Arc::new(DynamoStore::new(client, table.clone()))));
+        let deliver_sdk = SdkActions::default();
+        let client = deliver_sdk.client(&aws::sdk_config().await, &dynamodb_endpoint());
+        let deliver_store = Arc::new(Recording::new(Arc::new(DynamoStore::new(client, table))));
+        let t = vericode_tests::services_split(store.clone(), deliver_store.clone(), cfg, None);
+        Harness { t, store, sdk, deliver_store, deliver_sdk, used: BTreeMap::new() }
+    }
+
+    /// Counts what delivering the messages committed so far used.
+    fn delivered(&mut self) {
+        let operations = self.deliver_store.take();
+        if operations.is_empty() {
+            return;
+        }
+        let used = self.used.entry("deliver").or_default();
+        used.operations.extend(operations);
+        used.actions.extend(self.deliver_sdk.take());
     }
 
     async fn captcha(&mut self) -> Value {
@@ -206,6 +224,19 @@ async fn every_function_is_allowed_what_it_calls() {
     );
     let fresh = body["token"].as_str().unwrap().to_string();
     call!(h, delete_session, json!({}), Some(fresh.as_str()));
+
+    // A hard bounce suppresses the address; a later send to it is not delivered.
+    let bounce = vericode_tests::ses_bounce_event("iam2@example.com");
+    h.store.take();
+    h.sdk.take();
+    record_bounces::handle(&h.t.app, &bounce).await.unwrap();
+    let used = h.used.entry("record_bounces").or_default();
+    used.operations.extend(h.store.take());
+    used.actions.extend(h.sdk.take());
+    h.t.clock.advance(61);
+    let mut again = json!({"channel": "email", "to": "iam2@example.com", "purpose": "login"});
+    again["captcha"] = h.captcha().await;
+    call!(h, send_code, again, None);
 
     let policies = policies();
     assert_eq!(h.used.len(), policies.len(), "every function was exercised: {:?}", h.used.keys());

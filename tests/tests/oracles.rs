@@ -34,6 +34,7 @@ impl Server {
             services: t.app.clone(),
             answers: Some(t.answers.clone()),
             outbox: Some(t.outbox.clone()),
+            relay: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -30,6 +30,16 @@ fn counter(kind: LimitKind, limit: u32) -> Counter {
     Counter { key: format!("test|{}", uuid::Uuid::new_v4()), kind, limit, expires_at: T0 + 60 }
 }
 
+fn message() -> OutgoingMessage {
+    OutgoingMessage {
+        id: uuid::Uuid::new_v4().to_string(),
+        sealed: vec![9; 64],
+        created_at: T0,
+        expires_at: T0 + 3600,
+        attempts: 0,
+    }
+}
+
 fn account(email: &str) -> AccountRecord {
     AccountRecord {
         id: uuid::Uuid::new_v4().to_string(),
@@ -141,6 +151,7 @@ async fn a_send_commits_captcha_record_and_counters_together(b: Backend) {
             &record(&k, 1),
             0,
             std::slice::from_ref(&ip),
+            &message(),
             T0,
         )
         .await
@@ -165,9 +176,11 @@ async fn a_refused_send_writes_nothing(b: Backend) {
     let counters = [ip.clone(), sms.clone()];
     let captcha_ref = Some((c.id.as_str(), &c.answer_hash));
     let wrong = Some((c.id.as_str(), &[8u8; 32]));
+    let refused = message();
     let send = |captcha, version| {
-        let (store, k, counters) = (store.clone(), k.clone(), counters.clone());
-        async move { store.commit_send(captcha, &record(&k, 1), version, &counters, T0).await }
+        let (store, k, counters, refused) =
+            (store.clone(), k.clone(), counters.clone(), refused.clone());
+        async move { store.commit_send(captcha, &record(&k, 1), version, &counters, &refused, T0).await }
     };
     assert_eq!(send(wrong, 0).await.unwrap(), SendOutcome::CaptchaRejected);
     assert_eq!(send(captcha_ref, 7).await.unwrap(), SendOutcome::Conflict);
@@ -181,11 +194,12 @@ async fn a_refused_send_writes_nothing(b: Backend) {
         assert_eq!(store.increment(&ip, T0).await.unwrap(), CountOutcome::Counted { count });
     }
     assert_eq!(store.take_captcha(&c.id, T0).await.unwrap(), Some(c.clone()));
+    assert_eq!(store.claim_message(&refused.id, T0, T0 + 30).await.unwrap(), Claim::Settled);
     // An expired captcha is refused inside the send too.
     let old = captcha(T0);
     store.put_captcha(&old).await.unwrap();
-    let outcome =
-        store.commit_send(Some((&old.id, &old.answer_hash)), &record(&k, 1), 0, &[], T0).await;
+    let (r, m) = (record(&k, 1), message());
+    let outcome = store.commit_send(Some((&old.id, &old.answer_hash)), &r, 0, &[], &m, T0).await;
     assert_eq!(outcome.unwrap(), SendOutcome::CaptchaRejected);
 }
 
@@ -195,7 +209,9 @@ async fn concurrent_sends_have_one_winner(b: Backend) {
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let (store, k) = (store.clone(), k.clone());
-            tokio::spawn(async move { store.commit_send(None, &record(&k, 1), 0, &[], T0).await })
+            tokio::spawn(async move {
+                store.commit_send(None, &record(&k, 1), 0, &[], &message(), T0).await
+            })
         })
         .collect();
     let mut committed = 0;
@@ -428,6 +444,102 @@ async fn concurrent_secret_takes_have_one_winner(b: Backend) {
     assert_eq!(winners, 1);
 }
 
+/// A committed message is claimed by one delivery at a time, with a lease,
+/// and once settled nobody claims it again.
+async fn a_message_is_claimed_leased_and_settled(b: Backend) {
+    let (store, _) = store(b).await;
+    let m = message();
+    let sent = store.commit_send(None, &record(&key(), 1), 0, &[], &m, T0).await.unwrap();
+    assert_eq!(sent, SendOutcome::Committed);
+    let Claim::Claimed(first) = store.claim_message(&m.id, T0, T0 + 30).await.unwrap() else {
+        panic!("a pending message is claimed")
+    };
+    assert_eq!((first.id.as_str(), first.sealed.as_slice()), (m.id.as_str(), m.sealed.as_slice()));
+    assert_eq!((first.attempts, first.expires_at), (1, m.expires_at));
+    let leased = Claim::Leased { until: T0 + 30 };
+    assert_eq!(store.claim_message(&m.id, T0 + 29, T0 + 59).await.unwrap(), leased);
+    // A delivery that crashed: once its lease ends the message is free again.
+    let Claim::Claimed(second) = store.claim_message(&m.id, T0 + 30, T0 + 60).await.unwrap() else {
+        panic!("a lapsed lease is claimed again")
+    };
+    assert_eq!(second.attempts, 2);
+    // Given back after a failed attempt, it is claimed at once.
+    store.release_message(&m.id).await.unwrap();
+    assert!(matches!(
+        store.claim_message(&m.id, T0 + 31, T0 + 61).await.unwrap(),
+        Claim::Claimed(_)
+    ));
+    store.settle_message(&m.id).await.unwrap();
+    assert_eq!(store.claim_message(&m.id, T0 + 100, T0 + 130).await.unwrap(), Claim::Settled);
+    store.release_message(&m.id).await.unwrap();
+    assert_eq!(store.claim_message(&m.id, T0 + 100, T0 + 130).await.unwrap(), Claim::Settled);
+    // Unknown and expired messages are settled: there is nothing to send.
+    assert_eq!(store.claim_message("unknown", T0, T0 + 30).await.unwrap(), Claim::Settled);
+    let old = message();
+    store.commit_send(None, &record(&key(), 1), 0, &[], &old, T0).await.unwrap();
+    let late = store.claim_message(&old.id, old.expires_at, old.expires_at + 30).await.unwrap();
+    assert_eq!(late, Claim::Settled);
+}
+
+async fn concurrent_message_claims_have_one_winner(b: Backend) {
+    let (store, _) = store(b).await;
+    let m = message();
+    store.commit_send(None, &record(&key(), 1), 0, &[], &m, T0).await.unwrap();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, id) = (store.clone(), m.id.clone());
+            tokio::spawn(async move { store.claim_message(&id, T0, T0 + 30).await })
+        })
+        .collect();
+    let mut claimed = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Claim::Claimed(_) => claimed += 1,
+            other => assert_eq!(other, Claim::Leased { until: T0 + 30 }),
+        }
+    }
+    assert_eq!(claimed, 1);
+}
+
+/// Failing a message saves the record and refunds the counters with it,
+/// once; a stale record writes nothing.
+async fn a_failed_message_saves_and_refunds_once(b: Backend) {
+    let (store, _) = store(b).await;
+    let (k, m) = (key(), message());
+    let sms = counter(LimitKind::SmsDaily, 1);
+    let counters = std::slice::from_ref(&sms);
+    store.commit_send(None, &record(&k, 1), 0, counters, &m, T0).await.unwrap();
+    let full = CountOutcome::LimitReached { until: sms.expires_at };
+    assert_eq!(store.increment(&sms, T0).await.unwrap(), full);
+    // Not claimed yet: nothing happens.
+    let disabled = DestRecord { version: 2, code: None, sends: vec![], ..record(&k, 2) };
+    let fail = |version| {
+        let (store, id, r, c) = (store.clone(), m.id.clone(), disabled.clone(), sms.clone());
+        async move { store.fail_message(&id, Some((&r, version)), &[c]).await.unwrap() }
+    };
+    assert_eq!(fail(1).await, FailOutcome::NotClaimed);
+    assert!(matches!(store.claim_message(&m.id, T0, T0 + 30).await.unwrap(), Claim::Claimed(_)));
+    assert_eq!(fail(7).await, FailOutcome::Conflict);
+    assert_eq!(store.increment(&sms, T0).await.unwrap(), full, "a conflict refunds nothing");
+    assert_eq!(fail(1).await, FailOutcome::Committed);
+    assert_eq!(store.load_destination(&k, "email:x", T0).await.unwrap().0, disabled);
+    assert_eq!(store.claim_message(&m.id, T0 + 31, T0 + 61).await.unwrap(), Claim::Settled);
+    // Refunded once: one send fits again, and failing again changes nothing.
+    assert_eq!(fail(2).await, FailOutcome::NotClaimed);
+    assert_eq!(store.increment(&sms, T0).await.unwrap(), CountOutcome::Counted { count: 1 });
+    assert_eq!(store.increment(&sms, T0).await.unwrap(), full);
+}
+
+async fn addresses_are_suppressed(b: Backend) {
+    let (store, _) = store(b).await;
+    let a = format!("email:{}@example.com", uuid::Uuid::new_v4().simple());
+    assert!(!store.is_suppressed(&a).await.unwrap());
+    store.suppress(&a, "bounce", T0).await.unwrap();
+    store.suppress(&a, "complaint", T0).await.unwrap();
+    assert!(store.is_suppressed(&a).await.unwrap());
+    assert!(!store.is_suppressed("email:other@example.com").await.unwrap());
+}
+
 both_stores!(
     a_captcha_is_taken_once,
     an_unknown_captcha_is_none,
@@ -448,4 +560,8 @@ both_stores!(
     sessions_load_with_their_logout_marker,
     secrets_are_used_once_by_kind,
     concurrent_secret_takes_have_one_winner,
+    a_message_is_claimed_leased_and_settled,
+    concurrent_message_claims_have_one_winner,
+    a_failed_message_saves_and_refunds_once,
+    addresses_are_suppressed,
 );

@@ -8,7 +8,6 @@
 
 use domain::Services;
 use domain::config::Secrets;
-use domain::ports::NoDelivery;
 use edge::compose::{Deployment, config_from_env};
 use std::sync::Arc;
 
@@ -26,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = config_from_env(Secrets::Required)?;
     let store = Deployment::from_env().store(&aws::sdk_config().await);
     // Nothing is sent from here.
-    let services = Services::new(config, Arc::new(store), Arc::new(NoDelivery))?;
+    let services = Services::new(config, Arc::new(store))?;
     for _ in 0..count {
         let invite = domain::accounts::create_invite(&services, "vericode-admin").await?;
         println!("{}", invite.invite);

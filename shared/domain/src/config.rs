@@ -35,6 +35,11 @@ pub struct Config {
     pub sms_country_daily_max: u32,
     pub registration_mode: RegistrationMode,
     pub login_link_base: String,
+    /// Provider attempts per message before it fails for good.
+    pub delivery_max_attempts: u32,
+    /// How long a delivery holds a claimed message (longer than a provider
+    /// call may take; a crashed delivery's message is free again after it).
+    pub delivery_lease_secs: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -175,6 +180,8 @@ impl Config {
             login_link_base: env
                 .get("LOGIN_LINK_BASE")
                 .unwrap_or_else(|| "http://localhost:3000/login".into()),
+            delivery_max_attempts: env.count("DELIVERY_MAX_ATTEMPTS", 5, 1, 50)?,
+            delivery_lease_secs: env.num("DELIVERY_LEASE_SECS", 30, 1, 900)?,
         })
     }
 }

@@ -12,12 +12,43 @@ use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// XChaCha20-Poly1305 under a random nonce, bound to `context`:
+/// `nonce || ciphertext`.
+fn seal(
+    key: &[u8; 32],
+    context: &str,
+    plain: &[u8],
+    random: &dyn Random,
+) -> Result<Vec<u8>, RandomError> {
+    let mut nonce = [0u8; NONCE];
+    random.fill(&mut nonce)?;
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let payload = Payload { msg: plain, aad: context.as_bytes() };
+    let sealed = cipher
+        .encrypt(XNonce::from_slice(&nonce), payload)
+        .map_err(|_| RandomError("encryption failed".into()))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// What `seal` sealed under the same key and context, or `None`.
+fn open(key: &[u8; 32], context: &str, blob: &[u8]) -> Option<Vec<u8>> {
+    if blob.len() <= NONCE {
+        return None;
+    }
+    let (nonce, sealed) = blob.split_at(NONCE);
+    let cipher = XChaCha20Poly1305::new(key.into());
+    cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: context.as_bytes() }).ok()
+}
+
 /// Keys derived once at start-up from the service key.
 #[derive(Clone)]
 pub struct Keys {
     captcha: [u8; 32],
     codes: [u8; 32],
     link: [u8; 32],
+    outbox: [u8; 32],
 }
 
 const NONCE: usize = 24;
@@ -28,6 +59,7 @@ impl Keys {
             captcha: mac(code_key, &[b"vericode/captcha/v1"]),
             codes: mac(code_key, &[b"vericode/codes/v1"]),
             link: mac(code_key, &[b"vericode/secrets/v1"]),
+            outbox: mac(code_key, &[b"vericode/outbox/v1"]),
         }
     }
 
@@ -39,28 +71,27 @@ impl Keys {
         code: &str,
         random: &dyn Random,
     ) -> Result<Vec<u8>, RandomError> {
-        let mut nonce = [0u8; NONCE];
-        random.fill(&mut nonce)?;
-        let cipher = XChaCha20Poly1305::new((&self.codes).into());
-        let payload = Payload { msg: code.as_bytes(), aad: context.as_bytes() };
-        let sealed = cipher
-            .encrypt(XNonce::from_slice(&nonce), payload)
-            .map_err(|_| RandomError("encryption failed".into()))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Ok(out)
+        seal(&self.codes, context, code.as_bytes(), random)
     }
 
     /// The code sealed by `seal_code` for the same `context`, or `None`.
     pub fn open_code(&self, context: &str, blob: &[u8]) -> Option<String> {
-        if blob.len() <= NONCE {
-            return None;
-        }
-        let (nonce, sealed) = blob.split_at(NONCE);
-        let cipher = XChaCha20Poly1305::new((&self.codes).into());
-        let payload = Payload { msg: sealed, aad: context.as_bytes() };
-        let plain = cipher.decrypt(XNonce::from_slice(nonce), payload).ok()?;
-        String::from_utf8(plain).ok()
+        String::from_utf8(open(&self.codes, context, blob)?).ok()
+    }
+
+    /// Encrypts an outgoing message's contents, bound to its id.
+    pub fn seal_message(
+        &self,
+        id: &str,
+        plain: &[u8],
+        random: &dyn Random,
+    ) -> Result<Vec<u8>, RandomError> {
+        seal(&self.outbox, id, plain, random)
+    }
+
+    /// The contents sealed by `seal_message` for the same id, or `None`.
+    pub fn open_message(&self, id: &str, blob: &[u8]) -> Option<Vec<u8>> {
+        open(&self.outbox, id, blob)
     }
 
     /// The stored form of a one-time secret (login link, invite).

@@ -16,7 +16,7 @@ pub mod crypto;
 pub mod error;
 pub mod invalid;
 pub mod messages;
-pub mod pacer;
+pub mod outbox;
 pub mod password;
 pub mod ports;
 pub mod purpose;

@@ -2,7 +2,7 @@
 //! (minijinja) per purpose, channel and locale: email subject, text and
 //! HTML, and a short SMS. Templates live in `shared/domain/locales/<tag>/`.
 
-use crate::address::{Channel, Destination};
+use crate::address::Channel;
 use crate::catalog::{Locale, catalog};
 use crate::error::Fault;
 use crate::purpose::Purpose;
@@ -17,14 +17,14 @@ fn render(locale: Locale, name: &str, ctx: &minijinja::Value) -> Result<String, 
 
 /// The message carrying `code`.
 pub fn code(
-    to: &Destination,
+    channel: Channel,
+    to: &str,
     purpose: Purpose,
     locale: Locale,
     app_name: &str,
     code: &str,
     ttl_secs: i64,
 ) -> Result<Message, Fault> {
-    let channel = to.channel();
     let ctx = context! {
         app_name, code, purpose => purpose.as_str(), channel => channel.as_str(),
         minutes => (ttl_secs + 59) / 60,
@@ -39,7 +39,7 @@ pub fn code(
     };
     Ok(Message {
         channel,
-        to: to.address().to_string(),
+        to: to.to_string(),
         purpose,
         subject,
         text,
@@ -51,13 +51,14 @@ pub fn code(
 /// A notice from template set `name`: email subject, text and HTML, or SMS text.
 fn notice(
     name: &str,
-    to: &Destination,
+    channel: Channel,
+    to: &str,
     purpose: Purpose,
     locale: Locale,
     app_name: &str,
 ) -> Result<Message, Fault> {
-    let ctx = context! { app_name, channel => to.channel().as_str() };
-    let (subject, text, html) = match to.channel() {
+    let ctx = context! { app_name, channel => channel.as_str() };
+    let (subject, text, html) = match channel {
         Channel::Email => (
             Some(render(locale, &format!("{name}.subject.txt"), &ctx)?),
             render(locale, &format!("{name}.txt"), &ctx)?,
@@ -65,27 +66,29 @@ fn notice(
         ),
         Channel::Sms => (None, render(locale, &format!("{name}.sms.txt"), &ctx)?, None),
     };
-    Ok(Message {
-        channel: to.channel(),
-        to: to.address().to_string(),
-        purpose,
-        subject,
-        text,
-        html,
-        code: None,
-    })
+    Ok(Message { channel, to: to.to_string(), purpose, subject, text, html, code: None })
 }
 
 /// "You already have an account", sent instead of a sign-up code to an
 /// address that belongs to an account.
-pub fn account_exists(to: &Destination, locale: Locale, app_name: &str) -> Result<Message, Fault> {
-    notice("account_exists", to, Purpose::Register, locale, app_name)
+pub fn account_exists(
+    channel: Channel,
+    to: &str,
+    locale: Locale,
+    app_name: &str,
+) -> Result<Message, Fault> {
+    notice("account_exists", channel, to, Purpose::Register, locale, app_name)
 }
 
 /// "Another account tried to add your address", sent instead of a bind
 /// code to the owner of an address another account asked to bind.
-pub fn bind_attempt(to: &Destination, locale: Locale, app_name: &str) -> Result<Message, Fault> {
-    notice("bind_attempt", to, Purpose::Bind, locale, app_name)
+pub fn bind_attempt(
+    channel: Channel,
+    to: &str,
+    locale: Locale,
+    app_name: &str,
+) -> Result<Message, Fault> {
+    notice("bind_attempt", channel, to, Purpose::Bind, locale, app_name)
 }
 
 #[cfg(test)]
@@ -94,8 +97,8 @@ mod tests {
 
     #[test]
     fn every_purpose_channel_and_locale_renders() {
-        let email = Destination::parse(Channel::Email, "a@example.com", None, "to").unwrap();
-        let phone = Destination::parse(Channel::Sms, "+8613800138000", None, "to").unwrap();
+        let email = (Channel::Email, "a@example.com");
+        let phone = (Channel::Sms, "+8613800138000");
         for locale in Locale::all() {
             for purpose in [
                 Purpose::Register,
@@ -104,28 +107,30 @@ mod tests {
                 Purpose::Bind,
                 Purpose::Verify,
             ] {
-                let m = code(&email, purpose, locale, "Acme <App>", "042917", 600).unwrap();
+                let m =
+                    code(email.0, email.1, purpose, locale, "Acme <App>", "042917", 600).unwrap();
                 assert!(m.subject.as_deref().unwrap().contains("042917"));
                 assert!(m.text.contains("042917") && m.text.contains("10"));
                 let html = m.html.unwrap();
                 assert!(html.contains("042917") && html.contains("Acme &lt;App&gt;"), "escaped");
-                let s = code(&phone, purpose, locale, "Acme", "042917", 300).unwrap();
+                let s = code(phone.0, phone.1, purpose, locale, "Acme", "042917", 300).unwrap();
                 assert!(s.text.contains("042917") && s.text.contains('5') && s.subject.is_none());
                 assert!(s.text.chars().count() <= 140, "{}", s.text);
             }
-            for dest in [&email, &phone] {
+            for dest in [email, phone] {
                 for n in [
-                    account_exists(dest, locale, "Acme").unwrap(),
-                    bind_attempt(dest, locale, "Acme").unwrap(),
+                    account_exists(dest.0, dest.1, locale, "Acme").unwrap(),
+                    bind_attempt(dest.0, dest.1, locale, "Acme").unwrap(),
                 ] {
                     assert!(n.code.is_none() && n.text.contains("Acme"), "{}", n.text);
-                    assert_eq!(n.subject.is_some(), dest == &email);
-                    assert!(n.text.chars().count() <= 140 || dest == &email, "{}", n.text);
+                    assert_eq!(n.subject.is_some(), dest == email);
+                    assert!(n.text.chars().count() <= 140 || dest == email, "{}", n.text);
                 }
             }
         }
         let zh =
-            code(&phone, Purpose::Login, Locale::from_field("zh-Hans"), "Acme", "1", 600).unwrap();
+            code(phone.0, phone.1, Purpose::Login, Locale::from_field("zh-Hans"), "Acme", "1", 600)
+                .unwrap();
         assert!(zh.text.contains("登录"));
     }
 }

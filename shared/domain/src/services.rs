@@ -7,11 +7,10 @@
 use crate::config::Config;
 use crate::crypto::Keys;
 use crate::error::Fault;
-use crate::pacer::Pacer;
 use crate::password::Passwords;
 use crate::ports::{
-    CaptchaLog, CaptchaRenderer, Clock, Delivery, NoCaptchaLog, OsRandom, Random, Store,
-    SystemClock,
+    CaptchaLog, CaptchaRenderer, Clock, Metrics, NoCaptchaLog, NoMetrics, OsRandom, Random, Relay,
+    Store, StreamRelay, SystemClock,
 };
 use std::sync::Arc;
 
@@ -19,35 +18,33 @@ pub struct Services {
     pub config: Config,
     pub keys: Keys,
     pub store: Arc<dyn Store>,
-    pub delivery: Arc<dyn Delivery>,
+    /// Told of each outgoing message a send commits (the stream does the
+    /// work when deployed).
+    pub relay: Arc<dyn Relay>,
+    pub metrics: Arc<dyn Metrics>,
     pub renderer: Arc<dyn CaptchaRenderer>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
     /// Told each captcha's answer: `NoCaptchaLog` except in the dev server.
     pub captcha_log: Arc<dyn CaptchaLog>,
     pub passwords: Passwords,
-    pub pace: Pacer,
 }
 
 impl Services {
-    /// Services over `store` and `delivery` with the system clock, the OS
-    /// CSPRNG, the image renderer and no captcha log.
-    pub fn new(
-        config: Config,
-        store: Arc<dyn Store>,
-        delivery: Arc<dyn Delivery>,
-    ) -> Result<Self, Fault> {
+    /// Services over `store` with the system clock, the OS CSPRNG, the image
+    /// renderer, the stream relay, and no captcha log or metrics.
+    pub fn new(config: Config, store: Arc<dyn Store>) -> Result<Self, Fault> {
         Ok(Services {
             keys: Keys::derive(&config.code_key),
             config,
             store,
-            delivery,
+            relay: Arc::new(StreamRelay),
+            metrics: Arc::new(NoMetrics),
             renderer: Arc::new(crate::render::ImageRenderer),
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
             captcha_log: Arc::new(NoCaptchaLog),
             passwords: Passwords::new()?,
-            pace: Pacer::default(),
         })
     }
 
@@ -71,8 +68,13 @@ impl Services {
         self
     }
 
-    pub fn with_delivery(mut self, delivery: Arc<dyn Delivery>) -> Self {
-        self.delivery = delivery;
+    pub fn with_relay(mut self, relay: Arc<dyn Relay>) -> Self {
+        self.relay = relay;
+        self
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 

@@ -2,9 +2,9 @@
 //! environment (secrets required), the AWS clients, and the adapters behind
 //! the domain's ports. Built once per cold start, outside the handler.
 
+use crate::metrics::EmfMetrics;
 use aws::dynamodb::{self, DynamoStore};
 use domain::config::{Config, ConfigError, Secrets};
-use domain::ports::NoDelivery;
 use domain::{Fault, Services};
 use std::sync::Arc;
 
@@ -18,6 +18,8 @@ pub struct Deployment {
     pub dynamodb_endpoint: Option<String>,
     /// `EMAIL_FROM`: the sender of emails; required where email is sent.
     pub email_from: Option<String>,
+    /// `SES_CONFIGURATION_SET`: publishes bounces and complaints (optional).
+    pub ses_configuration_set: Option<String>,
 }
 
 impl Deployment {
@@ -27,6 +29,7 @@ impl Deployment {
             table_name: get("TABLE_NAME").unwrap_or_else(|| "vericode".into()),
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
             email_from: get("EMAIL_FROM"),
+            ses_configuration_set: get("SES_CONFIGURATION_SET"),
         }
     }
 
@@ -69,25 +72,28 @@ pub fn check_templates() -> Result<(), StartupError> {
     Ok(())
 }
 
-/// A deployed function's services: DynamoDB, and no delivery — it sends no
-/// messages, so the SES and SNS clients are not even linked into it.
+/// A deployed function's services: DynamoDB, and metrics in EMF. No
+/// function behind the API sends messages (the delivery function does), so
+/// the SES and SNS clients are linked into that one alone.
 pub async fn from_env() -> Result<Services, StartupError> {
     let config = config_from_env(Secrets::Required)?;
     let sdk = aws::sdk_config().await;
     let store = Deployment::from_env().store(&sdk);
-    Ok(Services::new(config, Arc::new(store), Arc::new(NoDelivery))?)
+    Ok(Services::new(config, Arc::new(store))?.with_metrics(Arc::new(EmfMetrics)))
 }
 
-/// `from_env` for the function that sends codes: SES and SNS as well, and
-/// `EMAIL_FROM` is required. The AWS configuration is loaded once and shared
-/// by the three clients.
+/// The delivery function's deliverer: DynamoDB, SES and SNS (the AWS
+/// configuration is loaded once and shared by the three clients), EMF
+/// metrics; `EMAIL_FROM` is required and the templates are compiled now.
 #[cfg(feature = "delivery")]
-pub async fn from_env_sending() -> Result<Services, StartupError> {
+pub async fn deliverer_from_env() -> Result<domain::outbox::Deliverer, StartupError> {
     let config = config_from_env(Secrets::Required)?;
     check_templates()?;
     let deployment = Deployment::from_env();
     let from = deployment.sender()?;
     let sdk = aws::sdk_config().await;
-    let delivery = aws::delivery::AwsDelivery::new(&sdk, from);
-    Ok(Services::new(config, Arc::new(deployment.store(&sdk)), Arc::new(delivery))?)
+    let store = deployment.store(&sdk);
+    let delivery = aws::delivery::AwsDelivery::new(&sdk, from, deployment.ses_configuration_set);
+    let services = Services::new(config, Arc::new(store))?.with_metrics(Arc::new(EmfMetrics));
+    Ok(domain::outbox::Deliverer::new(&services, Arc::new(delivery)))
 }

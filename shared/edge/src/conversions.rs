@@ -65,7 +65,6 @@ impl From<SendError> for ApiError {
             SendError::SmsBudgetExhausted { retry_after } => {
                 ApiError::SmsBudgetExhausted { retry_after }
             }
-            SendError::DeliveryFailed => ApiError::DeliveryFailed,
             SendError::Busy => BUSY,
             SendError::Fault(f) => f.into(),
         }

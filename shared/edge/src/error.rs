@@ -40,8 +40,6 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("sms budget exhausted")]
     SmsBudgetExhausted { retry_after: u64 },
-    #[error("delivery failed")]
-    DeliveryFailed,
     #[error("code invalid")]
     CodeInvalid { attempts_left: Option<u32> },
     /// The field holding the password is named.
@@ -83,7 +81,6 @@ impl ApiError {
             Unauthorized | InvalidCredentials => StatusCode::UNAUTHORIZED,
             CaptchaInvalid | SmsCountryNotAllowed | InviteInvalid => StatusCode::FORBIDDEN,
             RateLimited { .. } | SmsBudgetExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
-            DeliveryFailed => StatusCode::BAD_GATEWAY,
             AccountExists | AddressTaken | NoBoundAddress => StatusCode::CONFLICT,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -103,7 +100,6 @@ impl ApiError {
             SmsCountryNotAllowed => "sms_country_not_allowed",
             RateLimited { .. } => "rate_limited",
             SmsBudgetExhausted { .. } => "sms_budget_exhausted",
-            DeliveryFailed => "delivery_failed",
             CodeInvalid { .. } => "code_invalid",
             WeakPassword(_) => "weak_password",
             AccountExists => "account_exists",

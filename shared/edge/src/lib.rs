@@ -8,6 +8,7 @@ pub mod auth;
 pub mod compose;
 mod conversions;
 pub mod error;
+pub mod metrics;
 pub mod request;
 pub mod response;
 pub mod telemetry;

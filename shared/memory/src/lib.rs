@@ -4,9 +4,11 @@
 //! function does.
 
 mod answers;
+mod metrics;
 mod outbox;
 mod store;
 
 pub use answers::AnswerLog;
+pub use metrics::MetricLog;
 pub use outbox::Outbox;
-pub use store::MemoryStore;
+pub use store::{MemoryStore, MessageState};

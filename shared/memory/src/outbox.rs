@@ -5,20 +5,29 @@ use async_trait::async_trait;
 use domain::messages::Message;
 use domain::ports::dev::{self, SentMessage};
 use domain::ports::{Clock, Delivery, DeliveryError};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub struct Outbox {
     clock: Arc<dyn Clock>,
     entries: Mutex<Vec<SentMessage>>,
-    /// Addresses whose messages the outbox refuses, to rehearse provider failures.
+    /// Addresses whose messages the outbox refuses for good, to rehearse
+    /// permanent provider failures…
     refuse: Mutex<Vec<String>>,
+    /// …and how many more sends to an address fail as an outage would.
+    outage: Mutex<HashMap<String, u32>>,
 }
 
 impl Outbox {
     const MAX: usize = 10_000;
 
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Outbox { clock, entries: Mutex::default(), refuse: Mutex::default() }
+        Outbox {
+            clock,
+            entries: Mutex::default(),
+            refuse: Mutex::default(),
+            outage: Mutex::default(),
+        }
     }
 
     /// Messages to `to` (canonical form), newest first.
@@ -27,9 +36,14 @@ impl Outbox {
         entries.iter().rev().filter(|e| e.to == to).cloned().collect()
     }
 
-    /// Makes every later send to `to` fail like a provider refusal.
+    /// Makes every later send to `to` fail like a permanent provider refusal.
     pub fn refuse(&self, to: &str) {
         self.refuse.lock().unwrap_or_else(|p| p.into_inner()).push(to.to_string());
+    }
+
+    /// Makes the next `times` sends to `to` fail like a provider outage.
+    pub fn fail_next(&self, to: &str, times: u32) {
+        self.outage.lock().unwrap_or_else(|p| p.into_inner()).insert(to.to_string(), times);
     }
 }
 
@@ -37,7 +51,13 @@ impl Outbox {
 impl Delivery for Outbox {
     async fn send(&self, m: &Message) -> Result<(), DeliveryError> {
         if self.refuse.lock().unwrap_or_else(|p| p.into_inner()).contains(&m.to) {
-            return Err(DeliveryError("refused by the outbox".into()));
+            return Err(DeliveryError::permanent("refused by the outbox"));
+        }
+        if let Some(left) =
+            self.outage.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&m.to).filter(|n| **n > 0)
+        {
+            *left -= 1;
+            return Err(DeliveryError::transient("the outbox is down"));
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= Self::MAX {

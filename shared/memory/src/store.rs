@@ -6,9 +6,10 @@
 use async_trait::async_trait;
 use domain::crypto::digest_eq;
 use domain::ports::{
-    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, CaptchaStore, CodeStore, CountOutcome,
-    Counter, CounterStore, DestRecord, SaveOutcome, SecretKind, SecretOwner, SecretStore,
-    SendOutcome, StoreError, StoredCaptcha, Timestamp,
+    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, CaptchaStore, Claim, CodeStore,
+    CountOutcome, Counter, CounterStore, DestRecord, FailOutcome, OutboxStore, OutgoingMessage,
+    SaveOutcome, SecretKind, SecretOwner, SecretStore, SendOutcome, StoreError, StoredCaptcha,
+    Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -27,6 +28,20 @@ struct Inner {
     owners: HashMap<String, String>,
     revoked: HashMap<String, Timestamp>,
     secrets: HashMap<(u8, [u8; 32]), (SecretOwner, Timestamp)>,
+    messages: HashMap<String, (OutgoingMessage, MessageState)>,
+    suppressed: HashMap<String, String>,
+}
+
+/// Where an outgoing message stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageState {
+    Pending,
+    /// Claimed until the lease ends.
+    Sending {
+        until: Timestamp,
+    },
+    Done,
+    Failed,
 }
 
 fn kind_tag(kind: SecretKind) -> u8 {
@@ -140,6 +155,7 @@ impl CodeStore for MemoryStore {
         record: &DestRecord,
         expected_version: u64,
         counters: &[Counter],
+        message: &OutgoingMessage,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError> {
         let mut inner = self.lock();
@@ -171,6 +187,7 @@ impl CodeStore for MemoryStore {
             }
             entry.0 += 1;
         }
+        inner.messages.insert(message.id.clone(), (message.clone(), MessageState::Pending));
         Ok(SendOutcome::Committed)
     }
 
@@ -247,12 +264,7 @@ impl CounterStore for MemoryStore {
     }
 
     async fn refund(&self, counters: &[Counter]) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        for c in counters {
-            if let Some(entry) = inner.counters.get_mut(&c.key) {
-                entry.0 = entry.0.saturating_sub(1);
-            }
-        }
+        self.lock().refund(counters);
         Ok(())
     }
 }
@@ -278,5 +290,109 @@ impl SecretStore for MemoryStore {
     ) -> Result<Option<SecretOwner>, StoreError> {
         let taken = self.lock().secrets.remove(&(kind_tag(kind), *hash));
         Ok(taken.filter(|(_, exp)| *exp > now).map(|(id, _)| id))
+    }
+}
+
+impl MemoryStore {
+    /// Where message `id` stands, if it is stored (for tests).
+    pub fn message_state(&self, id: &str) -> Option<MessageState> {
+        self.lock().messages.get(id).map(|(_, state)| *state)
+    }
+
+    /// Every stored message's id, in no order (for tests).
+    pub fn message_ids(&self) -> Vec<String> {
+        self.lock().messages.keys().cloned().collect()
+    }
+}
+
+impl Inner {
+    fn refund(&mut self, counters: &[Counter]) {
+        for c in counters {
+            if let Some((n, _)) = self.counters.get_mut(&c.key) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl OutboxStore for MemoryStore {
+    async fn claim_message(
+        &self,
+        id: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        let mut inner = self.lock();
+        let Some((message, state)) = inner.messages.get_mut(id) else { return Ok(Claim::Settled) };
+        if message.expires_at <= now {
+            return Ok(Claim::Settled);
+        }
+        match *state {
+            MessageState::Done | MessageState::Failed => Ok(Claim::Settled),
+            MessageState::Sending { until } if until > now => Ok(Claim::Leased { until }),
+            MessageState::Pending | MessageState::Sending { .. } => {
+                *state = MessageState::Sending { until: lease_until };
+                message.attempts += 1;
+                Ok(Claim::Claimed(message.clone()))
+            }
+        }
+    }
+
+    async fn settle_message(&self, id: &str) -> Result<(), StoreError> {
+        if let Some((_, state)) = self.lock().messages.get_mut(id) {
+            *state = MessageState::Done;
+        }
+        Ok(())
+    }
+
+    async fn release_message(&self, id: &str) -> Result<(), StoreError> {
+        if let Some((_, state)) = self.lock().messages.get_mut(id)
+            && matches!(state, MessageState::Sending { .. })
+        {
+            *state = MessageState::Pending;
+        }
+        Ok(())
+    }
+
+    async fn fail_message(
+        &self,
+        id: &str,
+        record: Option<(&DestRecord, u64)>,
+        refunds: &[Counter],
+    ) -> Result<FailOutcome, StoreError> {
+        let mut inner = self.lock();
+        let claimed = inner
+            .messages
+            .get(id)
+            .is_some_and(|(_, state)| matches!(state, MessageState::Sending { .. }));
+        if !claimed {
+            return Ok(FailOutcome::NotClaimed);
+        }
+        if let Some((r, expected)) = record {
+            if inner.version(&r.key) != expected {
+                return Ok(FailOutcome::Conflict);
+            }
+            inner.destinations.insert(r.key.clone(), r.clone());
+        }
+        inner.refund(refunds);
+        if let Some((_, state)) = inner.messages.get_mut(id) {
+            *state = MessageState::Failed;
+        }
+        Ok(FailOutcome::Committed)
+    }
+
+    async fn is_suppressed(&self, address: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().suppressed.contains_key(address))
+    }
+
+    async fn suppress(
+        &self,
+        address: &str,
+        reason: &str,
+        _now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.lock().suppressed.insert(address.to_string(), reason.to_string());
+        Ok(())
     }
 }

@@ -4,15 +4,16 @@
 //! (`COUNTER#…`).
 
 use super::calls::{build, cancellation_codes, conditional};
-use super::codec::{Item, b, dest_item, dest_record, get_n, get_s, n, version_condition};
+use super::codec::{Item, b, dest_record, get_n, get_s, n};
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
+use super::writes::{put_message, put_record};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
 use domain::ports::{
-    CodeStore, CountOutcome, Counter, CounterStore, DestRecord, SaveOutcome, SendOutcome,
-    StoreError, Timestamp,
+    CodeStore, CountOutcome, Counter, CounterStore, DestRecord, OutgoingMessage, SaveOutcome,
+    SendOutcome, StoreError, Timestamp,
 };
 
 pub(super) const IAM: &[Operation] = &[
@@ -20,23 +21,11 @@ pub(super) const IAM: &[Operation] = &[
     op("commit_send", &["dynamodb:PutItem"]),
     op("commit_send/captcha", &["dynamodb:DeleteItem"]),
     op("commit_send/counter", &["dynamodb:UpdateItem"]),
+    op("commit_send/message", &["dynamodb:PutItem"]),
     op("save_destination", &["dynamodb:PutItem"]),
     op("increment", &["dynamodb:UpdateItem"]),
     op("refund", &["dynamodb:UpdateItem"]),
 ];
-
-/// A conditional put of a destination record at `expected_version`.
-fn put_record(table: &str, record: &DestRecord, expected_version: u64) -> Result<Put, StoreError> {
-    let (cond, value) = version_condition(expected_version);
-    build(
-        Put::builder()
-            .table_name(table)
-            .set_item(Some(dest_item(record)))
-            .condition_expression(cond)
-            .set_expression_attribute_values(value.map(|(k, v)| [(k, v)].into()))
-            .build(),
-    )
-}
 
 /// Using up the captcha inside the send: it must hold this answer hash and
 /// be unexpired.
@@ -136,6 +125,7 @@ impl CodeStore for DynamoStore {
         record: &DestRecord,
         expected_version: u64,
         counters: &[Counter],
+        message: &OutgoingMessage,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError> {
         let mut items = Vec::new();
@@ -149,6 +139,9 @@ impl CodeStore for DynamoStore {
             let update = counter_increment(&self.table, c, now)?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
+        // Last, so the refusal positions above stay as they are.
+        let put = put_message(&self.table, message)?;
+        items.push(TransactWriteItem::builder().put(put).build());
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(SendOutcome::Committed),
             Err(e) => send_refusal(&cancellation_codes(e)?, captcha.is_some(), counters),

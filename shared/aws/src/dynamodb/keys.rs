@@ -21,6 +21,11 @@ pub const COUNTER: &str = "COUNTER#";
 pub const REVOKED: &str = "REVOKED#";
 /// One-time secrets (login links, invites), by keyed hash.
 pub const SECRET: &str = "SECRET#";
+/// Outgoing messages (the transactional outbox); the stream filter in
+/// template.yaml matches this prefix.
+pub const MESSAGE: &str = "MSG#";
+/// Addresses messages must not go to (hard bounces, complaints).
+pub const SUPPRESSED: &str = "SUPPRESSED#";
 /// The sort key of single-item partitions.
 pub const ITEM: &str = "ITEM";
 
@@ -38,6 +43,12 @@ pub fn account(id: &str) -> String {
 }
 pub fn counter(key: &str) -> String {
     format!("{COUNTER}{key}")
+}
+pub fn message(id: &str) -> String {
+    format!("{MESSAGE}{id}")
+}
+pub fn suppressed(address: &str) -> String {
+    format!("{SUPPRESSED}{address}")
 }
 pub fn revoked(jti: &str) -> String {
     format!("{REVOKED}{jti}")

@@ -4,7 +4,8 @@
 //!
 //! One file per concern: `keys` and `codec` (items), `captchas`, `codes`
 //! (destination records and counters), `accounts` (accounts, addresses,
-//! sessions), `secrets` (login links and invites), `table` (creating it
+//! sessions), `secrets` (login links and invites), `outbox` (outgoing
+//! messages and suppressed addresses), `table` (creating it
 //! locally). Each of those declares, beside its operations, the DynamoDB
 //! actions each one calls (`IAM`): template.yaml must allow a function the
 //! actions of every operation its requests use, which `tests/tests/iam.rs`
@@ -17,9 +18,11 @@ mod codec;
 mod codes;
 mod iam;
 pub mod keys;
+mod outbox;
 mod secrets;
 mod store;
 mod table;
+mod writes;
 
 pub use iam::Operation;
 pub use store::{DynamoStore, client};
@@ -27,7 +30,10 @@ pub use table::ensure_table;
 
 /// Every operation of the adapter, with its actions.
 pub fn operations() -> impl Iterator<Item = Operation> {
-    [captchas::IAM, codes::IAM, accounts::IAM, secrets::IAM].into_iter().flatten().copied()
+    [captchas::IAM, codes::IAM, accounts::IAM, secrets::IAM, outbox::IAM]
+        .into_iter()
+        .flatten()
+        .copied()
 }
 
 /// The actions operation `name` calls; `None` for an unknown operation.

@@ -5,14 +5,14 @@ use super::calls::unavailable;
 use super::keys::{EXPIRES_AT, PK, SK};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use domain::ports::StoreError;
 use std::time::Duration;
 
-/// Creates the table if it is missing — the same keys, billing and TTL as
-/// template.yaml — and makes sure TTL is on. For the dev server and tests;
+/// Creates the table if it is missing — the same keys, billing, TTL and
+/// stream as template.yaml — and makes sure TTL is on. For the dev server and tests;
 /// deployed tables come from the template.
 pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let exists = match client.describe_table().table_name(table).send().await {
@@ -31,6 +31,7 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError
             .attribute_definitions(attr(SK)?)
             .key_schema(key_schema(PK, KeyType::Hash)?)
             .key_schema(key_schema(SK, KeyType::Range)?)
+            .stream_specification(stream()?)
             .send()
             .await;
         if let Err(e) = created
@@ -63,6 +64,15 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError
             .map_err(unavailable)?;
     }
     Ok(())
+}
+
+/// The stream the delivery function reads: new images of changed items.
+fn stream() -> Result<StreamSpecification, StoreError> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewImage)
+        .build()
+        .map_err(unavailable)
 }
 
 fn attr(name: &str) -> Result<AttributeDefinition, StoreError> {

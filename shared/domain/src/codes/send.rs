@@ -7,10 +7,13 @@ use crate::address::{Channel, Destination};
 use crate::captcha::CaptchaAnswer;
 use crate::catalog::Locale;
 use crate::crypto::{digest_eq, random_digits};
-use crate::error::{Fault, chain};
+use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::messages::{self, Message};
-use crate::ports::{Counter, DestRecord, LimitKind, LiveCode, SendOutcome, Timestamp};
+use crate::outbox::{Contents, Kind};
+use crate::ports::{
+    Counter, DestRecord, LimitKind, LiveCode, Metric, OutgoingMessage, SendOutcome, SendResult,
+    Timestamp,
+};
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
@@ -31,14 +34,6 @@ struct Target {
     counters: Vec<Counter>,
 }
 
-/// A send the store accepted.
-struct Accepted {
-    decision: Decision,
-    old: DestRecord,
-    new: DestRecord,
-    code: String,
-}
-
 /// Sends a code. `principal` is the caller when the request carried a valid
 /// session token; `client_ip` the address API Gateway saw.
 pub async fn send(
@@ -49,9 +44,25 @@ pub async fn send(
     client_ip: Option<IpAddr>,
 ) -> Result<CodeSent, SendError> {
     let target = prepare(s, &req, principal, client_ip)?;
-    let accepted = retry::run(|| attempt(s, &target)).await?.ok_or(SendError::Busy)?;
+    let result = retry::run(|| attempt(s, &target, locale)).await;
+    let outcome = match &result {
+        Ok(Some(_)) => Some(SendResult::Accepted),
+        Err(SendError::RateLimited { .. }) => Some(SendResult::RateLimited),
+        Err(SendError::SmsBudgetExhausted { .. }) => Some(SendResult::BudgetExhausted),
+        Err(SendError::CaptchaInvalid) => Some(SendResult::CaptchaInvalid),
+        _ => None,
+    };
+    if let Some(outcome) = outcome {
+        let (channel, purpose) = (target.dest.channel(), target.purpose);
+        s.metrics.record(Metric::Send { channel, purpose, outcome });
+    }
+    if outcome == Some(SendResult::CaptchaInvalid) {
+        s.metrics.record(Metric::CaptchaFailed);
+    }
+    let message_id = result?.ok_or(SendError::Busy)?;
     tracing::info!(purpose = target.purpose.as_str(), to = %target.dest, "code send accepted");
-    dispatch(s, &target, accepted, locale).await?;
+    // Delivery is the outbox's job; in process only in the dev server and tests.
+    s.relay.committed(&message_id).await;
     Ok(CodeSent {
         expires_in: s.config.code_ttl_secs,
         resend_in: s.config.code_resend_interval_secs,
@@ -153,8 +164,8 @@ fn counters(s: &Services, ip: Option<IpAddr>, sms_country: Option<u16>) -> Vec<C
 }
 
 /// One read-decide-write round; `Retry` when another request wrote the
-/// destination's record in between.
-async fn attempt(s: &Services, t: &Target) -> Result<Attempt<Accepted>, SendError> {
+/// destination's record in between. Done: the id of the stored message.
+async fn attempt(s: &Services, t: &Target, locale: Locale) -> Result<Attempt<String>, SendError> {
     let now = s.clock.now();
     let (old, owner) = s.store.load_destination(&t.key, &t.dest.key(), now).await?;
     let facts = Facts {
@@ -174,9 +185,10 @@ async fn attempt(s: &Services, t: &Target) -> Result<Attempt<Accepted>, SendErro
     let mut new = policy::next_record(&old, now, &s.config);
     let code = place_code(s, &t.key, &old, &mut new, now)?;
     new.expires_at = horizon(&new, now, &s.config);
+    let message = outgoing(s, t, decision, &new, code, locale, now)?;
     let captcha = t.captcha.as_ref().map(|(id, h)| (id.as_str(), h));
-    match s.store.commit_send(captcha, &new, old.version, &t.counters, now).await? {
-        SendOutcome::Committed => Ok(Attempt::Done(Accepted { decision, old, new, code })),
+    match s.store.commit_send(captcha, &new, old.version, &t.counters, &message, now).await? {
+        SendOutcome::Committed => Ok(Attempt::Done(message.id)),
         SendOutcome::Conflict => Ok(Attempt::Retry),
         SendOutcome::CaptchaRejected => {
             if let Some((id, _)) = &t.captcha {
@@ -233,64 +245,46 @@ async fn captcha_anyway(s: &Services, t: &Target, now: Timestamp) -> Result<(), 
     }
 }
 
-/// Hands the message (if any) to the provider, paced so that response
-/// times do not tell whether one went out. A refused code is taken back.
-async fn dispatch(
+/// The outgoing message of an accepted send, sealed: the code, a notice,
+/// or nothing at all — stored alike, so every send writes the same items.
+fn outgoing(
     s: &Services,
     t: &Target,
-    accepted: Accepted,
+    decision: Decision,
+    new: &DestRecord,
+    code: String,
     locale: Locale,
-) -> Result<(), SendError> {
-    let Some(message) = message(s, t, &accepted, locale)? else {
-        s.pace.idle().await;
-        return Ok(());
+    now: Timestamp,
+) -> Result<OutgoingMessage, Fault> {
+    let kind = match decision {
+        Decision::Deliver => Kind::Code,
+        Decision::Decoy { notice: Some(Notice::AccountExists) } => Kind::AccountExists,
+        Decision::Decoy { notice: Some(Notice::BindAttempt) } => Kind::BindAttempt,
+        Decision::Decoy { notice: None } | Decision::Wait { .. } => Kind::Silent,
     };
-    let Err(e) = s.pace.deliver(&*s.delivery, &message).await else { return Ok(()) };
-    if accepted.decision != Decision::Deliver {
-        // A notice that fails must look like one that went out.
-        tracing::warn!(error = %chain(&e), "notice delivery failed");
-        return Ok(());
-    }
-    tracing::warn!(error = %chain(&e), to = %t.dest, "delivery failed");
-    undo(s, &accepted, &t.counters).await;
-    Err(SendError::DeliveryFailed)
+    let code_expires_at = new.code.as_ref().map_or(now, |c| c.expires_at);
+    let contents = Contents {
+        kind,
+        channel: t.dest.channel(),
+        to: t.dest.address().to_string(),
+        country: match &t.dest {
+            Destination::Phone(p) => Some(p.country_code()),
+            Destination::Email(_) => None,
+        },
+        purpose: t.purpose,
+        locale: locale.as_str().to_string(),
+        code,
+        code_expires_at,
+        record_key: t.key.clone(),
+        sent_at: now,
+        // The client IP's count stands: it limits the caller, not the address.
+        refunds: t.counters.iter().filter(|c| c.kind != LimitKind::Ip).cloned().collect(),
+        app_name: s.config.app_name.clone(),
+    };
+    // Kept a day past the code, for operators to see what became of it.
+    let expires_at = code_expires_at + MESSAGE_KEPT_SECS;
+    contents.seal(&s.keys, s.new_id()?, now, expires_at, &*s.random)
 }
 
-fn message(
-    s: &Services,
-    t: &Target,
-    accepted: &Accepted,
-    locale: Locale,
-) -> Result<Option<Message>, Fault> {
-    let (cfg, to) = (&s.config, &t.dest);
-    Ok(match accepted.decision {
-        Decision::Deliver => {
-            let ttl = cfg.code_ttl_secs;
-            Some(messages::code(to, t.purpose, locale, &cfg.app_name, &accepted.code, ttl)?)
-        }
-        Decision::Decoy { notice: Some(Notice::AccountExists) } => {
-            Some(messages::account_exists(to, locale, &cfg.app_name)?)
-        }
-        Decision::Decoy { notice: Some(Notice::BindAttempt) } => {
-            Some(messages::bind_attempt(to, locale, &cfg.app_name)?)
-        }
-        Decision::Decoy { notice: None } | Decision::Wait { .. } => None,
-    })
-}
-
-/// A refused send neither leaves the code usable nor counts: the record goes
-/// back to what it was, without the code, and the SMS budgets get theirs back.
-async fn undo(s: &Services, accepted: &Accepted, counters: &[Counter]) {
-    let mut restored = accepted.old.clone();
-    restored.code = None;
-    restored.version = accepted.new.version + 1;
-    restored.expires_at = restored.expires_at.max(s.clock.now() + 1);
-    if let Err(e) = s.store.save_destination(&restored, accepted.new.version).await {
-        tracing::error!(error = %chain(&e), "could not take back a refused send");
-    }
-    let budgets: Vec<Counter> =
-        counters.iter().filter(|c| c.kind != LimitKind::Ip).cloned().collect();
-    if let Err(e) = s.store.refund(&budgets).await {
-        tracing::error!(error = %chain(&e), "could not refund the SMS budget");
-    }
-}
+/// How long a message outlives its code.
+const MESSAGE_KEPT_SECS: i64 = 86_400;

@@ -89,9 +89,6 @@ pub enum SendError {
     RateLimited { retry_after: u64 },
     #[error("sms budget exhausted")]
     SmsBudgetExhausted { retry_after: u64 },
-    /// The provider refused the message; the send was taken back.
-    #[error("delivery failed")]
-    DeliveryFailed,
     /// Lost every race for the destination's record.
     #[error("too busy")]
     Busy,

@@ -31,23 +31,29 @@ impl fmt::Debug for Message {
     }
 }
 
+/// Why a provider did not take a message. `permanent` when trying again
+/// cannot help (an address the provider rejects, an unverified sender);
+/// otherwise (throttling, an outage, a timeout) it is tried again later.
 #[derive(Debug, thiserror::Error)]
 #[error("the provider did not accept the message")]
-pub struct DeliveryError(#[source] pub Box<dyn StdError + Send + Sync>);
+pub struct DeliveryError {
+    pub permanent: bool,
+    #[source]
+    pub source: Box<dyn StdError + Send + Sync>,
+}
+
+impl DeliveryError {
+    pub fn transient(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        DeliveryError { permanent: false, source: source.into() }
+    }
+
+    pub fn permanent(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        DeliveryError { permanent: true, source: source.into() }
+    }
+}
 
 #[async_trait]
 pub trait Delivery: Send + Sync {
-    /// Hands `message` to the provider. `Err` when the provider refuses it or
-    /// cannot be reached: the send is then taken back.
+    /// Hands `message` to the provider.
     async fn send(&self, message: &Message) -> Result<(), DeliveryError>;
-}
-
-/// For functions that never send: every send fails.
-pub struct NoDelivery;
-
-#[async_trait]
-impl Delivery for NoDelivery {
-    async fn send(&self, _: &Message) -> Result<(), DeliveryError> {
-        Err(DeliveryError("this function does not send messages".into()))
-    }
 }

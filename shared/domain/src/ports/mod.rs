@@ -5,10 +5,24 @@
 mod captcha;
 mod delivery;
 pub mod dev;
+mod metrics;
+mod outbox;
 mod store;
 mod system;
 
 pub use captcha::{CaptchaLog, CaptchaRenderer, NoCaptchaLog, RenderError, RenderedCaptcha};
-pub use delivery::{Delivery, DeliveryError, Message, NoDelivery};
+pub use delivery::{Delivery, DeliveryError, Message};
+pub use metrics::{DeliveryResult, Metric, Metrics, NoMetrics, SendResult};
+pub use outbox::{Claim, FailOutcome, OutboxStore, Relay, StreamRelay};
 pub use store::*;
 pub use system::{Clock, ManualClock, OsRandom, Random, RandomError, SystemClock, Timestamp};
+
+/// Everything the use cases need from the store.
+pub trait Store:
+    CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore + OutboxStore
+{
+}
+impl<T: CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore + OutboxStore> Store
+    for T
+{
+}

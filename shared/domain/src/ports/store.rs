@@ -79,7 +79,7 @@ pub struct DestRecord {
 }
 
 /// What a counter limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LimitKind {
     /// Sends per client IP.
     Ip,
@@ -93,12 +93,26 @@ pub enum LimitKind {
 
 /// A counter in a fixed window: `key` names the window; an increment is
 /// refused once the count has reached `limit`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counter {
     pub key: String,
     pub kind: LimitKind,
     pub limit: u32,
     pub expires_at: Timestamp,
+}
+
+/// An outgoing message as stored: everything about it (kind, address,
+/// code, locale) is sealed (AEAD) under the message's id, so the item shows
+/// the same shape for a code, a notice and a message that is never sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub id: String,
+    pub sealed: Vec<u8>,
+    pub created_at: Timestamp,
+    /// The TTL: after this the message is of no use to anyone.
+    pub expires_at: Timestamp,
+    /// Delivery attempts so far, this one included once claimed.
+    pub attempts: u32,
 }
 
 /// The outcome of a send's transaction.
@@ -145,16 +159,18 @@ pub trait CodeStore: Send + Sync {
 
     /// All or nothing, one round trip: consumes the captcha `(id, answer
     /// hash)` if given (it must match and be unexpired at `now`), saves
-    /// `record` if the stored version is still `expected_version`, and adds
-    /// one to each counter below its limit. A refusal names the part that
-    /// refused: `CaptchaRejected`, `Conflict` or `LimitReached`; nothing is
-    /// written then. Errors: `Unavailable`.
+    /// `record` if the stored version is still `expected_version`, adds
+    /// one to each counter below its limit, and stores the outgoing
+    /// `message` (pending). A refusal names the part that refused:
+    /// `CaptchaRejected`, `Conflict` or `LimitReached`; nothing is written
+    /// then. Errors: `Unavailable`.
     async fn commit_send(
         &self,
         captcha: Option<(&str, &[u8; 32])>,
         record: &DestRecord,
         expected_version: u64,
         counters: &[Counter],
+        message: &OutgoingMessage,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError>;
 
@@ -333,7 +349,3 @@ pub trait SecretStore: Send + Sync {
         now: Timestamp,
     ) -> Result<Option<SecretOwner>, StoreError>;
 }
-
-/// Everything the use cases need from the store.
-pub trait Store: CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore {}
-impl<T: CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore> Store for T {}

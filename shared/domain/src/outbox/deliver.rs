@@ -1,0 +1,203 @@
+//! Delivering one outgoing message: claim it, open it, send it, settle it —
+//! or, when it fails for good, disable its code and refund its send.
+
+use super::contents::{Contents, Kind};
+use crate::config::Config;
+use crate::crypto::Keys;
+use crate::error::{Fault, chain};
+use crate::ports::{
+    Claim, Clock, Delivery, DeliveryError, DeliveryResult, DestRecord, FailOutcome, Metric,
+    Metrics, OutgoingMessage, Store, Timestamp,
+};
+use crate::retry::{self, Attempt};
+use crate::services::Services;
+use std::sync::Arc;
+
+/// What the delivery function runs against.
+pub struct Deliverer {
+    pub config: Config,
+    pub keys: Keys,
+    pub store: Arc<dyn Store>,
+    pub delivery: Arc<dyn Delivery>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn Metrics>,
+}
+
+impl Deliverer {
+    /// A deliverer sharing the services' settings, store, clock and metrics.
+    pub fn new(s: &Services, delivery: Arc<dyn Delivery>) -> Self {
+        Deliverer {
+            config: s.config.clone(),
+            keys: s.keys.clone(),
+            store: s.store.clone(),
+            delivery,
+            clock: s.clock.clone(),
+            metrics: s.metrics.clone(),
+        }
+    }
+}
+
+/// What became of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    /// Handed to the provider (or, silent or suppressed, deliberately not).
+    Done(DeliveryResult),
+    /// Delivered, failed or expired before: nothing was done (a duplicate).
+    AlreadySettled,
+}
+
+/// Why a message is not settled yet: try it again later.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    /// The provider failed and attempts remain.
+    #[error("the provider failed; attempt {attempts} of the message")]
+    Retry { attempts: u32 },
+    /// Another delivery holds the message until its lease ends.
+    #[error("the message is being delivered elsewhere")]
+    Leased { until: Timestamp },
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+crate::faults!(DeliverError);
+
+/// Delivers message `id` at least once. A duplicate (the stream's retry
+/// after a success) finds it settled and does nothing.
+pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError> {
+    let now = d.clock.now();
+    let lease_until = now + d.config.delivery_lease_secs;
+    let m = match d.store.claim_message(id, now, lease_until).await? {
+        Claim::Claimed(m) => m,
+        Claim::Settled => return Ok(Delivered::AlreadySettled),
+        Claim::Leased { until } => return Err(DeliverError::Leased { until }),
+    };
+    let Some(contents) = Contents::open(&d.keys, &m) else {
+        tracing::error!(message = id, "an outgoing message cannot be opened; marked failed");
+        d.store.fail_message(id, None, &[]).await?;
+        return Ok(Delivered::Done(DeliveryResult::Failed));
+    };
+    let result = send(d, &m, &contents, now).await;
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // Not settled: give the message back so the retry can claim it.
+            d.store.release_message(id).await?;
+            record(d, &contents, DeliveryResult::Retried);
+            return Err(e);
+        }
+    };
+    record(d, &contents, outcome);
+    Ok(Delivered::Done(outcome))
+}
+
+/// Sends a claimed message and settles it; `Err` leaves it to be released.
+async fn send(
+    d: &Deliverer,
+    m: &OutgoingMessage,
+    c: &Contents,
+    now: Timestamp,
+) -> Result<DeliveryResult, DeliverError> {
+    if c.kind == Kind::Silent {
+        d.store.settle_message(&m.id).await?;
+        return Ok(DeliveryResult::Silent);
+    }
+    if now >= c.code_expires_at {
+        tracing::warn!(message = %m.id, "the code expired before its message went out");
+        return give_up(d, m, c).await;
+    }
+    if d.store.is_suppressed(&c.address_key()).await? {
+        d.store.settle_message(&m.id).await?;
+        return Ok(DeliveryResult::Suppressed);
+    }
+    let Some(message) = c.render()? else {
+        d.store.settle_message(&m.id).await?;
+        return Ok(DeliveryResult::Silent);
+    };
+    match d.delivery.send(&message).await {
+        Ok(()) => {
+            d.store.settle_message(&m.id).await?;
+            if let Some(country) = c.country {
+                d.metrics.record(Metric::SmsSent { country });
+            }
+            Ok(DeliveryResult::Delivered)
+        }
+        Err(e) if e.permanent || m.attempts >= d.config.delivery_max_attempts => {
+            log_failure(m, &e, "gave up on a message");
+            give_up(d, m, c).await
+        }
+        Err(e) => {
+            log_failure(m, &e, "the provider failed; the message will be tried again");
+            Err(DeliverError::Retry { attempts: m.attempts })
+        }
+    }
+}
+
+fn log_failure(m: &OutgoingMessage, e: &DeliveryError, what: &str) {
+    tracing::warn!(
+        message = %m.id,
+        attempts = m.attempts,
+        permanent = e.permanent,
+        error = %chain(e),
+        "{what}"
+    );
+}
+
+fn record(d: &Deliverer, c: &Contents, outcome: DeliveryResult) {
+    d.metrics.record(Metric::Delivery { channel: c.channel, purpose: c.purpose, outcome });
+    if outcome == DeliveryResult::Failed {
+        d.metrics.record(Metric::Delivery {
+            channel: c.channel,
+            purpose: c.purpose,
+            outcome: DeliveryResult::Refunded,
+        });
+    }
+}
+
+/// Fails the message for good, once: its code is disabled, its send taken
+/// out of the destination's window and its counters refunded, in one
+/// transaction with the message's own state.
+async fn give_up(
+    d: &Deliverer,
+    m: &OutgoingMessage,
+    c: &Contents,
+) -> Result<DeliveryResult, DeliverError> {
+    let address = c.address_key();
+    let done = retry::run(|| async {
+        let now = d.clock.now();
+        let (old, _) = d.store.load_destination(&c.record_key, &address, now).await?;
+        let new = without_send(d, &old, c);
+        let record = new.as_ref().map(|r| (r, old.version));
+        Ok::<_, DeliverError>(match d.store.fail_message(&m.id, record, &c.refunds).await? {
+            FailOutcome::Committed | FailOutcome::NotClaimed => Attempt::Done(()),
+            FailOutcome::Conflict => Attempt::Retry,
+        })
+    })
+    .await?;
+    if done.is_none() {
+        return Err(DeliverError::Retry { attempts: m.attempts });
+    }
+    Ok(DeliveryResult::Failed)
+}
+
+/// The record without this message's send and, if it still holds this
+/// message's code, without the code; `None` when neither is there.
+fn without_send(d: &Deliverer, old: &DestRecord, c: &Contents) -> Option<DestRecord> {
+    let mut new = old.clone();
+    let sent = new.sends.iter().position(|&t| t == c.sent_at);
+    if let Some(i) = sent {
+        new.sends.remove(i);
+    }
+    let holds_code = old
+        .code
+        .as_ref()
+        .and_then(|code| d.keys.open_code(&c.record_key, &code.sealed))
+        .is_some_and(|plain| plain == c.code);
+    if holds_code {
+        new.code = None;
+    }
+    if sent.is_none() && !holds_code {
+        return None;
+    }
+    new.version = old.version + 1;
+    Some(new)
+}
