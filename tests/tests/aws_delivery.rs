@@ -278,12 +278,17 @@ async fn a_send_is_delivered_once_from_the_stream() {
         rig.send(json!({"channel": "sms", "to": phone, "purpose": "register"})).await.0,
         202
     );
+    // No account: a silent message, which only asks SES whether it is up.
+    let stranger = unique_email();
+    let decoy = json!({"channel": "email", "to": stranger, "purpose": "login"});
+    assert_eq!(rig.send(decoy).await.0, 202);
 
     let event = rig.stream.next_event().await;
-    assert_eq!(sequences(&event).len(), 2, "{event}");
+    assert_eq!(sequences(&event).len(), 3, "{event}");
     assert!(failures(&deliver::handle(&d, event.clone()).await).is_empty());
     let mails = emails_to(&to).await;
     assert_eq!(mails.len(), 1);
+    assert!(emails_to(&stranger).await.is_empty());
     let code = rig.sealed_code(&to).await;
     assert!(mails[0]["subject"].as_str().unwrap().contains(&code));
     assert_eq!(sms_to(&phone).await.len(), 1);

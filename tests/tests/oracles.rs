@@ -398,6 +398,36 @@ async fn attempts_left_reaches_zero(b: Backend) {
     assert_eq!((dead.status, dead.body["error"]["attempts_left"].as_u64()), (400, Some(0)));
 }
 
+/// While the provider is down, a send answers alike for an address with an
+/// account and one without; once the retries are spent, both leave the same
+/// state behind (no live code, the send refunded) and nothing went out.
+async fn an_outage_tells_nothing(b: Backend) {
+    let s = Server::start(b).await;
+    s.t.account(Some("known@example.com"), None).await;
+    s.t.account(Some("taken@example.com"), None).await;
+    let (_, token) = s.t.account(Some("binder@example.com"), None).await;
+    let addresses =
+        ["known@example.com", "unknown@example.com", "taken@example.com", "free@example.com"];
+    for a in addresses {
+        s.t.outbox.fail_next(a, 1000);
+    }
+    for purpose in [Purpose::Register, Purpose::Login, Purpose::ResetPassword] {
+        let known = s.send("email", "known@example.com", purpose.as_str(), None).await;
+        let unknown = s.send("email", "unknown@example.com", purpose.as_str(), None).await;
+        assert_eq!(known, unknown, "{purpose:?}");
+        assert_eq!(known.status, 202);
+        let shape = s.record_shape(purpose, "known@example.com").await;
+        assert_eq!(shape, s.record_shape(purpose, "unknown@example.com").await, "{purpose:?}");
+        assert_eq!(shape, (false, 0, 0, 0), "{purpose:?}: disabled and refunded");
+    }
+    let taken = s.send("email", "taken@example.com", "bind", Some(&token)).await;
+    let free = s.send("email", "free@example.com", "bind", Some(&token)).await;
+    assert_eq!((taken.status, &taken), (202, &free));
+    for a in addresses {
+        assert!(s.t.outbox.to(a).is_empty(), "{a}");
+    }
+}
+
 both_stores!(
     checks_answer_alike_with_and_without_an_account,
     bind_to_a_taken_address_tells_nothing,
@@ -407,4 +437,5 @@ both_stores!(
     password_changes_revoke_login_links,
     look_alike_addresses_are_refused_or_one,
     attempts_left_reaches_zero,
+    an_outage_tells_nothing,
 );

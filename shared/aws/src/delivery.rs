@@ -116,6 +116,20 @@ impl AwsDelivery {
 
 #[async_trait]
 impl Delivery for AwsDelivery {
+    /// SES: the account's sending quota; SNS: the account's SMS settings.
+    /// Both are reads that send nothing.
+    async fn probe(&self, channel: Channel, _: &str) -> Result<(), DeliveryError> {
+        match channel {
+            Channel::Email => {
+                self.ses.get_send_quota().send().await.map_err(|e| classify("SES", e))?;
+            }
+            Channel::Sms => {
+                self.sns.get_sms_attributes().send().await.map_err(|e| classify("SNS", e))?;
+            }
+        }
+        Ok(())
+    }
+
     async fn send(&self, m: &Message) -> Result<(), DeliveryError> {
         match m.channel {
             Channel::Email => self.email(m).await,

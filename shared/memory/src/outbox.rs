@@ -2,6 +2,7 @@
 //! read back with `GET /_dev/outbox?to=ADDRESS`.
 
 use async_trait::async_trait;
+use domain::address::Channel;
 use domain::messages::Message;
 use domain::ports::dev::{self, SentMessage};
 use domain::ports::{Clock, Delivery, DeliveryError};
@@ -36,29 +37,42 @@ impl Outbox {
         entries.iter().rev().filter(|e| e.to == to).cloned().collect()
     }
 
-    /// Makes every later send to `to` fail like a permanent provider refusal.
+    /// Makes every later send to `to` (and every probe on its behalf) fail
+    /// like a permanent provider refusal.
     pub fn refuse(&self, to: &str) {
         self.refuse.lock().unwrap_or_else(|p| p.into_inner()).push(to.to_string());
     }
 
-    /// Makes the next `times` sends to `to` fail like a provider outage.
+    /// Makes the next `times` sends to `to` (or probes on its behalf) fail
+    /// like a provider outage.
     pub fn fail_next(&self, to: &str, times: u32) {
         self.outage.lock().unwrap_or_else(|p| p.into_inner()).insert(to.to_string(), times);
     }
 }
 
-#[async_trait]
-impl Delivery for Outbox {
-    async fn send(&self, m: &Message) -> Result<(), DeliveryError> {
-        if self.refuse.lock().unwrap_or_else(|p| p.into_inner()).contains(&m.to) {
+impl Outbox {
+    /// The failure set up for `to`, if any (an outage uses one up).
+    fn failure(&self, to: &str) -> Result<(), DeliveryError> {
+        if self.refuse.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|r| r == to) {
             return Err(DeliveryError::permanent("refused by the outbox"));
         }
-        if let Some(left) =
-            self.outage.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&m.to).filter(|n| **n > 0)
-        {
+        let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(left) = outage.get_mut(to).filter(|n| **n > 0) {
             *left -= 1;
             return Err(DeliveryError::transient("the outbox is down"));
         }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Delivery for Outbox {
+    async fn probe(&self, _: Channel, to: &str) -> Result<(), DeliveryError> {
+        self.failure(to)
+    }
+
+    async fn send(&self, m: &Message) -> Result<(), DeliveryError> {
+        self.failure(&m.to)?;
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= Self::MAX {
             entries.drain(..Self::MAX / 2);

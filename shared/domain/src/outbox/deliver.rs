@@ -97,10 +97,6 @@ async fn send(
     c: &Contents,
     now: Timestamp,
 ) -> Result<DeliveryResult, DeliverError> {
-    if c.kind == Kind::Silent {
-        d.store.settle_message(&m.id).await?;
-        return Ok(DeliveryResult::Silent);
-    }
     if now >= c.code_expires_at {
         tracing::warn!(message = %m.id, "the code expired before its message went out");
         return give_up(d, m, c).await;
@@ -109,13 +105,18 @@ async fn send(
         d.store.settle_message(&m.id).await?;
         return Ok(DeliveryResult::Suppressed);
     }
-    let Some(message) = c.render()? else {
-        d.store.settle_message(&m.id).await?;
-        return Ok(DeliveryResult::Silent);
+    // A silent message asks the provider without sending, so an outage
+    // treats it as it treats a real one.
+    let handed = match c.render()? {
+        Some(message) => d.delivery.send(&message).await,
+        None => d.delivery.probe(c.channel, &c.to).await,
     };
-    match d.delivery.send(&message).await {
+    match handed {
         Ok(()) => {
             d.store.settle_message(&m.id).await?;
+            if c.kind == Kind::Silent {
+                return Ok(DeliveryResult::Silent);
+            }
             if let Some(country) = c.country {
                 d.metrics.record(Metric::SmsSent { country });
             }

@@ -56,4 +56,11 @@ impl DeliveryError {
 pub trait Delivery: Send + Sync {
     /// Hands `message` to the provider.
     async fn send(&self, message: &Message) -> Result<(), DeliveryError>;
+
+    /// Asks the provider for `channel` whether it takes messages now,
+    /// without sending one. A message that is never sent (a decoy) goes
+    /// through this instead of `send`, so that it meets the fate a real one
+    /// would meet during an outage: retried, then failed with its code
+    /// disabled and its send refunded.
+    async fn probe(&self, channel: Channel, to: &str) -> Result<(), DeliveryError>;
 }
