@@ -270,9 +270,13 @@ async fn store_from_env(
         ("" | "memory", _) => Ok(Arc::new(memory::MemoryStore::new())),
         ("dynamodb", Some(sdk)) => {
             let store = Deployment::from_env().store(sdk);
-            aws::dynamodb::ensure_table(store.client(), store.table())
-                .await
-                .map_err(DevError::Table)?;
+            aws::dynamodb::ensure_table(
+                store.client(),
+                store.table(),
+                aws::dynamodb::Stream::Disabled,
+            )
+            .await
+            .map_err(DevError::Table)?;
             Ok(Arc::new(store))
         }
         (other, _) => Err(DevError::Store(other.to_string())),

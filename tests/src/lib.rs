@@ -61,8 +61,16 @@ pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
 
 /// A fresh table, created by the same code the dev server uses.
 pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
+    fresh_table_with(client, dynamodb::Stream::Disabled).await
+}
+
+/// A fresh table, with template.yaml's stream or without.
+pub async fn fresh_table_with(
+    client: &aws_sdk_dynamodb::Client,
+    stream: dynamodb::Stream,
+) -> String {
     let table = format!("test-{}", uuid::Uuid::new_v4());
-    dynamodb::ensure_table(client, &table).await.expect("create table");
+    dynamodb::ensure_table(client, &table, stream).await.expect("create table");
     table
 }
 

@@ -15,7 +15,9 @@ use domain::ports::{AccountRecord, AccountWrite, OutgoingMessage, SystemClock};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use vericode_tests::{config, dynamodb_client, dynamodb_endpoint, fresh_table, parts, request};
+use vericode_tests::{
+    config, dynamodb_client, dynamodb_endpoint, fresh_table_with, parts, request,
+};
 
 fn stand_in() -> String {
     std::env::var("VERICODE_TEST_AWS").unwrap_or_else(|_| {
@@ -186,7 +188,7 @@ struct Rig {
 impl Rig {
     async fn new() -> Self {
         let client = dynamodb_client().await;
-        let table = fresh_table(&client).await;
+        let table = fresh_table_with(&client, aws::dynamodb::Stream::Enabled).await;
         let store = DynamoStore::new(client, table.clone());
         let answers = Arc::new(memory::AnswerLog::default());
         let mut cfg = config();

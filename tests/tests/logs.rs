@@ -89,6 +89,20 @@ async fn secrets_stay_out_of_the_logs() {
             202
         );
         secrets.push(t.last_code("+8613800138000").unwrap());
+
+        // Delivery that fails (retried, then for good) and a bounce.
+        t.outbox.fail_next("bounced.person@example.com", 1);
+        t.outbox.refuse("refused.person@example.com");
+        for to in ["bounced.person@example.com", "refused.person@example.com"] {
+            let (id, answer) = t.captcha().await;
+            secrets.push(answer.clone());
+            let body = json!({"channel": "email", "to": to, "purpose": "register",
+                "captcha": {"id": id, "answer": answer}});
+            let sent = parts(&send_code::handle(&t.app, request(&body, "192.0.2.4", None)).await);
+            assert_eq!(sent.0, 202);
+        }
+        let bounce = vericode_tests::ses_bounce_event("bounced.person@example.com");
+        record_bounces::handle(&t.app, &bounce).await.unwrap();
     }
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
@@ -96,13 +110,24 @@ async fn secrets_stay_out_of_the_logs() {
         logs.contains("code send accepted") && logs.contains("code checked"),
         "logs were captured"
     );
+    assert!(
+        logs.contains("will be tried again")
+            && logs.contains("gave up on a message")
+            && logs.contains("address suppressed"),
+        "delivery failures and bounces were logged"
+    );
     assert!(logs.contains("s***@example.com"), "addresses appear masked");
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
     }
-    for address in
-        ["secret.person@example.com", "Secret.Person", "8613800138000", "owner@example.com"]
-    {
+    for address in [
+        "secret.person@example.com",
+        "Secret.Person",
+        "8613800138000",
+        "owner@example.com",
+        "bounced.person@example.com",
+        "refused.person@example.com",
+    ] {
         let line = logs.lines().find(|l| l.contains(address));
         assert!(line.is_none(), "{address} reached the logs: {line:?}");
     }

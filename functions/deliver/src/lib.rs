@@ -84,16 +84,16 @@ async fn deliver_one(d: &Deliverer, id: &str) -> Result<(), Duration> {
     }
     match result {
         Ok(Delivered::Done(outcome)) => {
-            tracing::info!(message = id, outcome = outcome.as_str(), "message handled");
+            tracing::info!(message_id = id, outcome = outcome.as_str(), "message handled");
             Ok(())
         }
         Ok(Delivered::AlreadySettled) => {
-            tracing::info!(message = id, "message already settled");
+            tracing::info!(message_id = id, "message already settled");
             Ok(())
         }
         Err(DeliverError::Retry { attempts }) => Err(Duration::from_secs(1 << attempts.min(5))),
         Err(e) => {
-            tracing::warn!(message = id, error = %chain(&e), "message not settled");
+            tracing::warn!(message_id = id, error = %chain(&e), "message not settled");
             Err(Duration::from_secs(1))
         }
     }

@@ -35,7 +35,8 @@ pub struct Config {
     pub sms_country_daily_max: u32,
     pub registration_mode: RegistrationMode,
     pub login_link_base: String,
-    /// Provider attempts per message before it fails for good.
+    /// Provider attempts per message before it fails for good (at most 10:
+    /// the stream's event source retries a record 10 times).
     pub delivery_max_attempts: u32,
     /// How long a delivery holds a claimed message (longer than a provider
     /// call may take; a crashed delivery's message is free again after it).
@@ -180,7 +181,7 @@ impl Config {
             login_link_base: env
                 .get("LOGIN_LINK_BASE")
                 .unwrap_or_else(|| "http://localhost:3000/login".into()),
-            delivery_max_attempts: env.count("DELIVERY_MAX_ATTEMPTS", 5, 1, 50)?,
+            delivery_max_attempts: env.count("DELIVERY_MAX_ATTEMPTS", 5, 1, 10)?,
             delivery_lease_secs: env.num("DELIVERY_LEASE_SECS", 30, 1, 900)?,
         })
     }

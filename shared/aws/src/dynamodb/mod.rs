@@ -26,7 +26,7 @@ mod writes;
 
 pub use iam::Operation;
 pub use store::{DynamoStore, client};
-pub use table::ensure_table;
+pub use table::{Stream, ensure_table};
 
 /// Every operation of the adapter, with its actions.
 pub fn operations() -> impl Iterator<Item = Operation> {

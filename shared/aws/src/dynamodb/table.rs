@@ -11,10 +11,21 @@ use aws_sdk_dynamodb::types::{
 use domain::ports::StoreError;
 use std::time::Duration;
 
-/// Creates the table if it is missing — the same keys, billing, TTL and
-/// stream as template.yaml — and makes sure TTL is on. For the dev server and tests;
-/// deployed tables come from the template.
-pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError> {
+/// Whether a table made locally has template.yaml's stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// For tests that read the stream as the delivery function would.
+    Enabled,
+    /// For the dev server (it delivers in process, after each commit) and
+    /// tests that do not read it: DynamoDB Local makes every write several
+    /// times slower on a table with a stream.
+    Disabled,
+}
+
+/// Creates the table if it is missing — the same keys, billing and TTL as
+/// template.yaml, and its stream if asked — and makes sure TTL is on. For
+/// the dev server and tests; deployed tables come from the template.
+pub async fn ensure_table(client: &Client, table: &str, stream: Stream) -> Result<(), StoreError> {
     let exists = match client.describe_table().table_name(table).send().await {
         Ok(_) => true,
         Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => {
@@ -31,7 +42,7 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError
             .attribute_definitions(attr(SK)?)
             .key_schema(key_schema(PK, KeyType::Hash)?)
             .key_schema(key_schema(SK, KeyType::Range)?)
-            .stream_specification(stream()?)
+            .set_stream_specification((stream == Stream::Enabled).then(new_images).transpose()?)
             .send()
             .await;
         if let Err(e) = created
@@ -67,7 +78,7 @@ pub async fn ensure_table(client: &Client, table: &str) -> Result<(), StoreError
 }
 
 /// The stream the delivery function reads: new images of changed items.
-fn stream() -> Result<StreamSpecification, StoreError> {
+fn new_images() -> Result<StreamSpecification, StoreError> {
     StreamSpecification::builder()
         .stream_enabled(true)
         .stream_view_type(StreamViewType::NewImage)

@@ -88,6 +88,7 @@ pub async fn create(s: &Services) -> Result<NewCaptcha, Fault> {
 pub async fn consume(s: &Services, input: &CaptchaInput) -> Result<(), CaptchaError> {
     let answer = CaptchaAnswer::parse(&input.answer)?;
     if uuid::Uuid::try_parse(&input.id).is_err() {
+        s.metrics.record(crate::ports::Metric::CaptchaFailed);
         return Err(CaptchaError::Wrong);
     }
     let taken = s.store.take_captcha(&input.id, s.clock.now()).await?;
@@ -95,7 +96,11 @@ pub async fn consume(s: &Services, input: &CaptchaInput) -> Result<(), CaptchaEr
         digest_eq(&c.answer_hash, &s.keys.captcha_answer_hash(&c.id, answer.as_str()))
     });
     tracing::info!(captcha_id = %input.id, passed = right, "captcha checked");
-    if right { Ok(()) } else { Err(CaptchaError::Wrong) }
+    if right {
+        return Ok(());
+    }
+    s.metrics.record(crate::ports::Metric::CaptchaFailed);
+    Err(CaptchaError::Wrong)
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
         Claim::Leased { until } => return Err(DeliverError::Leased { until }),
     };
     let Some(contents) = Contents::open(&d.keys, &m) else {
-        tracing::error!(message = id, "an outgoing message cannot be opened; marked failed");
+        tracing::error!(message_id = id, "an outgoing message cannot be opened; marked failed");
         d.store.fail_message(id, None, &[]).await?;
         return Ok(Delivered::Done(DeliveryResult::Failed));
     };
@@ -98,7 +98,7 @@ async fn send(
     now: Timestamp,
 ) -> Result<DeliveryResult, DeliverError> {
     if now >= c.code_expires_at {
-        tracing::warn!(message = %m.id, "the code expired before its message went out");
+        tracing::warn!(message_id = %m.id, "the code expired before its message went out");
         return give_up(d, m, c).await;
     }
     if d.store.is_suppressed(&c.address_key()).await? {
@@ -135,7 +135,7 @@ async fn send(
 
 fn log_failure(m: &OutgoingMessage, e: &DeliveryError, what: &str) {
     tracing::warn!(
-        message = %m.id,
+        message_id = %m.id,
         attempts = m.attempts,
         permanent = e.permanent,
         error = %chain(e),

@@ -71,11 +71,11 @@ async fn run(d: &Deliverer, id: &str, pause: Duration) {
         match deliver(d, id).await {
             Ok(_) => return,
             Err(DeliverError::Leased { .. } | DeliverError::Retry { .. }) => {}
-            Err(e) => tracing::warn!(message = id, error = %chain(&e), "delivery failed"),
+            Err(e) => tracing::warn!(message_id = id, error = %chain(&e), "delivery failed"),
         }
         tokio::time::sleep(pause.saturating_mul(1 << attempt.min(5))).await;
     }
-    tracing::error!(message = id, "delivery did not settle the message");
+    tracing::error!(message_id = id, "delivery did not settle the message");
 }
 
 #[async_trait]
