@@ -2,7 +2,7 @@
 //! logged-out sessions (`REVOKED#…`). Account changes are one transaction
 //! of `AccountWrite`s, each with its condition.
 
-use super::calls::{build, cancellation_codes, unavailable};
+use super::calls::{build, cancellation_codes};
 use super::codec::{
     Item, account_item, account_record, dest_item, get_n, get_s, n, s, version_condition,
 };
@@ -155,13 +155,6 @@ impl AccountStore for DynamoStore {
     async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError> {
         let mut item = keys::key(keys::revoked(jti));
         item.insert(EXPIRES_AT.into(), n(expires_at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put(item).await
     }
 }

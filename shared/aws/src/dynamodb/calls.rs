@@ -64,6 +64,18 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl DynamoStore {
+    /// Stores an item, replacing any with its key.
+    pub(super) async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     /// Stores a new item. Its key is random, so it never overwrites one that
     /// somehow exists (that would be an error, not a silent replace).
     pub(super) async fn put_new(&self, item: Item) -> Result<(), StoreError> {

@@ -195,13 +195,6 @@ impl OutboxStore for DynamoStore {
         let mut item = keys::key(keys::suppressed(address));
         item.insert("reason".into(), s(reason));
         item.insert("at".into(), n(now));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put(item).await
     }
 }
