@@ -3,9 +3,14 @@
 //! `lambda_http::Request` API Gateway would deliver (the caller's address as
 //! `requestContext.http.sourceIp`), so the handlers run exactly as deployed.
 
+pub mod headers;
+
+pub use headers::Cors;
+
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{MethodFilter, MethodRouter, get, on};
 use domain::Services;
 use domain::address::{EmailAddress, PhoneNumber};
@@ -26,6 +31,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = lambda_http::Response<Body>> + Send>>;
 pub type Handler = fn(Arc<Services>, lambda_http::Request) -> HandlerFuture;
@@ -86,12 +92,14 @@ pub struct Dev {
     /// Delivers each committed message in process; the outbox route waits
     /// for deliveries under way.
     pub relay: Option<Arc<InlineRelay>>,
+    /// The origins browser apps may call from (`CORS_ALLOWED_ORIGINS`).
+    pub cors: Cors,
 }
 
 impl Dev {
-    /// The services alone, without dev powers.
+    /// The services alone, without dev powers or CORS.
     pub fn new(services: Arc<Services>) -> Self {
-        Dev { services, answers: None, outbox: None, relay: None }
+        Dev { services, answers: None, outbox: None, relay: None, cors: Cors::Off }
     }
 }
 
@@ -124,6 +132,7 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
     for (path, mr) in by_path {
         router = router.route(path, mr);
     }
+    let cors = dev.cors.clone();
     router
         .route("/_dev/captchas/{id}", get(dev_captcha_answer))
         .route("/_dev/outbox", get(dev_outbox))
@@ -134,6 +143,7 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
             to_axum(error_response(ApiError::MethodNotAllowed, Locale::default()))
         })
         .with_state(dev)
+        .layer(axum::middleware::from_fn_with_state(cors, headers::apply))
 }
 
 async fn dispatch(
@@ -155,10 +165,13 @@ async fn dispatch(
     ctx.http.source_ip = Some(peer.ip().to_string());
     ctx.stage = Some("$default".into());
     ctx.request_id = app.new_id().ok();
+    let request_id = ctx.request_id.clone().unwrap_or_default();
     let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
     let req = lambda_http::Request::from_parts(parts, body)
         .with_request_context(RequestContext::ApiGatewayV2(ctx));
-    let resp = handler(app, req).await;
+    // As in Lambda: a panic is a 500 envelope, logged with the request id.
+    let span = tracing::info_span!("request", request_id);
+    let resp = edge::response::guarded(handler(app, req)).instrument(span).await;
     tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     to_axum(resp)
 }
@@ -186,10 +199,19 @@ async fn dev_captcha_answer(
     })
 }
 
+const PLAYGROUND: &str = include_str!("playground.html");
+
 /// `GET /`: a page to try the API by hand (captcha, send, outbox, verify,
-/// register, log in), in English and Chinese.
-async fn playground() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("playground.html"))
+/// register, log in), in English and Chinese, under a strict
+/// Content-Security-Policy.
+async fn playground() -> axum::response::Response {
+    static CSP: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| headers::playground_csp(PLAYGROUND));
+    let mut resp = axum::response::Html(PLAYGROUND).into_response();
+    if let Ok(csp) = axum::http::HeaderValue::from_str(&CSP) {
+        resp.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+    }
+    resp
 }
 
 /// The API's OpenAPI document.
@@ -319,5 +341,12 @@ pub async fn dev_from_env() -> Result<Dev, DevError> {
         };
     let relay = Arc::new(InlineRelay::background(Arc::new(Deliverer::new(&services, delivery))));
     let services = services.with_relay(relay.clone());
-    Ok(Dev { services: Arc::new(services), answers: Some(answers), outbox, relay: Some(relay) })
+    let cors = Cors::parse(std::env::var("CORS_ALLOWED_ORIGINS").ok().as_deref());
+    Ok(Dev {
+        services: Arc::new(services),
+        answers: Some(answers),
+        outbox,
+        relay: Some(relay),
+        cors,
+    })
 }

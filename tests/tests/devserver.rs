@@ -17,6 +17,7 @@ fn dev(t: &TestApp) -> Dev {
         answers: Some(t.answers.clone()),
         outbox: Some(t.outbox.clone()),
         relay: None,
+        cors: devserver::Cors::Off,
     }
 }
 
@@ -364,4 +365,83 @@ fn a_function_names_a_missing_setting_at_start() {
         &[("JWT_SECRET", &secret), ("CODE_KEY", key), ("AWS_REGION", "us-east-1")],
     );
     assert!(out.contains("AWS_LAMBDA") && !out.contains("EMAIL_FROM"), "{out}");
+}
+
+/// Every response carries `nosniff` and `no-referrer`, the playground a
+/// strict policy; preflights from an allowed origin are answered, and
+/// another origin gets no CORS header at all.
+#[tokio::test]
+async fn headers_and_cors() {
+    let t = app(Backend::Memory).await;
+    let mut d = dev(&t);
+    d.cors = devserver::Cors::parse(Some("https://app.example"));
+    let base = serve(devserver::router(d)).await;
+    let http = reqwest::Client::new();
+
+    for (method, path) in [
+        (reqwest::Method::POST, "/v1/captchas"),
+        (reqwest::Method::GET, "/v1/me"),
+        (reqwest::Method::GET, "/v1/nope"),
+        (reqwest::Method::GET, "/"),
+        (reqwest::Method::GET, "/openapi.yaml"),
+    ] {
+        let resp =
+            http.request(method, format!("{base}{path}")).json(&json!({})).send().await.unwrap();
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(resp.headers()["referrer-policy"], "no-referrer", "{path}");
+    }
+    let page = http.get(format!("{base}/")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.starts_with("default-src 'none'") && csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, format!("{base}/v1/codes"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+    let ok = preflight("https://app.example").await.unwrap();
+    assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://app.example");
+    let methods = ok.headers()["access-control-allow-methods"].to_str().unwrap();
+    assert!(["GET", "POST", "PUT", "DELETE"].iter().all(|m| methods.contains(m)), "{methods}");
+    let allowed = ok.headers()["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("authorization") && allowed.contains("content-type"));
+
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().keys().all(|k| !k.as_str().starts_with("access-control-")));
+
+    let call = |origin: &'static str| {
+        http.post(format!("{base}/v1/captchas")).header("origin", origin).json(&json!({})).send()
+    };
+    let resp = call("https://app.example").await.unwrap();
+    assert_eq!(resp.headers()["access-control-allow-origin"], "https://app.example");
+    assert_eq!(resp.headers()["access-control-expose-headers"], "retry-after");
+    let resp = call("https://evil.example").await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert!(resp.headers().keys().all(|k| !k.as_str().starts_with("access-control-")));
+}
+
+/// A handler that panics answers `500` in the error envelope; the server
+/// goes on serving.
+#[tokio::test]
+async fn a_panicking_handler_is_a_500_envelope() {
+    let t = app(Backend::Memory).await;
+    let mut routes = devserver::routes();
+    routes.push(devserver::Route {
+        method: axum::http::Method::GET,
+        path: "/v1/panic",
+        function: "panic",
+        handler: |_, _| Box::pin(async { panic!("a bug") }),
+    });
+    let base = serve(devserver::router_with(dev(&t), routes)).await;
+    let resp = reqwest::get(format!("{base}/v1/panic")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "internal_error");
+    assert!(!body.to_string().contains("a bug"));
+    captcha_round_trip(&base).await;
 }

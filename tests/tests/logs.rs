@@ -3,6 +3,9 @@
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use vericode_tests::{Backend, app, parts, request};
 
 #[derive(Clone, Default)]
@@ -22,10 +25,15 @@ impl Write for Capture {
 async fn secrets_stay_out_of_the_logs() {
     let capture = Capture::default();
     let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(edge::telemetry::filter_with("trace"))
-        .with_writer(move || writer.clone())
+    // The most verbose setting there is, module by module: the SDK's
+    // request/response and signing modules included.
+    let everything = "trace,aws_smithy_runtime::client=trace,aws_smithy_runtime_api=trace,\
+        aws_smithy_http_client=trace,aws_sigv4=trace,aws_runtime=trace,aws_sdk_dynamodb=trace,\
+        aws_sdk_ses=trace,aws_sdk_sns=trace,aws_config=trace,hyper=trace,hyper_util=trace,\
+        h2=trace,rustls=trace,reqwest=trace";
+    let layer = tracing_subscriber::fmt::layer().json().with_writer(move || writer.clone());
+    tracing_subscriber::registry()
+        .with(layer.with_filter(edge::telemetry::filter_from(everything)))
         .init();
 
     let mut secrets = Vec::new();

@@ -35,6 +35,7 @@ impl Server {
             answers: Some(t.answers.clone()),
             outbox: Some(t.outbox.clone()),
             relay: None,
+            cors: devserver::Cors::Off,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -5,7 +5,7 @@ async fn main() -> Result<(), Error> {
     edge::telemetry::init_json();
     let app = edge::compose::from_env().await?;
     lambda_http::run(service_fn(|req| async {
-        Ok::<_, Error>(bind_email::handle(&app, req).await)
+        Ok::<_, Error>(edge::response::guarded(bind_email::handle(&app, req)).await)
     }))
     .await
 }

@@ -4,6 +4,8 @@ use lambda_http::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     edge::telemetry::init_json();
     let app = edge::compose::from_env().await?;
-    lambda_http::run(service_fn(|req| async { Ok::<_, Error>(send_code::handle(&app, req).await) }))
-        .await
+    lambda_http::run(service_fn(|req| async {
+        Ok::<_, Error>(edge::response::guarded(send_code::handle(&app, req)).await)
+    }))
+    .await
 }

@@ -7,12 +7,12 @@ use domain::accounts::{
 };
 use domain::captcha::CaptchaError;
 use domain::codes::{CheckError, SendError};
+use domain::ports::StoreError;
 use domain::sessions::AuthError;
 use domain::{Fault, Invalid};
 
-/// Lost every race for a record: retry in a second (a `429`, as for any
-/// limit that will lift by itself).
-const BUSY: ApiError = ApiError::RateLimited { retry_after: 1 };
+/// Lost every race for a record (after backoff): try again in a second.
+const BUSY: ApiError = ApiError::ServiceUnavailable { retry_after: 1, cause: None };
 
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
@@ -28,9 +28,16 @@ impl From<Invalid> for ApiError {
     }
 }
 
+/// A store that failed or did not answer is a `503` (try again in a
+/// second); an unreadable item, a randomness or library failure a `500`.
 impl From<Fault> for ApiError {
     fn from(e: Fault) -> Self {
-        ApiError::Internal(Box::new(e))
+        match e {
+            Fault::Store(StoreError::Unavailable(_)) => {
+                ApiError::ServiceUnavailable { retry_after: 1, cause: Some(Box::new(e)) }
+            }
+            other => ApiError::Internal(Box::new(other)),
+        }
     }
 }
 

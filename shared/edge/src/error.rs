@@ -59,6 +59,15 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A dependency (the store) failed or did not answer in time, or every
+    /// retry of a conflict lost. The cause is logged; the client is told
+    /// when to try again.
+    #[error("service unavailable")]
+    ServiceUnavailable {
+        retry_after: u64,
+        #[source]
+        cause: Option<Box<dyn StdError + Send + Sync>>,
+    },
     /// Anything unexpected. The source chain is logged; the client sees a generic 500.
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
@@ -84,6 +93,7 @@ impl ApiError {
             AccountExists | AddressTaken | NoBoundAddress => StatusCode::CONFLICT,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,6 +119,7 @@ impl ApiError {
             NoBoundAddress => "no_bound_address",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
+            ServiceUnavailable { .. } => "service_unavailable",
             Internal(_) => "internal_error",
         }
     }
@@ -124,11 +135,12 @@ impl ApiError {
         }
     }
 
-    /// Seconds until a retry can succeed, for 429s.
+    /// Seconds until a retry can succeed, for 429s and 503s.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::RateLimited { retry_after }
-            | ApiError::SmsBudgetExhausted { retry_after } => Some((*retry_after).max(1)),
+            | ApiError::SmsBudgetExhausted { retry_after }
+            | ApiError::ServiceUnavailable { retry_after, .. } => Some((*retry_after).max(1)),
             _ => None,
         }
     }
@@ -191,6 +203,20 @@ mod tests {
                 .body(Locale::from_field("zh-Hans"));
         assert_eq!(body["error"]["field"], "to");
         assert!(body["error"]["message"].as_str().unwrap().contains("缺少"));
+    }
+
+    #[test]
+    fn an_outage_is_a_503_that_says_when_to_retry_and_nothing_inside() {
+        let cause = std::io::Error::other("dispatch failure: table vericode-secret");
+        let e = ApiError::ServiceUnavailable { retry_after: 1, cause: Some(Box::new(cause)) };
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = e.body(Locale::default());
+        assert_eq!(
+            (body["error"]["code"].as_str(), body["error"]["retry_after"].as_u64()),
+            (Some("service_unavailable"), Some(1))
+        );
+        assert!(!body.to_string().contains("vericode-secret"));
+        assert!(chain(&e).contains("vericode-secret"));
     }
 
     #[test]

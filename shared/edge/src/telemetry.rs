@@ -2,53 +2,77 @@
 //! default `info`. Nothing secret is ever a field: codes, captcha answers,
 //! passwords and tokens are not logged, and addresses only masked.
 
-use tracing_subscriber::EnvFilter;
+use tracing::{Level, Subscriber};
+use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+use tracing_subscriber::layer::{Filter, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Initialises JSON logging for a Lambda function. Safe to call twice.
 pub fn init_json() {
-    let _ = tracing_subscriber::fmt()
+    let layer = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter())
         .with_current_span(false)
         .with_ansi(false)
         .without_time()
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = tracing_subscriber::registry().with(layer.with_filter(filter())).try_init();
 }
 
 /// Human-readable logs for the dev server.
 pub fn init_pretty() {
-    let _ = tracing_subscriber::fmt().with_env_filter(filter()).with_target(false).try_init();
+    let layer = tracing_subscriber::fmt::layer().with_target(false);
+    let _ = tracing_subscriber::registry().with(layer.with_filter(filter())).try_init();
 }
 
-fn filter() -> EnvFilter {
+fn filter<S: Subscriber + for<'a> LookupSpan<'a>>() -> impl Filter<S> + Send + Sync + use<S> {
     filter_with("info")
 }
 
-/// `RUST_LOG` (else `default`), with the AWS SDK and HTTP stack held at
-/// `info` whatever it says: at `debug`/`trace` they print whole requests
-/// and responses, which hold table keys (addresses) and sealed codes.
-pub fn filter_with(default: &str) -> EnvFilter {
-    let wanted = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
-    let mut filter = EnvFilter::try_new(&wanted).unwrap_or_else(|_| EnvFilter::new(default));
-    for quiet in [
-        "aws_smithy_runtime",
-        "aws_smithy_runtime_api",
-        "aws_smithy_http",
-        "aws_smithy_http_client",
-        "aws_config",
-        "aws_runtime",
-        "aws_sdk_dynamodb",
-        "aws_sdk_ses",
-        "aws_sdk_sns",
-        "hyper",
-        "hyper_util",
-        "h2",
-        "rustls",
-    ] {
-        if let Ok(d) = format!("{quiet}=info").parse() {
-            filter = filter.add_directive(d);
+/// `RUST_LOG` (else `default`) under the ceiling.
+pub fn filter_with<S: Subscriber + for<'a> LookupSpan<'a>>(
+    default: &str,
+) -> impl Filter<S> + Send + Sync + use<S> {
+    filter_from(&std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string()))
+}
+
+/// Crates that, below `info`, print whole requests and responses (table
+/// keys, i.e. addresses; bodies with hashes and sealed codes; signatures).
+const CAPPED: &[&str] = &["aws_", "hyper", "h2", "rustls", "reqwest", "tower", "http_body"];
+
+/// Whether an event from `target` at `level` stays under the ceiling.
+pub fn under_ceiling(target: &str, level: &Level) -> bool {
+    *level <= Level::INFO || !CAPPED.iter().any(|c| target.starts_with(c))
+}
+
+/// `directives` (as `RUST_LOG` spells them; `info` if they do not parse),
+/// and a ceiling no directive lifts: the SDK, HTTP and TLS crates log at
+/// `info` at most, however specific the directive that asks for more.
+pub fn filter_from<S: Subscriber + for<'a> LookupSpan<'a>>(
+    directives: &str,
+) -> impl Filter<S> + Send + Sync + use<S> {
+    let wanted = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    wanted.and(filter_fn(|meta| under_ceiling(meta.target(), meta.level())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ceiling_holds_for_the_sdk_http_and_tls_crates_only() {
+        for target in [
+            "aws_smithy_runtime::client::orchestrator",
+            "aws_sigv4::http_request",
+            "hyper_util::client",
+            "h2::codec",
+            "rustls::conn",
+            "reqwest::connect",
+        ] {
+            assert!(under_ceiling(target, &Level::INFO), "{target}");
+            assert!(!under_ceiling(target, &Level::DEBUG), "{target}");
+            assert!(!under_ceiling(target, &Level::TRACE), "{target}");
         }
+        assert!(under_ceiling("domain::codes::send", &Level::TRACE));
     }
-    filter
 }
