@@ -19,6 +19,9 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   page.setDefaultTimeout(10000);
+  // The page works under its Content-Security-Policy: nothing is refused.
+  const refused = [];
+  page.on("console", (m) => { if (m.text().includes("Content Security Policy")) refused.push(m.text()); });
   await page.goto(base + "/");
   await page.waitForFunction(() => document.getElementById("captcha-image").src.startsWith("data:image/png;base64,"));
 
@@ -64,6 +67,7 @@ try {
   const zh = await page.textContent("#result");
   if (!zh.includes("请求过于频繁")) fail("errors are not in Chinese: " + zh);
   await page.screenshot({ path: `${outDir}/playground-zh.png`, fullPage: true });
+  if (refused.length) fail("the page broke its own policy: " + refused.join(" | "));
   console.log("browser: 1 passed, 0 failed");
 } finally {
   await browser.close();
