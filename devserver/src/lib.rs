@@ -136,6 +136,7 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
     router
         .route("/_dev/captchas/{id}", get(dev_captcha_answer))
         .route("/_dev/outbox", get(dev_outbox))
+        .route("/_dev/invites", axum::routing::post(dev_invite))
         .route("/openapi.yaml", get(openapi))
         .route("/", get(playground))
         .fallback(|| async { to_axum(error_response(ApiError::NotFound, Locale::default())) })
@@ -226,6 +227,16 @@ async fn openapi() -> axum::response::Response {
     resp
 }
 
+/// `POST /_dev/invites`: an invite on the dev server's own store (memory
+/// or DynamoDB), for the first account of an invite-only setup — what
+/// `vericode-admin invite` does against a deployment's table.
+async fn dev_invite(State(dev): State<Dev>) -> axum::response::Response {
+    to_axum(match domain::accounts::create_invite(&dev.services, "dev-server").await {
+        Ok(invite) => json(StatusCode::CREATED, &invite, true),
+        Err(e) => error_response(e.into(), Locale::default()),
+    })
+}
+
 #[derive(serde::Deserialize)]
 struct OutboxQuery {
     to: String,
@@ -282,6 +293,11 @@ impl From<domain::Fault> for DevError {
     }
 }
 
+/// The port the dev server listens on: `PORT`, default 3000.
+pub fn port() -> u16 {
+    std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000)
+}
+
 /// The store `STORE` names: `memory` (default) or `dynamodb`, creating the
 /// table if it is missing.
 async fn store_from_env(
@@ -310,7 +326,11 @@ async fn store_from_env(
 /// (`outbox` by default, or `aws`: SES and SNS, which need `EMAIL_FROM`),
 /// run in process right after each send commits, and the captcha answer log.
 pub async fn dev_from_env() -> Result<Dev, DevError> {
-    let config = config_from_env(Secrets::GenerateIfMissing)?;
+    let mut config = config_from_env(Secrets::GenerateIfMissing)?;
+    // Login links point at this server's own /login unless told otherwise.
+    if !std::env::var("LOGIN_LINK_BASE").is_ok_and(|v| !v.trim().is_empty()) {
+        config.login_link_base = format!("http://127.0.0.1:{}/login", port());
+    }
     edge::compose::check_templates()?;
     let store_choice = std::env::var("STORE").unwrap_or_default();
     let delivery_choice = std::env::var("DELIVERY").unwrap_or_default();

@@ -255,7 +255,31 @@ async fn the_binary_with_the_real_adapters() {
     send_code(&base, "email", &to).await;
     // Delivered in process right after the commit, off the request's path:
     // within a second.
-    let mut mail = None;
+    let code = mailed_code(&stand_in, &to).await;
+    assert_eq!(verify_code(&base, &to, "000000").await, StatusCode::BAD_REQUEST);
+    assert_eq!(verify_code(&base, &to, &code).await, StatusCode::OK);
+    // No outbox when delivering for real.
+    let resp = reqwest::get(format!("{base}/_dev/outbox?to={to}")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    // Login links point at this server's own /login by default.
+    let to = format!("link-{}@example.com", uuid::Uuid::new_v4().simple());
+    send_code(&base, "email", &to).await;
+    let code = mailed_code(&stand_in, &to).await;
+    let http = reqwest::Client::new();
+    let register = json!({"email": to, "password": "long enough", "code": code});
+    let resp = http.post(format!("{base}/v1/accounts")).json(&register).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let token = resp.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    let resp = http.post(format!("{base}/v1/login-links")).bearer_auth(&token).json(&json!({}));
+    let link: Value = resp.send().await.unwrap().json().await.unwrap();
+    let url = link["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{base}/login?authorization=")), "{url}");
+}
+
+/// The code in the newest email the stand-in holds for `to`, waiting up to
+/// a second for it.
+async fn mailed_code(stand_in: &str, to: &str) -> String {
     for _ in 0..20 {
         let data: Value = reqwest::get(format!("{stand_in}/moto-api/data.json"))
             .await
@@ -264,21 +288,36 @@ async fn the_binary_with_the_real_adapters() {
             .await
             .unwrap();
         let all = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
-        mail = all.into_iter().find(|m| m["destinations"]["ToAddresses"][0] == to.as_str());
-        if mail.is_some() {
-            break;
+        if let Some(mail) = all.iter().rev().find(|m| m["destinations"]["ToAddresses"][0] == to) {
+            let subject = mail["subject"].as_str().unwrap();
+            let code: String = subject.chars().filter(char::is_ascii_digit).collect();
+            assert_eq!(code.len(), 6, "{subject}");
+            return code;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mail = mail.expect("the code email reached SES within a second");
-    let subject = mail["subject"].as_str().unwrap();
-    let code: String = subject.chars().filter(char::is_ascii_digit).collect();
-    assert_eq!(code.len(), 6, "{subject}");
-    assert_eq!(verify_code(&base, &to, "000000").await, StatusCode::BAD_REQUEST);
-    assert_eq!(verify_code(&base, &to, &code).await, StatusCode::OK);
-    // No outbox when delivering for real.
-    let resp = reqwest::get(format!("{base}/_dev/outbox?to={to}")).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    panic!("no email reached SES for {to} within a second")
+}
+
+/// Invite-only registration bootstraps on the embedded store too: the dev
+/// server's `POST /_dev/invites` makes the first invite.
+#[tokio::test]
+async fn a_dev_route_makes_the_first_invite() {
+    let mut cfg = vericode_tests::config();
+    cfg.registration_mode = domain::config::RegistrationMode::Invite;
+    let t = vericode_tests::app_with(Backend::Memory, cfg).await;
+    let base = serve(devserver::router(dev(&t))).await;
+    let http = reqwest::Client::new();
+    let resp = http.post(format!("{base}/_dev/invites")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let invite = resp.json::<Value>().await.unwrap()["invite"].as_str().unwrap().to_string();
+    send_code(&base, "email", "first@example.com").await;
+    let code = t.last_code("first@example.com").unwrap();
+    let register = |invite: &str| json!({"email": "first@example.com", "password": "long enough", "code": code, "invite": invite});
+    let resp = http.post(format!("{base}/v1/accounts")).json(&register("nope")).send().await;
+    assert_eq!(resp.unwrap().status(), StatusCode::FORBIDDEN);
+    let resp = http.post(format!("{base}/v1/accounts")).json(&register(&invite)).send().await;
+    assert_eq!(resp.unwrap().status(), StatusCode::CREATED);
 }
 
 /// `vericode-admin invite` bootstraps an invite-only deployment.
