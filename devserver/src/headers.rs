@@ -88,7 +88,7 @@ pub async fn apply(State(cors): State<Cors>, req: Request, next: Next) -> Respon
     resp
 }
 
-/// The playground's policy: its one inline script and one inline style, by
+/// A page's policy (the playground, /login): its one inline script and one inline style, by
 /// hash; images only as `data:` (the captcha); requests only to this origin.
 pub fn playground_csp(html: &str) -> String {
     let hash = |open: &str, close: &str| {

@@ -139,6 +139,7 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
         .route("/_dev/invites", axum::routing::post(dev_invite))
         .route("/openapi.yaml", get(openapi))
         .route("/", get(playground))
+        .route("/login", get(login_page))
         .fallback(|| async { to_axum(error_response(ApiError::NotFound, Locale::default())) })
         .method_not_allowed_fallback(|| async {
             to_axum(error_response(ApiError::MethodNotAllowed, Locale::default()))
@@ -208,11 +209,27 @@ const PLAYGROUND: &str = include_str!("playground.html");
 async fn playground() -> axum::response::Response {
     static CSP: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| headers::playground_csp(PLAYGROUND));
-    let mut resp = axum::response::Html(PLAYGROUND).into_response();
-    if let Ok(csp) = axum::http::HeaderValue::from_str(&CSP) {
+    page(PLAYGROUND, &CSP)
+}
+
+/// An HTML page under its Content-Security-Policy.
+fn page(html: &'static str, csp: &str) -> axum::response::Response {
+    let mut resp = axum::response::Html(html).into_response();
+    if let Ok(csp) = axum::http::HeaderValue::from_str(csp) {
         resp.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
     }
     resp
+}
+
+const LOGIN: &str = include_str!("login.html");
+
+/// `GET /login?authorization=…`: where the dev server's login links point.
+/// It redeems the link by `POST` only when the button is pressed, so a
+/// link scanner that fetches the page cannot spend it.
+async fn login_page() -> axum::response::Response {
+    static CSP: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| headers::playground_csp(LOGIN));
+    page(LOGIN, &CSP)
 }
 
 /// The API's OpenAPI document.

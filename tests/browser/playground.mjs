@@ -55,6 +55,22 @@ try {
   await page.click("#me");
   await page.waitForFunction(() => document.getElementById("result").textContent.includes("GET /v1/me → 200"));
 
+  // A login link opens this server's /login, which spends it only on a click.
+  const token = await page.evaluate(() => state.token);
+  const made = await page.request.post(`${base}/v1/login-links`, { headers: { authorization: `Bearer ${token}` }, data: {} });
+  const link = (await made.json()).url;
+  if (!link.startsWith(base + "/login?authorization=")) fail("the link does not point here: " + link);
+  const login = await browser.newPage({ viewport: { width: 600, height: 400 } });
+  login.on("console", (m) => { if (m.text().includes("Content Security Policy")) refused.push(m.text()); });
+  await login.goto(link);
+  await login.goto(link);  // opened twice, as a scanner and then the user would
+  await login.click("#go");
+  await login.waitForFunction(() => document.getElementById("result").textContent.length > 0);
+  const who = await login.textContent("#result");
+  if (!who.includes(email)) fail("the link did not log in: " + who);
+  await login.screenshot({ path: `${outDir}/login-en.png` });
+  await login.close();
+
   // The Chinese version.
   await page.selectOption("#lang", "zh-Hans");
   const title = await page.textContent("h1");
