@@ -108,7 +108,41 @@ async fn sms_are_counted_by_country(b: Backend) {
     assert!(t.metrics.all().contains(&Metric::SmsSent { country: 86 }));
 }
 
+/// A message for an account speaks the account's language unless the
+/// request names one (in its body or `Accept-Language`).
+async fn messages_speak_the_accounts_language(b: Backend) {
+    let t = app(b).await;
+    let account = domain::ports::AccountRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: Some("li@example.com".into()),
+        locale: Some("zh-Hans".into()),
+        created_at: T0,
+        ..Default::default()
+    };
+    let writes = [
+        domain::ports::AccountWrite::PutAccount(account.clone()),
+        domain::ports::AccountWrite::ClaimAddress {
+            key: "email:li@example.com".into(),
+            account_id: account.id.clone(),
+        },
+    ];
+    t.app.store.apply(&writes, T0).await.unwrap();
+    assert_eq!(send(&t, email("li@example.com", "login")).await.0, 202);
+    let zh = &t.outbox.to("li@example.com")[0];
+    assert!(zh.text.contains("登录"), "{}", zh.text);
+    let mut named = email("li@example.com", "reset_password");
+    named["locale"] = json!("en");
+    assert_eq!(send(&t, named).await.0, 202);
+    let en = &t.outbox.to("li@example.com")[0];
+    assert!(!en.text.contains("登录") && en.text.is_ascii(), "{}", en.text);
+    // A sign-up notice to the owner speaks its language too.
+    assert_eq!(send(&t, email("li@example.com", "register")).await.0, 202);
+    let notice = &t.outbox.to("li@example.com")[0];
+    assert!(notice.code.is_none() && !notice.text.is_ascii(), "{}", notice.text);
+}
+
 both_stores!(
+    messages_speak_the_accounts_language,
     an_outage_is_retried_until_delivered,
     spent_retries_disable_the_code_and_refund_the_send,
     a_notice_goes_out_and_a_decoy_stays_silent,

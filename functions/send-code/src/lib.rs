@@ -19,6 +19,9 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let result = async {
         let body = body?;
         let principal = auth::optional(app, &req).await?;
+        // Named by the body or the browser; otherwise the account's own.
+        let asked = body.locale.is_some() || req.headers().contains_key("accept-language");
+        let locale = asked.then_some(locale);
         let sent = codes::send(app, body, locale, principal.as_ref(), client_ip(&req)).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::ACCEPTED, &sent, false))
     };

@@ -22,6 +22,16 @@ use std::net::IpAddr;
 
 const DAY: i64 = 86_400;
 
+/// The language of a send's message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MessageLocale {
+    /// The request's, or the logged-in caller's account's.
+    Named(Locale),
+    /// The address owner's account's, if it has one (the delivery looks
+    /// it up, off the request's path), else the default.
+    Owners,
+}
+
 /// A send, validated: everything is known before the store is touched.
 struct Target {
     purpose: Purpose,
@@ -34,16 +44,25 @@ struct Target {
     counters: Vec<Counter>,
 }
 
-/// Sends a code. `principal` is the caller when the request carried a valid
-/// session token; `client_ip` the address API Gateway saw.
+/// Sends a code. `locale` is the one the request named, if any (else the
+/// message speaks the account's language: the caller's, or the address
+/// owner's, which the delivery looks up); `principal` is the caller when
+/// the request carried a valid session token; `client_ip` the address API
+/// Gateway saw.
 pub async fn send(
     s: &Services,
     req: SendCode,
-    locale: Locale,
+    locale: Option<Locale>,
     principal: Option<&Principal>,
     client_ip: Option<IpAddr>,
 ) -> Result<CodeSent, SendError> {
     let target = prepare(s, &req, principal, client_ip)?;
+    let caller_locale = principal.and_then(|p| p.account.locale.as_deref()).map(Locale::from_field);
+    let locale = match (locale, caller_locale) {
+        (Some(named), _) => MessageLocale::Named(named),
+        (None, Some(callers)) => MessageLocale::Named(callers),
+        (None, None) => MessageLocale::Owners,
+    };
     let result = retry::run(|| attempt(s, &target, locale)).await;
     let outcome = match &result {
         Ok(Some(_)) => Some(SendResult::Accepted),
@@ -165,7 +184,11 @@ fn counters(s: &Services, ip: Option<IpAddr>, sms_country: Option<u16>) -> Vec<C
 
 /// One read-decide-write round; `Retry` when another request wrote the
 /// destination's record in between. Done: the id of the stored message.
-async fn attempt(s: &Services, t: &Target, locale: Locale) -> Result<Attempt<String>, SendError> {
+async fn attempt(
+    s: &Services,
+    t: &Target,
+    locale: MessageLocale,
+) -> Result<Attempt<String>, SendError> {
     let now = s.clock.now();
     let (old, owner) = s.store.load_destination(&t.key, &t.dest.key(), now).await?;
     let facts = Facts {
@@ -253,7 +276,7 @@ fn outgoing(
     decision: Decision,
     new: &DestRecord,
     code: String,
-    locale: Locale,
+    locale: MessageLocale,
     now: Timestamp,
 ) -> Result<OutgoingMessage, Fault> {
     let kind = match decision {
@@ -272,7 +295,13 @@ fn outgoing(
             Destination::Email(_) => None,
         },
         purpose: t.purpose,
-        locale: locale.as_str().to_string(),
+        locale: match locale {
+            MessageLocale::Named(l) => l,
+            MessageLocale::Owners => Locale::default(),
+        }
+        .as_str()
+        .to_string(),
+        owners_locale: locale == MessageLocale::Owners,
         code,
         code_expires_at,
         record_key: t.key.clone(),

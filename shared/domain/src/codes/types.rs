@@ -21,7 +21,7 @@ pub struct SendCode {
     pub to: Option<String>,
     pub country_code: Option<u16>,
     pub purpose: Purpose,
-    #[allow(dead_code)]
+    /// Read by the edge, with `Accept-Language`, into the message's locale.
     pub locale: Option<String>,
     pub captcha: Option<CaptchaInput>,
 }

@@ -35,8 +35,11 @@ pub struct Contents {
     /// The country calling code of a phone number.
     pub country: Option<u16>,
     pub purpose: Purpose,
-    /// The locale tag the message is written in.
+    /// The locale tag the message is written in…
     pub locale: String,
+    /// …unless the address belongs to an account with a locale of its own
+    /// (the request named none).
+    pub owners_locale: bool,
     /// The code the send stored (a decoy's too, though it never goes out).
     pub code: String,
     pub code_expires_at: Timestamp,
@@ -79,9 +82,10 @@ impl Contents {
         serde_json::from_slice(&keys.open_message(&m.id, &m.sealed)?).ok()
     }
 
-    /// The message to hand to the provider; `None` for a silent one.
-    pub fn render(&self) -> Result<Option<Message>, Fault> {
-        let locale = Locale::from_field(&self.locale);
+    /// The message to hand to the provider, in `locale` (or the contents'
+    /// own); `None` for a silent one.
+    pub fn render(&self, locale: Option<&str>) -> Result<Option<Message>, Fault> {
+        let locale = Locale::from_field(locale.unwrap_or(&self.locale));
         let app = self.app_name.as_str();
         let (to, channel) = (self.to.as_str(), self.channel);
         Ok(Some(match self.kind {

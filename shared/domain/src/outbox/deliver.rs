@@ -107,7 +107,8 @@ async fn send(
     }
     // A silent message asks the provider without sending, so an outage
     // treats it as it treats a real one.
-    let handed = match c.render()? {
+    let locale = owners_locale(d, c).await?;
+    let handed = match c.render(locale.as_deref())? {
         Some(message) => d.delivery.send(&message).await,
         None => d.delivery.probe(c.channel, &c.to).await,
     };
@@ -131,6 +132,16 @@ async fn send(
             Err(DeliverError::Retry { attempts: m.attempts })
         }
     }
+}
+
+/// The locale of the account owning the address, where the request named
+/// none and there is something to write.
+async fn owners_locale(d: &Deliverer, c: &Contents) -> Result<Option<String>, DeliverError> {
+    if !c.owners_locale || c.kind == Kind::Silent {
+        return Ok(None);
+    }
+    let owner = d.store.account_by_address(&c.address_key()).await?;
+    Ok(owner.and_then(|a| a.locale))
 }
 
 fn log_failure(m: &OutgoingMessage, e: &DeliveryError, what: &str) {
