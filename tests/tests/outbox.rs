@@ -141,7 +141,23 @@ async fn messages_speak_the_accounts_language(b: Backend) {
     assert!(notice.code.is_none() && !notice.text.is_ascii(), "{}", notice.text);
 }
 
+/// With `WEBOTP_DOMAIN`, a code's SMS ends with the line browsers and
+/// phones read the code from; emails and notices do not change.
+async fn sms_codes_carry_the_webotp_line(b: Backend) {
+    let mut cfg = config();
+    cfg.webotp_domain = Some("app.example.com".into());
+    let t = app_with(b, cfg).await;
+    let sms = json!({"channel": "sms", "to": "+8613800138000", "purpose": "register"});
+    assert_eq!(send(&t, sms).await.0, 202);
+    let m = &t.outbox.to("+8613800138000")[0];
+    let code = m.code.clone().unwrap();
+    assert!(m.text.ends_with(&format!("\n\n@app.example.com #{code}")), "{}", m.text);
+    assert_eq!(send(&t, email("w@example.com", "register")).await.0, 202);
+    assert!(!t.outbox.to("w@example.com")[0].text.contains("@app.example.com"));
+}
+
 both_stores!(
+    sms_codes_carry_the_webotp_line,
     messages_speak_the_accounts_language,
     an_outage_is_retried_until_delivered,
     spent_retries_disable_the_code_and_refund_the_send,

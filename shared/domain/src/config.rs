@@ -35,6 +35,9 @@ pub struct Config {
     pub sms_country_daily_max: u32,
     pub registration_mode: RegistrationMode,
     pub login_link_base: String,
+    /// `WEBOTP_DOMAIN`: when set, a code's SMS ends with `@<domain> #<code>`
+    /// (the WebOTP API and iOS/Android autofill).
+    pub webotp_domain: Option<String>,
     /// Provider attempts per message before it fails for good (at most 10:
     /// the stream's event source retries a record 10 times).
     pub delivery_max_attempts: u32,
@@ -138,6 +141,26 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             })
     }
 
+    fn webotp_domain(&self) -> Result<Option<String>, ConfigError> {
+        let Some(raw) = self.get("WEBOTP_DOMAIN") else { return Ok(None) };
+        let domain = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        if domain.len() <= 253 && domain.contains('.') && domain.split('.').all(label_ok) {
+            Ok(Some(domain))
+        } else {
+            Err(ConfigError::Invalid {
+                name: "WEBOTP_DOMAIN",
+                reason: "expected the app's host name, e.g. app.example.com".into(),
+            })
+        }
+    }
+
     fn registration_mode(&self) -> Result<RegistrationMode, ConfigError> {
         match self.get("REGISTRATION_MODE").as_deref() {
             None | Some("open") => Ok(RegistrationMode::Open),
@@ -181,6 +204,7 @@ impl Config {
             login_link_base: env
                 .get("LOGIN_LINK_BASE")
                 .unwrap_or_else(|| "http://localhost:3000/login".into()),
+            webotp_domain: env.webotp_domain()?,
             delivery_max_attempts: env.count("DELIVERY_MAX_ATTEMPTS", 5, 1, 10)?,
             delivery_lease_secs: env.num("DELIVERY_LEASE_SECS", 30, 1, 900)?,
         })
@@ -219,6 +243,23 @@ mod tests {
     }
 
     const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn the_webotp_domain_is_a_host_name() {
+        let with = |v: &str| {
+            Config::from_lookup(
+                lookup(&[("JWT_SECRET", &"s".repeat(32)), ("CODE_KEY", KEY), ("WEBOTP_DOMAIN", v)]),
+                Secrets::Required,
+            )
+        };
+        assert_eq!(
+            with("App.Example.com.").unwrap().webotp_domain.as_deref(),
+            Some("app.example.com")
+        );
+        for bad in ["localhost", "a b.com", "x.com/path", "@x.com", "-a.com"] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn defaults_match_the_contract() {

@@ -83,15 +83,25 @@ impl Contents {
     }
 
     /// The message to hand to the provider, in `locale` (or the contents'
-    /// own); `None` for a silent one.
-    pub fn render(&self, locale: Option<&str>) -> Result<Option<Message>, Fault> {
+    /// own); a code's SMS ends with the WebOTP line when `webotp` names the
+    /// app's domain. `None` for a silent one.
+    pub fn render(
+        &self,
+        locale: Option<&str>,
+        webotp: Option<&str>,
+    ) -> Result<Option<Message>, Fault> {
         let locale = Locale::from_field(locale.unwrap_or(&self.locale));
         let app = self.app_name.as_str();
         let (to, channel) = (self.to.as_str(), self.channel);
         Ok(Some(match self.kind {
             Kind::Code => {
                 let ttl = self.code_expires_at - self.sent_at;
-                messages::code(channel, to, self.purpose, locale, app, &self.code, ttl)?
+                let mut m =
+                    messages::code(channel, to, self.purpose, locale, app, &self.code, ttl)?;
+                if let (Channel::Sms, Some(domain)) = (channel, webotp) {
+                    m.text = format!("{}\n\n@{domain} #{}", m.text.trim_end(), self.code);
+                }
+                m
             }
             Kind::AccountExists => messages::account_exists(channel, to, locale, app)?,
             Kind::BindAttempt => messages::bind_attempt(channel, to, locale, app)?,
