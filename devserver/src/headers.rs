@@ -90,7 +90,7 @@ pub async fn apply(State(cors): State<Cors>, req: Request, next: Next) -> Respon
 
 /// A page's policy (the playground, /login): its one inline script and one inline style, by
 /// hash; images only as `data:` (the captcha); requests only to this origin.
-pub fn playground_csp(html: &str) -> String {
+pub fn page_csp(html: &str) -> String {
     let hash = |open: &str, close: &str| {
         let start = html.find(open).map_or(0, |i| i + open.len());
         let end = html[start..].find(close).map_or(start, |i| start + i);
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn the_policy_names_the_inline_script_and_style() {
-        let csp = playground_csp("<style>a{}</style><script>go()</script>");
+        let csp = page_csp("<style>a{}</style><script>go()</script>");
         let digest = |s: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s));
         assert!(csp.contains(&format!("script-src 'sha256-{}'", digest("go()"))));
         assert!(csp.contains(&format!("style-src 'sha256-{}'", digest("a{}"))));

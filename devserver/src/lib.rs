@@ -208,7 +208,7 @@ const PLAYGROUND: &str = include_str!("playground.html");
 /// Content-Security-Policy.
 async fn playground() -> axum::response::Response {
     static CSP: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| headers::playground_csp(PLAYGROUND));
+        std::sync::LazyLock::new(|| headers::page_csp(PLAYGROUND));
     page(PLAYGROUND, &CSP)
 }
 
@@ -227,8 +227,7 @@ const LOGIN: &str = include_str!("login.html");
 /// It redeems the link by `POST` only when the button is pressed, so a
 /// link scanner that fetches the page cannot spend it.
 async fn login_page() -> axum::response::Response {
-    static CSP: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| headers::playground_csp(LOGIN));
+    static CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| headers::page_csp(LOGIN));
     page(LOGIN, &CSP)
 }
 

@@ -308,7 +308,6 @@ fn outgoing(
         sent_at: now,
         // The client IP's count stands: it limits the caller, not the address.
         refunds: t.counters.iter().filter(|c| c.kind != LimitKind::Ip).cloned().collect(),
-        app_name: s.config.app_name.clone(),
     };
     // Kept a day past the code, for operators to see what became of it.
     let expires_at = code_expires_at + MESSAGE_KEPT_SECS;

@@ -49,7 +49,6 @@ pub struct Contents {
     pub sent_at: Timestamp,
     /// The counters to refund if the message fails for good.
     pub refunds: Vec<Counter>,
-    pub app_name: String,
 }
 
 /// Sealed contents are padded to a multiple of this many bytes.
@@ -87,11 +86,11 @@ impl Contents {
     /// app's domain. `None` for a silent one.
     pub fn render(
         &self,
+        app: &str,
         locale: Option<&str>,
         webotp: Option<&str>,
     ) -> Result<Option<Message>, Fault> {
         let locale = Locale::from_field(locale.unwrap_or(&self.locale));
-        let app = self.app_name.as_str();
         let (to, channel) = (self.to.as_str(), self.channel);
         Ok(Some(match self.kind {
             Kind::Code => {

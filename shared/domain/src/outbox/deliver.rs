@@ -108,10 +108,11 @@ async fn send(
     // A silent message asks the provider without sending, so an outage
     // treats it as it treats a real one.
     let locale = owners_locale(d, c).await?;
-    let handed = match c.render(locale.as_deref(), d.config.webotp_domain.as_deref())? {
-        Some(message) => d.delivery.send(&message).await,
-        None => d.delivery.probe(c.channel, &c.to).await,
-    };
+    let handed =
+        match c.render(&d.config.app_name, locale.as_deref(), d.config.webotp_domain.as_deref())? {
+            Some(message) => d.delivery.send(&message).await,
+            None => d.delivery.probe(c.channel, &c.to).await,
+        };
     match handed {
         Ok(()) => {
             d.store.settle_message(&m.id).await?;
