@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Browser test: the dev server's playground in headless Chromium (Debian's
-# chromium, driven by playwright-core), clicked through captcha → send →
-# outbox → verify → register → log in, in English and Chinese. Screenshots
-# go to target/playground-*.png.
+# chromium, driven by playwright-core), clicked through every flow —
+# register, log in by password and by code, bind, step-up, change and reset
+# the password, a login link on /login, an invite, delete — in English and
+# Chinese. Screenshots go to target/playground-*.png and target/login-*.png.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 NODE_DIR="${VERICODE_CACHE:-$HOME/.cache/vericode}/node"

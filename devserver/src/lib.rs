@@ -65,12 +65,14 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/sessions" => create_session),
         route!(DELETE "/v1/sessions/current" => delete_session),
         route!(GET "/v1/me" => get_me),
+        route!(DELETE "/v1/me" => delete_account),
         route!(PUT "/v1/me/password" => change_password),
         route!(PUT "/v1/me/email" => bind_email),
         route!(PUT "/v1/me/phone" => bind_phone),
         route!(POST "/v1/password-resets" => reset_password),
         route!(POST "/v1/login-links" => create_login_link),
         route!(POST "/v1/login-links/redeem" => redeem_login_link),
+        route!(POST "/v1/login-links/inspect" => inspect_login_link),
         route!(POST "/v1/invites" => create_invite),
     ]
 }

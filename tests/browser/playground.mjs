@@ -1,6 +1,8 @@
-// Clicks through the dev server's playground in headless Chromium:
-// captcha → send a code → outbox → verify → register, then the Chinese
-// version. Saves screenshots next to the target directory.
+// Clicks through every flow of the dev server's playground in headless
+// Chromium, in English and then in Chinese: register, log in (password and
+// code), bind a phone, step up and change the password, a login link opened
+// on the /login page, an invite, reset the password, delete the account.
+// Saves screenshots (playground-<lang>.png, login-<lang>.png) to OUTDIR.
 //   node playground.mjs http://127.0.0.1:PORT OUTDIR
 import { createRequire } from "node:module";
 
@@ -9,82 +11,161 @@ const require = createRequire(process.env.VERICODE_NODE_MODULES + "/");
 const { chromium } = require("playwright-core");
 
 const [base, outDir] = process.argv.slice(2);
-const fail = (msg) => { console.error("playground: " + msg); process.exit(1); };
+const fail = (msg) => { throw new Error(msg); };
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
-try {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+
+// The pages work under their Content-Security-Policy: nothing is refused.
+const refused = [];
+const watch = (page) => page.on("console", (m) => {
+  if (m.text().includes("Content Security Policy")) refused.push(m.text());
+});
+
+const LANGS = {
+  en: { locale: "en-US", name: "Tester", title: "Vericode playground", ready: "ready", none: "none",
+    loginAs: (who) => `Log in as ${who}?`, busy: "Too many requests" },
+  "zh-Hans": { locale: "zh-CN", name: "测试者", title: "Vericode 演示台", ready: "已就绪", none: "无",
+    loginAs: (who) => `以 ${who} 的身份登录？`, busy: "请求过于频繁" },
+};
+
+async function flows(lang, n) {
+  const L = LANGS[lang];
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1400 }, locale: L.locale });
   page.setDefaultTimeout(10000);
-  // The page works under its Content-Security-Policy: nothing is refused.
-  const refused = [];
-  page.on("console", (m) => { if (m.text().includes("Content Security Policy")) refused.push(m.text()); });
+  watch(page);
   await page.goto(base + "/");
   await page.waitForFunction(() => document.getElementById("captcha-image").src.startsWith("data:image/png;base64,"));
+  await page.selectOption("#lang", lang);
+  const title = await page.textContent("h1");
+  if (title !== L.title) fail(`${lang}: title is ${title}`);
 
-  const email = `browser-${Date.now()}@example.com`;
-  const answerFor = async () => {
+  const email = `browser-${lang.toLowerCase()}-${Date.now()}@example.com`;
+  const phone = `+86138001380${String(n).padStart(2, "0")}`;
+  const masked = email[0] + "***@example.com";
+
+  const answer = async () => {
     const id = await page.evaluate(() => state.captchaId);
     const resp = await page.request.get(`${base}/_dev/captchas/${id}`);
     return (await resp.json()).answer;
   };
-  await page.fill("#captcha-answer", await answerFor());
-  await page.fill("#to", email);
-  await page.click("#send-code");
-  await page.waitForSelector("#outbox .code");
-  const code = (await page.textContent("#outbox .code")).trim();
-  if (!/^\d{6}$/.test(code)) fail("no code in the outbox: " + code);
-  if ((await page.inputValue("#code")) !== code) fail("the code was not filled in");
+  // Clicks a button and waits for the response line it should produce.
+  const act = async (selector, expect) => {
+    await page.evaluate(() => { document.getElementById("result").textContent = ""; });
+    await page.click(selector);
+    await page.waitForFunction((e) => document.getElementById("result").textContent.includes(e), expect)
+      .catch(async () => fail(`${lang}: ${selector} did not give "${expect}": ${await page.textContent("#result")}`));
+    return page.textContent("#result");
+  };
+  // Sends a code (with a fresh captcha) and waits for it in the outbox.
+  const send = async (channel, purpose, to) => {
+    await page.selectOption("#channel", channel);
+    await page.selectOption("#purpose", purpose);
+    await page.fill("#to", to);
+    await page.fill("#captcha-answer", await answer());
+    await page.evaluate(() => { document.getElementById("outbox").textContent = ""; });
+    await act("#send-code", "POST /v1/codes → 202");
+    await page.waitForFunction((p) => [...document.querySelectorAll("#outbox .outbox-item")]
+      .some((m) => m.textContent.includes(" · " + p + " · ")), purpose);
+    const code = (await page.textContent("#outbox .code")).trim();
+    if (!/^\d{6}$/.test(code)) fail(`${lang}: no ${purpose} code in the outbox: ${code}`);
+    if ((await page.inputValue("#code")) !== code) fail(`${lang}: the code was not filled in`);
+  };
+  const verify = () => act("#verify-code", "POST /v1/codes/verify → 200");
 
-  await page.click("#verify-code");
-  await page.waitForFunction(() => document.getElementById("result").textContent.includes("verification_token"));
-  await page.fill("#password", "browser password");
-  await page.click("#register");
-  await page.waitForFunction(() => document.getElementById("result").textContent.includes("→ 201"));
-  const result = await page.textContent("#result");
-  if (!result.includes(email)) fail("registration did not return the account: " + result);
-  await page.screenshot({ path: `${outDir}/playground-en.png`, fullPage: true });
+  // Register by email code, with a display name.
+  await send("email", "register", email);
+  await verify();
+  await page.fill("#password", "first password");
+  await page.fill("#display-name", L.name);
+  const registered = await act("#register", "POST /v1/accounts → 201");
+  if (!registered.includes(email)) fail(`${lang}: registration did not return the account: ${registered}`);
 
-  // Log in with a fresh captcha, then ask who we are.
-  await page.fill("#captcha-answer", await answerFor());
-  await page.click("#login");
-  await page.waitForFunction(() => document.getElementById("result").textContent.includes("POST /v1/sessions → 200"));
-  await page.click("#me");
-  await page.waitForFunction(() => document.getElementById("result").textContent.includes("GET /v1/me → 200"));
+  // Log in by password with a fresh captcha; ask who we are.
+  await page.fill("#captcha-answer", await answer());
+  await act("#login", "POST /v1/sessions → 200");
+  await act("#me", "GET /v1/me → 200");
 
-  // A login link opens this server's /login, which spends it only on a click.
-  const token = await page.evaluate(() => state.token);
-  const made = await page.request.post(`${base}/v1/login-links`, { headers: { authorization: `Bearer ${token}` }, data: {} });
-  const link = (await made.json()).url;
-  if (!link.startsWith(base + "/login?authorization=")) fail("the link does not point here: " + link);
-  const login = await browser.newPage({ viewport: { width: 600, height: 400 } });
-  login.on("console", (m) => { if (m.text().includes("Content Security Policy")) refused.push(m.text()); });
+  // Bind a phone: filling a blank address needs only its bind code.
+  await send("sms", "bind", phone);
+  await verify();
+  const bound = await act("#bind", "PUT /v1/me/phone → 200");
+  if (!bound.includes(phone)) fail(`${lang}: the phone was not bound: ${bound}`);
+
+  // Step up with a verify code to the bound phone, then change the password.
+  await send("sms", "verify", phone);
+  await verify();
+  if ((await page.textContent("#step-up-state")) !== L.ready) fail(`${lang}: no step-up token`);
+  await page.fill("#new-password", "second password");
+  await act("#change-password", "PUT /v1/me/password → 204");
+  if ((await page.textContent("#step-up-state")) !== L.none) fail(`${lang}: the step-up token was kept`);
+
+  // A login link: its page says whom it logs in and spends it only on a click.
+  await act("#login-link", "POST /v1/login-links → 201");
+  const link = await page.getAttribute("#login-link-url", "href");
+  if (!link.startsWith(base + "/login?authorization=")) fail(`${lang}: the link does not point here: ${link}`);
+  const login = await browser.newPage({ viewport: { width: 600, height: 400 }, locale: L.locale });
+  watch(login);
   await login.goto(link);
   await login.goto(link);  // opened twice, as a scanner and then the user would
+  const asking = L.loginAs(`${L.name} (${masked})`);
+  await login.waitForFunction((t) => document.getElementById("title").textContent === t, asking)
+    .catch(async () => fail(`${lang}: the link page asks "${await login.textContent("#title")}"`));
+  await login.screenshot({ path: `${outDir}/login-${lang}.png` });
   await login.click("#go");
   await login.waitForFunction(() => document.getElementById("result").textContent.length > 0);
   const who = await login.textContent("#result");
-  if (!who.includes(email)) fail("the link did not log in: " + who);
-  await login.screenshot({ path: `${outDir}/login-en.png` });
+  if (!who.includes(email)) fail(`${lang}: the link did not log in: ${who}`);
   await login.close();
 
-  // The Chinese version.
-  await page.selectOption("#lang", "zh-Hans");
-  const title = await page.textContent("h1");
-  if (title !== "Vericode 演示台") fail("no Chinese title: " + title);
-  // A second code within the minute is refused, in Chinese (a session does
-  // not waive the captcha for sign-up codes, so a fresh one is solved).
-  await page.fill("#captcha-answer", await answerFor());
-  await page.click("#send-code");
-  await page.waitForFunction(() => document.getElementById("result").textContent.includes("→ 429"));
-  const zh = await page.textContent("#result");
-  if (!zh.includes("请求过于频繁")) fail("errors are not in Chinese: " + zh);
-  await page.screenshot({ path: `${outDir}/playground-zh.png`, fullPage: true });
-  if (refused.length) fail("the page broke its own policy: " + refused.join(" | "));
-  console.log("browser: 1 passed, 0 failed");
+  // An invite.
+  await act("#create-invite", "POST /v1/invites → 201");
+  if (!(await page.textContent("#invite-code")).trim()) fail(`${lang}: no invite shown`);
+
+  // Forgot the password: reset it with a code.
+  await send("email", "reset_password", email);
+  await verify();
+  await page.fill("#new-password", "third password");
+  await act("#reset-password", "POST /v1/password-resets → 204");
+
+  // Log in by code, then by the new password.
+  await send("email", "login", email);
+  await verify();
+  await act("#login-code", "POST /v1/sessions → 200");
+  await page.fill("#password", "third password");
+  await page.fill("#captcha-answer", await answer());
+  await act("#login", "POST /v1/sessions → 200");
+  await page.screenshot({ path: `${outDir}/playground-${lang}.png`, fullPage: true });
+
+  // A second login code within the minute is refused, in this language.
+  await page.fill("#captcha-answer", await answer());
+  const busy = await act("#send-code", "POST /v1/codes → 429");
+  if (!busy.includes(L.busy)) fail(`${lang}: the error is not in ${lang}: ${busy}`);
+
+  // Delete the account with the current password: the session dies with it.
+  await page.fill("#current-password", "third password");
+  await act("#delete-account", "DELETE /v1/me → 204");
+  await act("#me", "GET /v1/me → 401");
+  await page.screenshot({ path: `${outDir}/playground-${lang}-deleted.png`, fullPage: true });
+  await page.close();
+}
+
+let failed = 0;
+try {
+  for (const [n, lang] of Object.keys(LANGS).entries()) {
+    try {
+      await flows(lang, n);
+    } catch (e) {
+      failed += 1;
+      console.error(`playground (${lang}): ${e.message}`);
+    }
+  }
+  if (refused.length) { failed += 1; console.error("a page broke its own policy: " + refused.join(" | ")); }
 } finally {
   await browser.close();
 }
+console.log(`browser: ${2 - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -35,6 +35,7 @@ fn write_name(w: &AccountWrite) -> String {
         AccountWrite::ReleaseAddress { .. } => "ReleaseAddress",
         AccountWrite::SaveDestination { .. } => "SaveDestination",
         AccountWrite::UseSecret { .. } => "UseSecret",
+        AccountWrite::DeleteAccount { .. } => "DeleteAccount",
     };
     format!("apply/{kind}")
 }
@@ -166,6 +167,15 @@ impl SecretStore for Recording {
     ) -> Result<Option<SecretOwner>, StoreError> {
         self.note(one("take_secret"));
         self.inner.take_secret(kind, hash, now).await
+    }
+    async fn peek_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<SecretOwner>, StoreError> {
+        self.note(one("peek_secret"));
+        self.inner.peek_secret(kind, hash, now).await
     }
 }
 

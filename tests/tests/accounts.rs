@@ -285,19 +285,28 @@ async fn binding_a_taken_address(b: Backend) {
     let code_a = code_for(&t, "email", "fresh@example.com", "bind", Some(&a)).await;
     // Another account asks for its own code meanwhile and binds it first.
     let code_b = code_for(&t, "email", "fresh@example.com", "bind", Some(&other)).await;
-    let (status, body) =
-        call!(t, bind_email, json!({"email": "fresh@example.com", "code": code_a}), &other);
+    let step = step_up(&t, "email", "b@example.com", &other).await;
+    let (status, body) = call!(
+        t,
+        bind_email,
+        json!({"email": "fresh@example.com", "code": code_a, "step_up_token": step.clone()}),
+        &other
+    );
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (400, Some("code_invalid")),
         "a's code is a's alone"
     );
-    assert_eq!(
-        call!(t, bind_email, json!({"email": "fresh@example.com", "code": code_b}), &other).0,
-        200
+    // Its step-up token was not spent by the refusal: it still serves.
+    let bind = json!({"email": "fresh@example.com", "code": code_b, "step_up_token": step});
+    assert_eq!(call!(t, bind_email, bind, &other).0, 200);
+    let step = step_up(&t, "email", "a@example.com", &a).await;
+    let (status, body) = call!(
+        t,
+        bind_email,
+        json!({"email": "fresh@example.com", "code": code_a, "step_up_token": step}),
+        &a
     );
-    let (status, body) =
-        call!(t, bind_email, json!({"email": "fresh@example.com", "code": code_a}), &a);
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("address_taken")));
     t.clock.advance(61);
     // Asking again looks like any send; the owner is told, and gets no code.
@@ -393,7 +402,158 @@ async fn login_links_expire(b: Backend) {
     assert_eq!(call!(t, redeem_login_link, json!({"authorization": ""})).0, 401);
 }
 
+/// A step-up token: a `verify` code to the account's own `to`, checked.
+async fn step_up(t: &TestApp, channel: &str, to: &str, session: &str) -> String {
+    let code = code_for(t, channel, to, "verify", Some(session)).await;
+    let check = json!({"channel": channel, "to": to, "purpose": "verify", "code": code});
+    let (status, body) = call!(t, verify_code, check, session);
+    assert_eq!(status, 200, "{body}");
+    body["verification_token"].as_str().unwrap().to_string()
+}
+
+async fn step_up_guards_changes(b: Backend) {
+    let t = app(b).await;
+    let (status, body) = register(&t, "owner@example.com", "first password").await;
+    assert_eq!(status, 201, "{body}");
+    let session = body["token"].as_str().unwrap().to_string();
+    let s = session.as_str();
+
+    // Filling a blank address needs only the bind code.
+    let code = code_for(&t, "sms", "+8613800138000", "bind", Some(s)).await;
+    let (status, body) = call!(t, bind_phone, json!({"phone": "+8613800138000", "code": code}), s);
+    assert_eq!(status, 200, "{body}");
+
+    // Replacing a bound one needs a step-up as well; refused, it spends nothing.
+    let code = code_for(&t, "email", "moved@example.com", "bind", Some(s)).await;
+    let bare = json!({"email": "moved@example.com", "code": code});
+    let (status, body) = call!(t, bind_email, bare, s);
+    assert_eq!((status, &body["error"]["field"]), (400, &json!("step_up_token")), "{body}");
+    let wrong =
+        json!({"email": "moved@example.com", "code": code, "current_password": "not it at all"});
+    assert_eq!(call!(t, bind_email, wrong, s).1["error"]["code"], "invalid_credentials");
+    let both = json!({"email": "moved@example.com", "code": code, "current_password": "first password", "step_up_token": "x"});
+    assert_eq!(call!(t, bind_email, both, s).1["error"]["field"], "step_up_token");
+    let good =
+        json!({"email": "moved@example.com", "code": code, "current_password": "first password"});
+    let (status, body) = call!(t, bind_email, good, s);
+    assert_eq!((status, &body["email"]), (200, &json!("moved@example.com")), "{body}");
+
+    // A step-up token replaces the phone, once.
+    let token = step_up(&t, "sms", "+8613800138000", s).await;
+    let code = code_for(&t, "sms", "+8613800138001", "bind", Some(s)).await;
+    let body = json!({"phone": "+8613800138001", "code": code, "step_up_token": token});
+    let (status, resp) = call!(t, bind_phone, body.clone(), s);
+    assert_eq!((status, &resp["phone"]), (200, &json!("+8613800138001")), "{resp}");
+    t.clock.advance(61);
+    let code = code_for(&t, "sms", "+8613800138002", "bind", Some(s)).await;
+    let again = json!({"phone": "+8613800138002", "code": code, "step_up_token": token});
+    assert_eq!(call!(t, bind_phone, again, s).1["error"]["code"], "invalid_credentials");
+
+    // Tokens that are not this account's own step-up are refused: another
+    // purpose, another account's, or for an address the account no longer has.
+    let login = code_for(&t, "email", "moved@example.com", "login", None).await;
+    let check =
+        json!({"channel": "email", "to": "moved@example.com", "purpose": "login", "code": login});
+    let login_token = call!(t, verify_code, check).1["verification_token"].clone();
+    let change = json!({"step_up_token": login_token, "new_password": "second password"});
+    assert_eq!(call!(t, change_password, change, s).1["error"]["code"], "invalid_credentials");
+    let (_, other) = t.account(Some("other@example.com"), None).await;
+    let foreign = step_up(&t, "email", "other@example.com", &other).await;
+    let change = json!({"step_up_token": foreign, "new_password": "second password"});
+    assert_eq!(call!(t, change_password, change, s).1["error"]["code"], "invalid_credentials");
+    let stale = step_up(&t, "email", "moved@example.com", s).await;
+    t.clock.advance(61);
+    let code = code_for(&t, "email", "third@example.com", "bind", Some(s)).await;
+    let body =
+        json!({"email": "third@example.com", "code": code, "current_password": "first password"});
+    assert_eq!(call!(t, bind_email, body, s).0, 200);
+    let change = json!({"step_up_token": stale, "new_password": "second password"});
+    assert_eq!(call!(t, change_password, change, s).1["error"]["code"], "invalid_credentials");
+    let missing = json!({"new_password": "second password"});
+    assert_eq!(call!(t, change_password, missing, s).1["error"]["field"], "current_password");
+
+    // The password changes with a step-up token in place of the old one.
+    let token = step_up(&t, "email", "third@example.com", s).await;
+    let change = json!({"step_up_token": token, "new_password": "second password"});
+    assert_eq!(call!(t, change_password, change.clone(), s).0, 204);
+    assert_eq!(call!(t, change_password, change, s).1["error"]["code"], "invalid_credentials");
+    let login = json!({"email": "third@example.com", "password": "second password", "captcha": solved(&t).await});
+    assert_eq!(call!(t, create_session, login).0, 200);
+}
+
+async fn deleting_an_account(b: Backend) {
+    let t = app(b).await;
+    let (status, body) = register(&t, "leaving@example.com", "first password").await;
+    assert_eq!(status, 201, "{body}");
+    let session = body["token"].as_str().unwrap().to_string();
+    let s = session.as_str();
+    let code = code_for(&t, "sms", "+8613800138000", "bind", Some(s)).await;
+    assert_eq!(call!(t, bind_phone, json!({"phone": "+8613800138000", "code": code}), s).0, 200);
+    let login = json!({"email": "leaving@example.com", "password": "first password", "captcha": solved(&t).await});
+    let other_session = call!(t, create_session, login).1["token"].as_str().unwrap().to_string();
+    let (_, link) = call!(t, create_login_link, json!({}), s);
+    let link = json!({"authorization": link["authorization"]});
+    let (status, who) = call!(t, inspect_login_link, link.clone());
+    assert_eq!(status, 200, "{who}");
+    assert_eq!(
+        who["login_as"],
+        json!({"display_name": "Tester", "email": "l***@example.com", "phone": "+86*******8000"})
+    );
+
+    // A step-up is required, and a wrong one deletes nothing.
+    assert_eq!(call!(t, delete_account, json!({}), s).1["error"]["field"], "current_password");
+    let wrong = json!({"current_password": "not the password"});
+    assert_eq!(call!(t, delete_account, wrong, s).1["error"]["code"], "invalid_credentials");
+    assert_eq!(call!(t, delete_account, json!({"step_up_token": "x.y.z"}), s).0, 401);
+    assert_eq!(call!(t, get_me, json!({}), s).0, 200);
+
+    // Deleted by a step-up token: sessions and links die with it.
+    let token = step_up(&t, "sms", "+8613800138000", s).await;
+    let (status, body) = call!(t, delete_account, json!({"step_up_token": token}), s);
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(call!(t, get_me, json!({}), s).1["error"]["code"], "unauthorized");
+    assert_eq!(call!(t, get_me, json!({}), &other_session).0, 401);
+    assert_eq!(call!(t, delete_account, json!({"current_password": "first password"}), s).0, 401);
+    assert_eq!(call!(t, inspect_login_link, link.clone()).0, 401);
+    assert_eq!(call!(t, redeem_login_link, link).0, 401);
+    let login = json!({"email": "leaving@example.com", "password": "first password", "captcha": solved(&t).await});
+    assert_eq!(call!(t, create_session, login).1["error"]["code"], "invalid_credentials");
+
+    // Its addresses are free: both register again, as a new account.
+    t.clock.advance(61);
+    let (status, body) = register(&t, "leaving@example.com", "second password").await;
+    assert_eq!(status, 201, "{body}");
+    let fresh = body["token"].as_str().unwrap().to_string();
+    let code = code_for(&t, "sms", "+8613800138000", "bind", Some(&fresh)).await;
+    let bind = json!({"phone": "+8613800138000", "code": code});
+    assert_eq!(call!(t, bind_phone, bind, &fresh).0, 200);
+}
+
+async fn a_login_link_is_shown_before_it_is_spent(b: Backend) {
+    let t = app(b).await;
+    let (_, session) = t.account(Some("shown@example.com"), None).await;
+    let (_, link) = call!(t, create_login_link, json!({}), &session);
+    let link = json!({"authorization": link["authorization"]});
+    for _ in 0..3 {
+        let (status, who) = call!(t, inspect_login_link, link.clone());
+        assert_eq!((status, &who["login_as"]["email"]), (200, &json!("s***@example.com")));
+    }
+    assert_eq!(call!(t, redeem_login_link, link.clone()).0, 200, "inspecting spent nothing");
+    assert_eq!(call!(t, inspect_login_link, link).1["error"]["code"], "invalid_credentials");
+    let unknown = json!({"authorization": "not-a-link"});
+    assert_eq!(call!(t, inspect_login_link, unknown).0, 401);
+    let (_, link) = call!(t, create_login_link, json!({}), &session);
+    t.clock.advance(300);
+    assert_eq!(
+        call!(t, inspect_login_link, json!({"authorization": link["authorization"]})).0,
+        401
+    );
+}
+
 both_stores!(
+    step_up_guards_changes,
+    deleting_an_account,
+    a_login_link_is_shown_before_it_is_spent,
     the_whole_flow,
     a_refused_password_consumes_nothing,
     bad_account_input,

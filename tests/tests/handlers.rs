@@ -344,6 +344,11 @@ mod accounts {
                 .await;
         assert_eq!(resp.status(), StatusCode::CREATED);
         let secret = body_json(&resp)["authorization"].clone();
+        let patch = json!({"authorization": secret});
+        let resp =
+            inspect_login_link::handle(&t.app, event_with("inspect-login-link.default", patch))
+                .await;
+        assert_eq!(body_json(&resp)["login_as"]["email"], "a***@example.com");
         let resp = redeem_login_link::handle(
             &t.app,
             event_with("redeem-login-link.default", json!({"authorization": secret})),
@@ -362,6 +367,16 @@ mod accounts {
         assert_eq!(resp.status(), StatusCode::NO_CONTENT);
         let resp = get_me::handle(&t.app, bearer(event("get-me.default"), &token)).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+        let login = json!({"email": "alice.new@example.com", "password": "a brand new password", "captcha": solved(&t).await});
+        let resp =
+            create_session::handle(&t.app, event_with("create-session.password", login)).await;
+        let token = body_json(&resp)["token"].as_str().unwrap().to_string();
+        let patch = json!({"current_password": "a brand new password"});
+        let req = bearer(event_with("delete-account.default", patch), &token);
+        assert_eq!(delete_account::handle(&t.app, req).await.status(), StatusCode::NO_CONTENT);
+        let resp = get_me::handle(&t.app, bearer(event("get-me.default"), &token)).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "deleted with its sessions");
     }
 
     both_stores!(account_events);

@@ -99,6 +99,16 @@ impl Harness {
         assert_eq!(status, 202, "{resp}");
         self.t.last_code(body["to"].as_str().unwrap()).unwrap()
     }
+
+    /// A step-up token: a `verify` code to the account's bound `to`, checked.
+    async fn step_up(&mut self, channel: &str, to: &str, token: Option<&str>) -> Value {
+        let code =
+            self.code(json!({"channel": channel, "to": to, "purpose": "verify"}), token).await;
+        let check = json!({"channel": channel, "to": to, "purpose": "verify", "code": code});
+        let (status, body) = call!(self, verify_code, check, token);
+        assert_eq!(status, 200, "{body}");
+        body["verification_token"].clone()
+    }
 }
 
 #[tokio::test]
@@ -177,19 +187,31 @@ async fn every_function_is_allowed_what_it_calls() {
     call!(h, create_session, json!({"email": "iam@example.com", "code": code}), None);
     call!(h, get_me, json!({}), t);
     let (_, link) = call!(h, create_login_link, json!({}), t);
+    call!(h, inspect_login_link, json!({"authorization": link["authorization"]}), None);
     call!(h, redeem_login_link, json!({"authorization": link["authorization"]}), None);
     call!(h, create_invite, json!({}), t);
 
-    // Bind both addresses (the email replaces one: a release), change the password, reset, log out.
+    // Bind both addresses (replacing one steps up: by token for the phone,
+    // by password for the email; each releases the old address), change
+    // the password (by password and by token), reset, log out.
     let code =
         h.code(json!({"channel": "sms", "to": "+8613800138000", "purpose": "bind"}), t).await;
     call!(h, bind_phone, json!({"phone": "+8613800138000", "code": code}), t);
+    let step_up = h.step_up("sms", "+8613800138000", t).await;
     let code =
         h.code(json!({"channel": "sms", "to": "+8613800138001", "purpose": "bind"}), t).await;
-    call!(h, bind_phone, json!({"phone": "+8613800138001", "code": code}), t);
+    let wrong = json!({"phone": "+8613800138001", "code": code, "current_password": "wrong one"});
+    call!(h, bind_phone, wrong, t);
+    let body = json!({"phone": "+8613800138001", "code": code, "step_up_token": step_up});
+    call!(h, bind_phone, body, t);
     let code =
         h.code(json!({"channel": "email", "to": "iam2@example.com", "purpose": "bind"}), t).await;
-    call!(h, bind_email, json!({"email": "iam2@example.com", "code": code}), t);
+    let body =
+        json!({"email": "iam2@example.com", "code": code, "current_password": "long enough"});
+    call!(h, bind_email, body, t);
+    h.t.clock.advance(61);
+    let step_up = h.step_up("email", "iam2@example.com", t).await;
+    call!(h, change_password, json!({"step_up_token": step_up, "new_password": "long enough"}), t);
     call!(
         h,
         change_password,
@@ -225,6 +247,13 @@ async fn every_function_is_allowed_what_it_calls() {
     let fresh = body["token"].as_str().unwrap().to_string();
     call!(h, delete_session, json!({}), Some(fresh.as_str()));
 
+    // Delete the admin's account: a wrong password, then a step-up token.
+    let a = Some(admin.as_str());
+    call!(h, delete_account, json!({"current_password": "wrong password"}), a);
+    let step_up = h.step_up("email", "admin@example.com", a).await;
+    let (status, body) = call!(h, delete_account, json!({"step_up_token": step_up}), a);
+    assert_eq!(status, 204, "{body}");
+
     // A hard bounce suppresses the address; a later send to it is not delivered.
     let bounce = vericode_tests::ses_bounce_event("iam2@example.com");
     h.store.take();
@@ -259,7 +288,9 @@ async fn every_function_is_allowed_what_it_calls() {
         // And nothing more, but for actions on paths this run does not take:
         // re-reading the account after a concurrent change to it.
         let rare: &[&str] = match *function {
-            "bind_email" | "bind_phone" | "change_password" => &["dynamodb:GetItem"],
+            "bind_email" | "bind_phone" | "change_password" | "delete_account" => {
+                &["dynamodb:GetItem"]
+            }
             _ => &[],
         };
         let unused: Vec<_> = allowed

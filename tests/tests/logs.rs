@@ -85,6 +85,10 @@ async fn secrets_stay_out_of_the_logs() {
             &create_login_link::handle(&t.app, request(&json!({}), "192.0.2.4", Some(&user))).await,
         );
         secrets.push(link["authorization"].as_str().unwrap().to_string());
+        let inspect = json!({"authorization": link["authorization"]});
+        let inspected =
+            parts(&inspect_login_link::handle(&t.app, request(&inspect, "192.0.2.4", None)).await);
+        assert_eq!(inspected.0, 200);
         let wrong = json!({"email": "secret.person@example.com", "password": "wrong secret guess",
             "captcha": {"id": id, "answer": "x"}});
         parts(&create_session::handle(&t.app, request(&wrong, "192.0.2.4", None)).await);
@@ -96,7 +100,28 @@ async fn secrets_stay_out_of_the_logs() {
                 .0,
             202
         );
-        secrets.push(t.last_code("+8613800138000").unwrap());
+        let code = t.last_code("+8613800138000").unwrap();
+        secrets.push(code.clone());
+
+        // Step up with it, change the password, and delete the other account.
+        let check =
+            json!({"channel": "sms", "to": "+8613800138000", "purpose": "verify", "code": code});
+        let (status, body) =
+            parts(&verify_code::handle(&t.app, request(&check, "192.0.2.4", Some(&session))).await);
+        assert_eq!(status, 200);
+        let token = body["verification_token"].as_str().unwrap().to_string();
+        secrets.push(token.clone());
+        let change = json!({"step_up_token": token, "new_password": "another secret password"});
+        let changed = parts(
+            &change_password::handle(&t.app, request(&change, "192.0.2.4", Some(&session))).await,
+        );
+        assert_eq!(changed.0, 204);
+        secrets.push("another secret password".into());
+        let delete = json!({"current_password": "a secret password value"});
+        let deleted = parts(
+            &delete_account::handle(&t.app, request(&delete, "192.0.2.4", Some(&user))).await,
+        );
+        assert_eq!(deleted.0, 204);
 
         // Delivery that fails (retried, then for good) and a bounce.
         t.outbox.fail_next("bounced.person@example.com", 1);
@@ -115,7 +140,9 @@ async fn secrets_stay_out_of_the_logs() {
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
-        logs.contains("code send accepted") && logs.contains("code checked"),
+        logs.contains("code send accepted")
+            && logs.contains("code checked")
+            && logs.contains("account deleted"),
         "logs were captured"
     );
     assert!(

@@ -192,7 +192,9 @@ async fn bind_to_a_taken_address_tells_nothing(b: Backend) {
     assert_eq!(taken.status, 202);
     let to_owner = s.t.outbox.to("owner@example.com");
     assert_eq!((to_owner[0].purpose, to_owner[0].code.as_deref()), ("bind", None));
-    let guess = |to: &str| json!({"email": to, "code": "000000"});
+    // `me` replaces its bound email, so it steps up with its password.
+    let guess =
+        |to: &str| json!({"email": to, "code": "000000", "current_password": "correct horse"});
     let taken = s.put("/v1/me/email", guess("owner@example.com"), &me).await;
     let free = s.put("/v1/me/email", guess("free@example.com"), &me).await;
     assert_eq!(taken, free);

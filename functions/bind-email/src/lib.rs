@@ -1,12 +1,14 @@
 //! `PUT /v1/me/email`: bind or change the email address.
 //!
-//! Body: `email`, `code` or `verification_token` (purpose `bind`). `200` account.
+//! Body: `email`, `code` or `verification_token` (purpose `bind`);
+//! replacing a bound address also needs `current_password` or `step_up_token`.
+//! `200` account.
 
 use domain::Services;
 use domain::accounts::{self, BindAddress};
 use domain::address::Channel;
 use edge::auth;
-use edge::request::parse_request;
+use edge::request::{client_ip, parse_request};
 use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -15,7 +17,7 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<BindAddress>(&req);
     let result = async {
         let who = auth::require(app, &req).await?;
-        let account = accounts::bind(app, &who, Channel::Email, body?).await?;
+        let account = accounts::bind(app, &who, Channel::Email, body?, client_ip(&req)).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::OK, &account, true))
     };
     finish(result.await, locale)

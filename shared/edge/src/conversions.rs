@@ -146,6 +146,8 @@ impl From<BindError> for ApiError {
             BindError::Invalid(i) => i.into(),
             BindError::Check(c) => c.into(),
             BindError::AddressTaken => ApiError::AddressTaken,
+            BindError::InvalidCredentials => ApiError::InvalidCredentials,
+            BindError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
             BindError::Unauthorized => ApiError::Unauthorized,
             BindError::Busy => BUSY,
             BindError::Fault(f) => f.into(),

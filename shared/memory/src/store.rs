@@ -86,6 +86,9 @@ impl Inner {
             AccountWrite::UseSecret { kind, hash } => {
                 self.secrets.get(&(kind_tag(*kind), *hash)).is_some_and(|(_, exp)| *exp > now)
             }
+            AccountWrite::DeleteAccount { id, version } => {
+                self.accounts.get(id).is_some_and(|stored| stored.version == *version)
+            }
         }
     }
 
@@ -108,6 +111,9 @@ impl Inner {
             }
             AccountWrite::UseSecret { kind, hash } => {
                 self.secrets.remove(&(kind_tag(*kind), *hash));
+            }
+            AccountWrite::DeleteAccount { id, .. } => {
+                self.accounts.remove(id);
             }
         }
     }
@@ -290,6 +296,17 @@ impl SecretStore for MemoryStore {
     ) -> Result<Option<SecretOwner>, StoreError> {
         let taken = self.lock().secrets.remove(&(kind_tag(kind), *hash));
         Ok(taken.filter(|(_, exp)| *exp > now).map(|(id, _)| id))
+    }
+
+    async fn peek_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<SecretOwner>, StoreError> {
+        let inner = self.lock();
+        let found = inner.secrets.get(&(kind_tag(kind), *hash));
+        Ok(found.filter(|(_, exp)| *exp > now).map(|(owner, _)| owner.clone()))
     }
 }
 

@@ -26,6 +26,7 @@ pub(super) const IAM: &[Operation] = &[
     op("apply/ReleaseAddress", &["dynamodb:DeleteItem"]),
     op("apply/SaveDestination", &["dynamodb:PutItem"]),
     op("apply/UseSecret", &["dynamodb:DeleteItem"]),
+    op("apply/DeleteAccount", &["dynamodb:DeleteItem"]),
 ];
 
 fn put(
@@ -87,6 +88,12 @@ fn transact_item(
             let cond = "attribute_exists(pk) AND expires_at > :now";
             delete(table, keys::secret(*kind, hash), cond, vec![(":now", n(now))])
         }
+        AccountWrite::DeleteAccount { id, version } => delete(
+            table,
+            keys::account(id),
+            "ver = :expected_ver",
+            vec![(":expected_ver", n(*version))],
+        ),
     }
 }
 

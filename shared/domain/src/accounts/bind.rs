@@ -1,6 +1,7 @@
 //! `PUT /v1/me/email` and `PUT /v1/me/phone`.
 
 use super::common::{AccountView, address, proof};
+use super::step_up::{self, Reauth};
 use crate::address::{Channel, Destination};
 use crate::codes::{self, CheckError, Redemption};
 use crate::error::Fault;
@@ -11,6 +12,7 @@ use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::Principal;
 use serde::Deserialize;
+use std::net::IpAddr;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +22,9 @@ pub struct BindAddress {
     pub country_code: Option<u16>,
     pub code: Option<String>,
     pub verification_token: Option<String>,
+    /// To replace an address already bound: this or `step_up_token`.
+    pub current_password: Option<String>,
+    pub step_up_token: Option<String>,
     pub locale: Option<String>,
 }
 
@@ -32,6 +37,11 @@ pub enum BindError {
     /// Another account owns the address.
     #[error("address taken")]
     AddressTaken,
+    /// The step-up (current password or token) does not check out.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("rate limited")]
+    RateLimited { retry_after: u64 },
     /// The account is gone.
     #[error("unauthorized")]
     Unauthorized,
@@ -54,16 +64,41 @@ fn bound_address(channel: Channel, req: &BindAddress) -> Result<Destination, Inv
     }
 }
 
+/// The address bound now on `channel`, if another than `dest`.
+fn replaced<'a>(
+    account: &'a AccountRecord,
+    channel: Channel,
+    dest: &Destination,
+) -> Option<&'a str> {
+    let old = match channel {
+        Channel::Email => account.email.as_deref(),
+        Channel::Sms => account.phone.as_deref(),
+    };
+    old.filter(|o| *o != dest.address())
+}
+
 /// Binds a new address (proved by a `bind` code) and releases the old one,
-/// all at once.
+/// all at once. Filling a blank address needs only the code; replacing a
+/// bound one also a step-up (current password or step-up token), so a
+/// stolen session cannot quietly move the account to another address.
 pub async fn bind(
     s: &Services,
     who: &Principal,
     channel: Channel,
     req: BindAddress,
+    client_ip: Option<IpAddr>,
 ) -> Result<AccountView, BindError> {
     let dest = &bound_address(channel, &req)?;
     let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
+    let reauth =
+        Reauth::from_fields(req.current_password.as_deref(), req.step_up_token.as_deref())?;
+    if reauth.is_none() && replaced(&who.account, channel, dest).is_some() {
+        return Err(Invalid::missing("step_up_token").into());
+    }
+    let token = match reauth {
+        Some(r) => step_up::check_password(s, who, r, client_ip).await?,
+        None => None,
+    };
     let mut read = Some(who.account.clone());
     let account = retry::run(|| {
         let account = read.take();
@@ -74,16 +109,17 @@ pub async fn bind(
                     s.store.get_account(&who.account.id).await?.ok_or(BindError::Unauthorized)?
                 }
             };
+            // Bound meanwhile by another request: the step-up is needed now.
+            if reauth.is_none() && replaced(&account, channel, dest).is_some() {
+                return Err(Invalid::missing("step_up_token").into());
+            }
             let Redemption { record, expected_version } =
                 codes::redeem_for(s, Purpose::Bind, dest, Some(&who.account.id), proof).await?;
-            bind_once(
-                s,
-                account,
-                channel,
-                dest,
-                AccountWrite::SaveDestination { record, expected_version },
-            )
-            .await
+            let mut writes = vec![AccountWrite::SaveDestination { record, expected_version }];
+            if let Some(token) = token {
+                writes.push(step_up::use_token(s, &account, token).await?);
+            }
+            bind_once(s, account, channel, dest, writes).await
         }
     })
     .await?
@@ -93,13 +129,13 @@ pub async fn bind(
 }
 
 /// One all-or-nothing write: the account with the new address, the claim on
-/// it, the code used up, and the old address released.
+/// it, the code (and step-up token) used up, and the old address released.
 async fn bind_once(
     s: &Services,
     mut account: AccountRecord,
     channel: Channel,
     dest: &Destination,
-    use_code: AccountWrite,
+    proofs: Vec<AccountWrite>,
 ) -> Result<Attempt<AccountRecord>, BindError> {
     let old = match channel {
         Channel::Email => account.email.replace(dest.address().to_string()),
@@ -108,8 +144,8 @@ async fn bind_once(
     let mut writes = vec![
         AccountWrite::PutAccount(account.clone()),
         AccountWrite::ClaimAddress { key: dest.key(), account_id: account.id.clone() },
-        use_code,
     ];
+    writes.extend(proofs);
     if let Some(old) = old.filter(|o| o != dest.address()) {
         writes.push(AccountWrite::ReleaseAddress {
             key: format!("{}:{old}", channel.as_str()),
@@ -122,6 +158,7 @@ async fn bind_once(
             Ok(Attempt::Done(account))
         }
         ApplyOutcome::Refused(Refusal::AddressTaken) => Err(BindError::AddressTaken),
+        // The code (or, in a rare race, the step-up token) was spent first.
         ApplyOutcome::Refused(Refusal::ProofUsed) => Err(CheckError::used().into()),
         ApplyOutcome::Refused(_) => Ok(Attempt::Retry),
     }

@@ -2,10 +2,11 @@
 //! invites (`POST /v1/invites`): one-time secrets, stored only as keyed hashes.
 
 use super::common::{INVITE_SECS, LOGIN_LINK_SECS, SessionIssued, issue, session_secs};
+use crate::address::{Channel, Destination};
 use crate::crypto::random_token;
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::ports::{SecretKind, SecretOwner};
+use crate::ports::{AccountRecord, SecretKind, SecretOwner};
 use crate::services::Services;
 use crate::sessions::Principal;
 use serde::{Deserialize, Serialize};
@@ -60,20 +61,67 @@ pub async fn redeem_login_link(
     req: RedeemLoginLink,
 ) -> Result<SessionIssued, LinkError> {
     let secs = session_secs(req.expires_in)?;
-    let secret = req.authorization.trim();
+    let hash = link_hash(s, &req.authorization)?;
+    let taken = s.store.take_secret(SecretKind::LoginLink, &hash, s.clock.now()).await?;
+    let account = live_owner(s, taken).await?;
+    tracing::info!(account = %account.id, "logged in by link");
+    Ok(issue(s, &account, secs)?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginLinkRef {
+    pub authorization: String,
+    pub locale: Option<String>,
+}
+
+/// Whom a login link logs in, shown before it is spent: the display name
+/// and the addresses masked (`a***@example.com`, `+86*******8000`).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct LoginAs {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl From<&AccountRecord> for LoginAs {
+    fn from(a: &AccountRecord) -> Self {
+        let masked = |channel, address: &Option<String>| {
+            let parsed = address.as_deref().map(|a| Destination::parse(channel, a, None, "to"));
+            parsed.map(|d| d.map_or_else(|_| "***".to_string(), |d| d.masked()))
+        };
+        LoginAs {
+            display_name: a.display_name.clone(),
+            email: masked(Channel::Email, &a.email),
+            phone: masked(Channel::Sms, &a.phone),
+        }
+    }
+}
+
+/// The account a live link would log in, without spending the link (a
+/// page asks before it redeems). Round trips: 1 (the link) + 1 (the account).
+pub async fn inspect_login_link(s: &Services, req: LoginLinkRef) -> Result<LoginAs, LinkError> {
+    let hash = link_hash(s, &req.authorization)?;
+    let owner = s.store.peek_secret(SecretKind::LoginLink, &hash, s.clock.now()).await?;
+    let account = live_owner(s, owner).await?;
+    Ok((&account).into())
+}
+
+/// The keyed hash of a link; an empty or oversized one is refused as unknown.
+fn link_hash(s: &Services, authorization: &str) -> Result<[u8; 32], LinkError> {
+    let secret = authorization.trim();
     if secret.is_empty() || secret.len() > 128 {
         return Err(LinkError::InvalidCredentials);
     }
-    let hash = s.keys.secret_hash("login_link", secret);
-    let taken = s.store.take_secret(SecretKind::LoginLink, &hash, s.clock.now()).await?;
-    let owner = taken.ok_or(LinkError::InvalidCredentials)?;
+    Ok(s.keys.secret_hash("login_link", secret))
+}
+
+/// The link's account, unless it is gone or changed its password since the
+/// link was made (which revokes the link).
+async fn live_owner(s: &Services, owner: Option<SecretOwner>) -> Result<AccountRecord, LinkError> {
+    let owner = owner.ok_or(LinkError::InvalidCredentials)?;
     let account = s.store.get_account(&owner.account_id).await?;
-    // Gone, or its password changed since the link was made: revoked.
-    let account = account
-        .filter(|a| a.session_epoch == owner.session_epoch)
-        .ok_or(LinkError::InvalidCredentials)?;
-    tracing::info!(account = %account.id, "logged in by link");
-    Ok(issue(s, &account, secs)?)
+    account.filter(|a| a.session_epoch == owner.session_epoch).ok_or(LinkError::InvalidCredentials)
 }
 
 #[derive(Debug, Serialize)]

@@ -1,16 +1,18 @@
 //! Accounts and sessions: register, log in (password + captcha, or code),
 //! log out, the current account, change and reset the password, bind an
-//! email or phone, login links and invites.
+//! email or phone, delete the account, step-up, login links and invites.
 //!
 //! Every change that uses a code, a verification token or an invite is one
 //! all-or-nothing store write together with it (`AccountWrite`s).
 
 mod bind;
 mod common;
+mod delete;
 mod links;
 mod login;
 mod password;
 mod register;
+mod step_up;
 
 pub use bind::{BindAddress, BindError, bind};
 pub use common::{
@@ -18,12 +20,14 @@ pub use common::{
     LOGIN_FAIL_CEILING_WINDOW_SECS, LOGIN_FAIL_MAX, LOGIN_FAIL_WINDOW_SECS, LOGIN_LINK_SECS,
     MAX_SESSION_SECS, MIN_SESSION_SECS, SessionIssued, rfc3339,
 };
+pub use delete::{DeleteAccount, DeleteError, delete_account};
 pub use links::{
-    Invite, LinkError, LoginLink, RedeemLoginLink, create_invite, create_login_link,
-    redeem_login_link,
+    Invite, LinkError, LoginAs, LoginLink, LoginLinkRef, RedeemLoginLink, create_invite,
+    create_login_link, inspect_login_link, redeem_login_link,
 };
 pub use login::{Login, LoginError, login, logout};
 pub use password::{
     ChangePassword, PasswordError, ResetError, ResetPassword, change_password, reset_password,
 };
 pub use register::{Register, RegisterError, register};
+pub use step_up::ChangeError;

@@ -1,7 +1,7 @@
 //! `PUT /v1/me/password` and `POST /v1/password-resets`.
 
 use super::common::address;
-use super::login::{Checked, within_login_limit};
+use super::step_up::{self, ChangeError, Reauth};
 use crate::codes::{self, CheckError, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
@@ -17,72 +17,35 @@ use std::net::IpAddr;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
-    pub current_password: String,
+    /// Or `step_up_token`.
+    pub current_password: Option<String>,
+    pub step_up_token: Option<String>,
     pub new_password: String,
     pub locale: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PasswordError {
-    #[error(transparent)]
-    Invalid(#[from] Invalid),
-    /// The current password is wrong.
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    #[error("rate limited")]
-    RateLimited { retry_after: u64 },
-    /// The account is gone.
-    #[error("unauthorized")]
-    Unauthorized,
-    #[error("too busy")]
-    Busy,
-    #[error(transparent)]
-    Fault(#[from] Fault),
-}
-crate::faults!(PasswordError);
+/// A refused password change.
+pub type PasswordError = ChangeError;
 
-/// Every other session of the account is revoked.
+/// Every other session of the account is revoked. The caller steps up
+/// with the current password or a step-up token (used up with the change).
 pub async fn change_password(
     s: &Services,
     who: &Principal,
     req: ChangePassword,
     client_ip: Option<IpAddr>,
 ) -> Result<(), PasswordError> {
+    let reauth = Reauth::required(req.current_password.as_deref(), req.step_up_token.as_deref())?;
     let new = Password::parse(&req.new_password, "new_password")?;
-    let stored = who.account.password_hash.as_deref();
-    let checked = within_login_limit(s, &who.account.id, client_ip, || {
-        s.passwords.verify(&req.current_password, stored)
-    });
-    match checked.await? {
-        Checked::Passed => {}
-        Checked::Failed => return Err(PasswordError::InvalidCredentials),
-        Checked::Limited { retry_after } => return Err(PasswordError::RateLimited { retry_after }),
-    }
+    let token = step_up::check_password(s, who, reauth, client_ip).await?;
     let hash = &s.passwords.hash(&new, &*s.random)?;
-    let mut read = Some(who.account.clone());
-    retry::run(|| {
-        let account = read.take();
-        async move {
-            let mut account = match account {
-                Some(a) => a,
-                None => s
-                    .store
-                    .get_account(&who.account.id)
-                    .await?
-                    .ok_or(PasswordError::Unauthorized)?,
-            };
-            account.password_hash = Some(hash.clone());
-            account.session_epoch += 1;
-            account.session_keeper = Some(who.jti.clone());
-            let writes = [AccountWrite::PutAccount(account)];
-            Ok::<_, PasswordError>(match s.store.apply(&writes, s.clock.now()).await? {
-                ApplyOutcome::Committed => Attempt::Done(()),
-                ApplyOutcome::Refused(_) => Attempt::Retry,
-            })
-        }
+    step_up::apply_change(s, who, token, |mut account| {
+        account.password_hash = Some(hash.clone());
+        account.session_epoch += 1;
+        account.session_keeper = Some(who.jti.clone());
+        vec![AccountWrite::PutAccount(account)]
     })
-    .await?
-    .ok_or(PasswordError::Busy)?;
+    .await?;
     tracing::info!(account = %who.account.id, "password changed");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Checking a code (`POST /v1/codes/verify`) and redeeming a code or a
 //! verification token inside an account flow.
 
-use super::record::{fresh, horizon, record_key, secs_until};
+use super::record::{fresh, horizon, key_of, record_key, secs_until};
 use super::types::{
     CheckError, VERIFICATION, VERIFICATION_TOKEN_TTL, VerificationClaims, Verified, VerifyCode,
 };
@@ -9,7 +9,7 @@ use crate::address::Destination;
 use crate::crypto::digest_eq;
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::ports::{DestRecord, LiveToken, SaveOutcome};
+use crate::ports::{AccountRecord, DestRecord, LiveToken, SaveOutcome};
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
@@ -115,7 +115,16 @@ pub async fn redeem_for(
 ) -> Result<Redemption, CheckError> {
     let key = record_key(purpose, dest, account);
     match proof {
-        Proof::Token(token) => redeem_token(s, purpose, dest, account, &key, token).await,
+        Proof::Token(token) => {
+            let claims = token_claims(s, token)?;
+            let foreign = claims.purpose != purpose
+                || claims.sub != dest.key()
+                || claims.acct.as_deref() != account.filter(|_| purpose.needs_login());
+            if foreign {
+                return Err(CheckError::used());
+            }
+            redeem_token(s, &claims, &key).await
+        }
         Proof::Code(code) => {
             let guess = code.trim();
             let digits = guess.bytes().all(|b| b.is_ascii_digit());
@@ -127,25 +136,43 @@ pub async fn redeem_for(
     }
 }
 
-async fn redeem_token(
+/// A step-up token (`POST /v1/codes/verify` with purpose `verify`) of
+/// `account`, checked like `redeem`: it must be the account's own and name
+/// one of the addresses bound to it now. Not used up yet.
+pub async fn redeem_step_up(
     s: &Services,
-    purpose: Purpose,
-    dest: &Destination,
-    account: Option<&str>,
-    key: &str,
+    account: &AccountRecord,
     token: &str,
 ) -> Result<Redemption, CheckError> {
-    let now = s.clock.now();
-    let claims: VerificationClaims =
-        token::verify(&s.config.jwt_secret, token, now).map_err(|_| CheckError::used())?;
-    if claims.typ != VERIFICATION
-        || claims.purpose != purpose
-        || claims.sub != dest.key()
-        || claims.acct.as_deref() != account.filter(|_| purpose.needs_login())
-    {
+    let claims = token_claims(s, token)?;
+    let own = claims.purpose == Purpose::Verify
+        && claims.acct.as_deref() == Some(account.id.as_str())
+        && account.address_keys().contains(&claims.sub);
+    if !own {
         return Err(CheckError::used());
     }
-    let (old, _) = s.store.load_destination(key, &dest.key(), now).await?;
+    let key = key_of(Purpose::Verify, &claims.sub, Some(&account.id));
+    redeem_token(s, &claims, &key).await
+}
+
+/// The claims of a well-signed, unexpired verification token.
+fn token_claims(s: &Services, token: &str) -> Result<VerificationClaims, CheckError> {
+    let claims: VerificationClaims = token::verify(&s.config.jwt_secret, token, s.clock.now())
+        .map_err(|_| CheckError::used())?;
+    if claims.typ != VERIFICATION {
+        return Err(CheckError::used());
+    }
+    Ok(claims)
+}
+
+/// The token must still be its record's live one.
+async fn redeem_token(
+    s: &Services,
+    claims: &VerificationClaims,
+    key: &str,
+) -> Result<Redemption, CheckError> {
+    let now = s.clock.now();
+    let (old, _) = s.store.load_destination(key, &claims.sub, now).await?;
     if !old.token.as_ref().is_some_and(|t| t.jti == claims.jti && t.expires_at > now) {
         return Err(CheckError::used());
     }

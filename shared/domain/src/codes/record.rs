@@ -9,9 +9,14 @@ use crate::purpose::Purpose;
 /// `verify` also belong to the logged-in account that asked for them, so one
 /// account's code (or token) can never serve another account.
 pub fn record_key(purpose: Purpose, dest: &Destination, account: Option<&str>) -> String {
+    key_of(purpose, &dest.key(), account)
+}
+
+/// `record_key` from a destination key (`email:…`, `sms:…`).
+pub(super) fn key_of(purpose: Purpose, dest_key: &str, account: Option<&str>) -> String {
     match account.filter(|_| purpose.needs_login()) {
-        Some(id) => format!("{}|{}|{id}", purpose.as_str(), dest.key()),
-        None => format!("{}|{}", purpose.as_str(), dest.key()),
+        Some(id) => format!("{}|{dest_key}|{id}", purpose.as_str()),
+        None => format!("{}|{dest_key}", purpose.as_str()),
     }
 }
 

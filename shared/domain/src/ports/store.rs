@@ -261,6 +261,8 @@ pub enum AccountWrite {
     SaveDestination { record: DestRecord, expected_version: u64 },
     /// Uses an unexpired one-time secret up.
     UseSecret { kind: SecretKind, hash: [u8; 32] },
+    /// Deletes the account; it must still be at `version`.
+    DeleteAccount { id: String, version: u64 },
 }
 
 /// Why an all-or-nothing account write was refused.
@@ -281,9 +283,9 @@ impl AccountWrite {
     /// adapter reports a refused transaction through this.
     pub fn refusal(&self) -> Refusal {
         match self {
-            AccountWrite::PutAccount(_) | AccountWrite::ReleaseAddress { .. } => {
-                Refusal::AccountChanged
-            }
+            AccountWrite::PutAccount(_)
+            | AccountWrite::ReleaseAddress { .. }
+            | AccountWrite::DeleteAccount { .. } => Refusal::AccountChanged,
             AccountWrite::ClaimAddress { .. } => Refusal::AddressTaken,
             AccountWrite::SaveDestination { .. } => Refusal::ProofUsed,
             AccountWrite::UseSecret { .. } => Refusal::SecretUnusable,
@@ -343,6 +345,16 @@ pub trait SecretStore: Send + Sync {
     /// owner; an unknown, used or expired secret is `None` (an expired
     /// one is removed all the same). Errors: `Unavailable`.
     async fn take_secret(
+        &self,
+        kind: SecretKind,
+        hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<SecretOwner>, StoreError>;
+
+    /// Whom an unexpired one-time secret belongs to, without using it up:
+    /// `None` when unknown, used or expired at `now`. Errors: `Unavailable`,
+    /// `Corrupt`.
+    async fn peek_secret(
         &self,
         kind: SecretKind,
         hash: &[u8; 32],

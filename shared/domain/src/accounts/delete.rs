@@ -1,0 +1,45 @@
+//! `DELETE /v1/me`: the account goes, with everything that made it usable.
+
+use super::step_up::{self, ChangeError, Reauth};
+use crate::ports::AccountWrite;
+use crate::services::Services;
+use crate::sessions::Principal;
+use serde::Deserialize;
+use std::net::IpAddr;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccount {
+    /// Or `step_up_token`.
+    pub current_password: Option<String>,
+    pub step_up_token: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// A refused deletion: as for a password change.
+pub type DeleteError = ChangeError;
+
+/// Deletes the caller's account after a step-up, in one transaction: the
+/// account, its address claims (the addresses can register again) and the
+/// step-up token. Its sessions and unused login links die with it: both
+/// name the account, and each use looks it up.
+pub async fn delete_account(
+    s: &Services,
+    who: &Principal,
+    req: DeleteAccount,
+    client_ip: Option<IpAddr>,
+) -> Result<(), DeleteError> {
+    let reauth = Reauth::required(req.current_password.as_deref(), req.step_up_token.as_deref())?;
+    let token = step_up::check_password(s, who, reauth, client_ip).await?;
+    step_up::apply_change(s, who, token, |account| {
+        let mut writes =
+            vec![AccountWrite::DeleteAccount { id: account.id.clone(), version: account.version }];
+        for key in account.address_keys() {
+            writes.push(AccountWrite::ReleaseAddress { key, account_id: account.id.clone() });
+        }
+        writes
+    })
+    .await?;
+    tracing::info!(account = %who.account.id, "account deleted");
+    Ok(())
+}

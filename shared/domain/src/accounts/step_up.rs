@@ -1,0 +1,176 @@
+//! Step-up: proving again who you are before a change that could take the
+//! account over — a new password, another address in place of a bound one,
+//! deletion. Either the current password (throttled like a password login)
+//! or a step-up token: a verification token of purpose `verify`, got from a
+//! code sent to one of the account's own bound addresses, used up in the
+//! same transaction as the change.
+
+use super::login::{Checked, within_login_limit};
+use crate::codes::{self, CheckError, Redemption};
+use crate::error::Fault;
+use crate::invalid::Invalid;
+use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal};
+use crate::retry::{self, Attempt};
+use crate::services::Services;
+use crate::sessions::Principal;
+use std::net::IpAddr;
+
+/// How the caller proves it again.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Reauth<'a> {
+    Password(&'a str),
+    Token(&'a str),
+}
+
+impl<'a> Reauth<'a> {
+    /// `current_password` or `step_up_token`: at most one.
+    pub(super) fn from_fields(
+        current_password: Option<&'a str>,
+        step_up_token: Option<&'a str>,
+    ) -> Result<Option<Self>, Invalid> {
+        match (current_password, step_up_token) {
+            (Some(p), None) => Ok(Some(Reauth::Password(p))),
+            (None, Some(t)) => Ok(Some(Reauth::Token(t))),
+            (Some(_), Some(_)) => Err(Invalid::value("step_up_token")),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The same, where one of the two is required.
+    pub(super) fn required(
+        current_password: Option<&'a str>,
+        step_up_token: Option<&'a str>,
+    ) -> Result<Self, Invalid> {
+        Self::from_fields(current_password, step_up_token)?
+            .ok_or_else(|| Invalid::missing("current_password"))
+    }
+}
+
+/// Why a step-up failed.
+#[derive(Debug)]
+pub(super) enum StepUpError {
+    /// Wrong password; or a token that is forged, expired, used, another
+    /// account's, or for an address the account no longer has.
+    InvalidCredentials,
+    /// Too many wrong passwords for the account from this client.
+    RateLimited {
+        retry_after: u64,
+    },
+    Fault(Fault),
+}
+
+/// Checks a password now; a token is only read inside the change's own
+/// transaction (`use_token`), so this passes it on.
+pub(super) async fn check_password<'a>(
+    s: &Services,
+    who: &Principal,
+    reauth: Reauth<'a>,
+    client_ip: Option<IpAddr>,
+) -> Result<Option<&'a str>, StepUpError> {
+    let password = match reauth {
+        Reauth::Token(t) => return Ok(Some(t)),
+        Reauth::Password(p) => p,
+    };
+    let stored = who.account.password_hash.as_deref();
+    let checked =
+        within_login_limit(s, &who.account.id, client_ip, || s.passwords.verify(password, stored));
+    match checked.await.map_err(|e| StepUpError::Fault(Fault::Store(e)))? {
+        Checked::Passed => Ok(None),
+        Checked::Failed => Err(StepUpError::InvalidCredentials),
+        Checked::Limited { retry_after } => Err(StepUpError::RateLimited { retry_after }),
+    }
+}
+
+/// The write that uses a step-up token of `account` up, to go into the
+/// change's transaction (whose `Refusal::ProofUsed` then means the token
+/// was spent by another request: `InvalidCredentials`).
+pub(super) async fn use_token(
+    s: &Services,
+    account: &AccountRecord,
+    token: &str,
+) -> Result<AccountWrite, StepUpError> {
+    match codes::redeem_step_up(s, account, token).await {
+        Ok(Redemption { record, expected_version }) => {
+            Ok(AccountWrite::SaveDestination { record, expected_version })
+        }
+        Err(CheckError::Fault(f)) => Err(StepUpError::Fault(f)),
+        Err(_) => Err(StepUpError::InvalidCredentials),
+    }
+}
+
+/// Why a change behind a step-up (`PUT /v1/me/password`, `DELETE /v1/me`)
+/// was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The current password, or the step-up token, does not check out.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("rate limited")]
+    RateLimited { retry_after: u64 },
+    /// The account is gone.
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("too busy")]
+    Busy,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+crate::faults!(ChangeError);
+
+/// Writes what `change` makes of the caller's account together with the
+/// step-up token's use, all or nothing; read afresh and tried again when the
+/// account changed meanwhile. Round trips: 1 (+1 to read the token's record).
+pub(super) async fn apply_change(
+    s: &Services,
+    who: &Principal,
+    token: Option<&str>,
+    change: impl Fn(AccountRecord) -> Vec<AccountWrite>,
+) -> Result<(), ChangeError> {
+    let mut read = Some(who.account.clone());
+    let change = &change;
+    retry::run(|| {
+        let account = read.take();
+        async move {
+            let account = match account {
+                Some(a) => a,
+                None => {
+                    s.store.get_account(&who.account.id).await?.ok_or(ChangeError::Unauthorized)?
+                }
+            };
+            let mut writes = Vec::new();
+            if let Some(token) = token {
+                writes.push(use_token(s, &account, token).await?);
+            }
+            writes.extend(change(account));
+            Ok::<_, ChangeError>(match s.store.apply(&writes, s.clock.now()).await? {
+                ApplyOutcome::Committed => Attempt::Done(()),
+                ApplyOutcome::Refused(Refusal::ProofUsed) => {
+                    return Err(ChangeError::InvalidCredentials);
+                }
+                ApplyOutcome::Refused(_) => Attempt::Retry,
+            })
+        }
+    })
+    .await?
+    .ok_or(ChangeError::Busy)
+}
+
+/// `From<StepUpError>` for the errors of the use cases that step up (each
+/// has `InvalidCredentials`, `RateLimited` and `Fault`).
+macro_rules! step_up_errors {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<StepUpError> for $error {
+            fn from(e: StepUpError) -> Self {
+                match e {
+                    StepUpError::InvalidCredentials => Self::InvalidCredentials,
+                    StepUpError::RateLimited { retry_after } => Self::RateLimited { retry_after },
+                    StepUpError::Fault(f) => Self::Fault(f),
+                }
+            }
+        }
+    )*};
+}
+
+step_up_errors!(ChangeError, super::BindError);
