@@ -484,3 +484,101 @@ async fn a_panicking_handler_is_a_500_envelope() {
     assert!(!body.to_string().contains("a bug"));
     captcha_round_trip(&base).await;
 }
+
+/// Every account flow over HTTP through the dev server's router, on the
+/// embedded store and on DynamoDB Local: register, log in both ways, bind,
+/// step up, change the password, a login link (inspected, its page, then
+/// redeemed), an invite, reset, log out, delete.
+async fn every_account_flow_over_http(b: Backend) {
+    let t = app(b).await;
+    let base = &serve(devserver::router(dev(&t))).await;
+    let http = &reqwest::Client::new();
+    let call = |method: Method, path: &str, body: Value, token: Option<String>| {
+        let mut req = http.request(method, format!("{base}{path}")).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+        }
+    };
+    let code =
+        |channel: &'static str, to: &'static str, purpose: &'static str, token: Option<String>| {
+            let t = &t;
+            async move {
+                let mut body = json!({"channel": channel, "to": to, "purpose": purpose});
+                if token.is_none() {
+                    body["captcha"] = solved_captcha(base).await;
+                }
+                let (status, resp) = call(Method::POST, "/v1/codes", body, token).await;
+                assert_eq!(status, 202, "{purpose}: {resp}");
+                t.last_code(to).unwrap()
+            }
+        };
+    let (email, phone) = ("http@example.com", "+8613800138000");
+
+    let c = code("email", email, "register", None).await;
+    let register =
+        json!({"email": email, "password": "first password", "code": c, "display_name": "Http"});
+    let (status, body) = call(Method::POST, "/v1/accounts", register, None).await;
+    assert_eq!(status, 201, "{body}");
+    let s = Some(body["token"].as_str().unwrap().to_string());
+
+    let login = json!({"email": email, "password": "first password", "captcha": solved_captcha(base).await});
+    assert_eq!(call(Method::POST, "/v1/sessions", login, None).await.0, 200);
+
+    let c = code("sms", phone, "bind", s.clone()).await;
+    let bind = json!({"phone": phone, "code": c});
+    assert_eq!(call(Method::PUT, "/v1/me/phone", bind, s.clone()).await.0, 200);
+
+    let c = code("sms", phone, "verify", s.clone()).await;
+    let check = json!({"channel": "sms", "to": phone, "purpose": "verify", "code": c});
+    let (status, body) = call(Method::POST, "/v1/codes/verify", check, s.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let change =
+        json!({"step_up_token": body["verification_token"], "new_password": "second password"});
+    assert_eq!(call(Method::PUT, "/v1/me/password", change, s.clone()).await.0, 204);
+
+    let (status, link) = call(Method::POST, "/v1/login-links", json!({}), s.clone()).await;
+    assert_eq!(status, 201);
+    let url = link["url"].as_str().unwrap().to_string();
+    let page = http.get(url.replace("http://localhost:3000", base)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("/v1/login-links/inspect"));
+    let link = json!({"authorization": link["authorization"]});
+    let (status, who) = call(Method::POST, "/v1/login-links/inspect", link.clone(), None).await;
+    assert_eq!((status, &who["login_as"]["display_name"]), (200, &json!("Http")), "{who}");
+    assert_eq!(call(Method::POST, "/v1/login-links/redeem", link, None).await.0, 200);
+
+    assert_eq!(call(Method::POST, "/v1/invites", json!({}), s.clone()).await.0, 201);
+
+    t.clock.advance(61);
+    let c = code("email", email, "reset_password", None).await;
+    let reset = json!({"email": email, "code": c, "new_password": "third password"});
+    assert_eq!(call(Method::POST, "/v1/password-resets", reset, None).await.0, 204);
+    assert_eq!(call(Method::GET, "/v1/me", Value::Null, s.clone()).await.0, 401);
+
+    let c = code("email", email, "login", None).await;
+    let (status, body) =
+        call(Method::POST, "/v1/sessions", json!({"email": email, "code": c}), None).await;
+    assert_eq!(status, 200, "{body}");
+    let s = Some(body["token"].as_str().unwrap().to_string());
+    let login = json!({"email": email, "password": "third password", "captcha": solved_captcha(base).await});
+    let (_, body) = call(Method::POST, "/v1/sessions", login, None).await;
+    let other = Some(body["token"].as_str().unwrap().to_string());
+    assert_eq!(call(Method::DELETE, "/v1/sessions/current", json!({}), other.clone()).await.0, 204);
+    assert_eq!(call(Method::GET, "/v1/me", Value::Null, other).await.0, 401);
+
+    let delete = json!({"current_password": "third password"});
+    assert_eq!(call(Method::DELETE, "/v1/me", delete, s.clone()).await.0, 204);
+    assert_eq!(call(Method::GET, "/v1/me", Value::Null, s).await.0, 401);
+    t.clock.advance(61);
+    let c = code("email", email, "register", None).await;
+    let again = json!({"email": email, "password": "fourth password", "code": c});
+    assert_eq!(call(Method::POST, "/v1/accounts", again, None).await.0, 201, "the address is free");
+}
+
+vericode_tests::both_stores!(every_account_flow_over_http);
