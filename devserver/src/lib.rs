@@ -61,6 +61,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/captchas" => create_captcha),
         route!(POST "/v1/codes" => send_code),
         route!(POST "/v1/codes/verify" => verify_code),
+        route!(POST "/v1/verifications/redeem" => redeem_verification),
         route!(POST "/v1/accounts" => create_account),
         route!(POST "/v1/sessions" => create_session),
         route!(DELETE "/v1/sessions/current" => delete_session),
@@ -139,6 +140,7 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
         .route("/_dev/captchas/{id}", get(dev_captcha_answer))
         .route("/_dev/outbox", get(dev_outbox))
         .route("/_dev/invites", axum::routing::post(dev_invite))
+        .route("/_dev/api-keys", axum::routing::post(dev_api_key))
         .route("/openapi.yaml", get(openapi))
         .route("/", get(playground))
         .route("/login", get(login_page))
@@ -251,6 +253,32 @@ async fn openapi() -> axum::response::Response {
 async fn dev_invite(State(dev): State<Dev>) -> axum::response::Response {
     to_axum(match domain::accounts::create_invite(&dev.services, "dev-server").await {
         Ok(invite) => json(StatusCode::CREATED, &invite, true),
+        Err(e) => error_response(e.into(), Locale::default()),
+    })
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeyRequest {
+    name: String,
+}
+
+/// `POST /_dev/api-keys {"name"}`: an API key on the dev server's own store
+/// (as `vericode-admin api-key create` makes one on DynamoDB), for trying
+/// `POST /v1/verifications/redeem`. `201 {"id", "name", "api_key"}`.
+async fn dev_api_key(
+    State(dev): State<Dev>,
+    body: Result<axum::Json<ApiKeyRequest>, axum::extract::rejection::JsonRejection>,
+) -> axum::response::Response {
+    let Ok(axum::Json(req)) = body else {
+        let missing = ApiError::from(domain::Invalid::missing("name"));
+        return to_axum(error_response(missing, Locale::default()));
+    };
+    to_axum(match domain::api_keys::create(&dev.services, &req.name).await {
+        Ok(key) => {
+            let body = serde_json::json!({"id": key.id, "name": key.name, "api_key": key.key});
+            json(StatusCode::CREATED, &body, true)
+        }
         Err(e) => error_response(e.into(), Locale::default()),
     })
 }

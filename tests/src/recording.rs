@@ -180,6 +180,22 @@ impl SecretStore for Recording {
 }
 
 #[async_trait]
+impl ApiKeyStore for Recording {
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.note(one("put_api_key"));
+        self.inner.put_api_key(key).await
+    }
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.note(one("get_api_key"));
+        self.inner.get_api_key(id).await
+    }
+    async fn revoke_api_key(&self, id: &str) -> Result<bool, StoreError> {
+        self.note(one("revoke_api_key"));
+        self.inner.revoke_api_key(id).await
+    }
+}
+
+#[async_trait]
 impl OutboxStore for Recording {
     async fn claim_message(
         &self,

@@ -329,6 +329,8 @@ async fn the_admin_command_prints_working_invites() {
     let table = vericode_tests::fresh_table(&client).await;
     let cfg = vericode_tests::config();
     use base64::Engine as _;
+    let jwt = String::from_utf8(cfg.jwt_secret.clone()).unwrap();
+    let code_key = base64::engine::general_purpose::STANDARD.encode(cfg.code_key);
     let out = Command::new(&bin)
         .args(["invite", "2"])
         .current_dir(&root)
@@ -346,7 +348,7 @@ async fn the_admin_command_prints_working_invites() {
     // Register with one on the same table and key, invite-only.
     let mut cfg = cfg;
     cfg.registration_mode = domain::config::RegistrationMode::Invite;
-    let store = aws::dynamodb::DynamoStore::new(client, table);
+    let store = aws::dynamodb::DynamoStore::new(client, table.clone());
     let t = vericode_tests::services_over(Arc::new(store), cfg, None);
     t.clock.set(domain::ports::Clock::now(&domain::ports::SystemClock));
     let (app, answers, outbox) = (&*t.app, &t.answers, &t.outbox);
@@ -366,6 +368,30 @@ async fn the_admin_command_prints_working_invites() {
         &create_account::handle(app, vericode_tests::request(&register, "192.0.2.9", None)).await,
     );
     assert_eq!(status, 201, "{body}");
+
+    // An API key: printed once, works, and is revoked by its id.
+    let admin = |args: &[&str]| {
+        Command::new(&bin)
+            .args(args)
+            .current_dir(&root)
+            .env("TABLE_NAME", &table)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint())
+            .env("JWT_SECRET", &jwt)
+            .env("CODE_KEY", &code_key)
+            .output()
+            .unwrap()
+    };
+    let out = admin(&["api-key", "create", "--name", "backend"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let stored = domain::api_keys::authenticate(app, &key).await.expect("the key works");
+    assert_eq!(stored.name, "backend");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&stored.id));
+    let out = admin(&["api-key", "revoke", &stored.id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(domain::api_keys::authenticate(app, &key).await.is_err(), "revoked");
+    assert!(!admin(&["api-key", "revoke", &stored.id]).status.success());
+    assert_eq!(admin(&["api-key", "create"]).status.code(), Some(2), "usage");
 }
 
 /// A deployed function refuses to start without its required settings, and
@@ -579,6 +605,30 @@ async fn every_account_flow_over_http(b: Backend) {
     let c = code("email", email, "register", None).await;
     let again = json!({"email": email, "password": "fourth password", "code": c});
     assert_eq!(call(Method::POST, "/v1/accounts", again, None).await.0, 201, "the address is free");
+
+    // Confirm an address and redeem its token server-side with a dev API key.
+    let c = code("email", "confirm@example.com", "confirm", None).await;
+    let check =
+        json!({"channel": "email", "to": "confirm@example.com", "purpose": "confirm", "code": c});
+    let (_, verified) = call(Method::POST, "/v1/codes/verify", check, None).await;
+    let made = http.post(format!("{base}/_dev/api-keys")).json(&json!({"name": "dev"})).send();
+    let made: Value = made.await.unwrap().json().await.unwrap();
+    let redeem = |key: Option<&str>| {
+        let mut req = http
+            .post(format!("{base}/v1/verifications/redeem"))
+            .json(&json!({"verification_token": verified["verification_token"]}));
+        if let Some(key) = key {
+            req = req.header("authorization", format!("ApiKey {key}"));
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(redeem(None).await.0, 401);
+    let (status, body) = redeem(made["api_key"].as_str()).await;
+    assert_eq!((status, &body["to"]), (200, &json!("confirm@example.com")), "{body}");
+    assert_eq!(redeem(made["api_key"].as_str()).await.0, 400, "once");
 }
 
 vericode_tests::both_stores!(every_account_flow_over_http);

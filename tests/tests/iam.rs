@@ -247,6 +247,25 @@ async fn every_function_is_allowed_what_it_calls() {
     let fresh = body["token"].as_str().unwrap().to_string();
     call!(h, delete_session, json!({}), Some(fresh.as_str()));
 
+    // A server redeems a confirm token with its API key (made as the admin
+    // command makes it: not by any function).
+    let code = h
+        .code(json!({"channel": "email", "to": "confirm@example.com", "purpose": "confirm"}), None)
+        .await;
+    let check = json!({"channel": "email", "to": "confirm@example.com", "purpose": "confirm", "code": code});
+    let (_, verified) = call!(h, verify_code, check, None);
+    let key = domain::api_keys::create(&h.t.app, "iam").await.unwrap();
+    h.store.take();
+    h.sdk.take();
+    let body = json!({"verification_token": verified["verification_token"]});
+    let mut req = request(&body, "198.51.100.99", None);
+    req.headers_mut().insert("authorization", format!("ApiKey {}", key.key).parse().unwrap());
+    let (status, body) = parts(&redeem_verification::handle(&h.t.app, req).await);
+    assert_eq!(status, 200, "{body}");
+    let used = h.used.entry("redeem_verification").or_default();
+    used.operations.extend(h.store.take());
+    used.actions.extend(h.sdk.take());
+
     // Delete the admin's account: a wrong password, then a step-up token.
     let a = Some(admin.as_str());
     call!(h, delete_account, json!({"current_password": "wrong password"}), a);

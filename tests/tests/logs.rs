@@ -123,6 +123,27 @@ async fn secrets_stay_out_of_the_logs() {
         );
         assert_eq!(deleted.0, 204);
 
+        // A confirm token redeemed by a server with its API key.
+        let (id, answer) = t.captcha().await;
+        let confirm = json!({"channel": "email", "to": "confirm.person@example.com",
+            "purpose": "confirm", "captcha": {"id": id, "answer": answer}});
+        assert_eq!(
+            parts(&send_code::handle(&t.app, request(&confirm, "192.0.2.4", None)).await).0,
+            202
+        );
+        let code = t.last_code("confirm.person@example.com").unwrap();
+        secrets.push(code.clone());
+        let check = json!({"channel": "email", "to": "confirm.person@example.com", "purpose": "confirm", "code": code});
+        let (_, body) =
+            parts(&verify_code::handle(&t.app, request(&check, "192.0.2.4", None)).await);
+        let token = body["verification_token"].as_str().unwrap().to_string();
+        secrets.push(token.clone());
+        let key = domain::api_keys::create(&t.app, "logs").await.unwrap();
+        secrets.push(key.key.clone());
+        let mut req = request(&json!({"verification_token": token}), "192.0.2.4", None);
+        req.headers_mut().insert("authorization", format!("ApiKey {}", key.key).parse().unwrap());
+        assert_eq!(parts(&redeem_verification::handle(&t.app, req).await).0, 200);
+
         // Delivery that fails (retried, then for good) and a bounce.
         t.outbox.fail_next("bounced.person@example.com", 1);
         t.outbox.refuse("refused.person@example.com");
@@ -142,7 +163,8 @@ async fn secrets_stay_out_of_the_logs() {
     assert!(
         logs.contains("code send accepted")
             && logs.contains("code checked")
-            && logs.contains("account deleted"),
+            && logs.contains("account deleted")
+            && logs.contains("verification redeemed"),
         "logs were captured"
     );
     assert!(
@@ -162,6 +184,7 @@ async fn secrets_stay_out_of_the_logs() {
         "owner@example.com",
         "bounced.person@example.com",
         "refused.person@example.com",
+        "confirm.person@example.com",
     ] {
         let line = logs.lines().find(|l| l.contains(address));
         assert!(line.is_none(), "{address} reached the logs: {line:?}");

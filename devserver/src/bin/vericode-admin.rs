@@ -1,34 +1,75 @@
-//! Operator commands against a deployment's table.
+//! Operator commands against a deployment's table. Run with the
+//! deployment's `TABLE_NAME`, `CODE_KEY` and `JWT_SECRET` and AWS credentials.
 //!
-//! `vericode-admin invite [N]` prints N (default 1) invite codes, each valid
-//! for 7 days. This is how the first account of an invite-only deployment
-//! (`REGISTRATION_MODE=invite`) is created: run it with the deployment's
-//! `TABLE_NAME`, `CODE_KEY` and `JWT_SECRET` and AWS credentials, then
-//! register with the printed invite.
+//! - `vericode-admin invite [N]` prints N (default 1) invite codes, each
+//!   valid for 7 days. This is how the first account of an invite-only
+//!   deployment (`REGISTRATION_MODE=invite`) is created.
+//! - `vericode-admin api-key create --name NAME` prints a new API key for an
+//!   app's server (`Authorization: ApiKey <key>`) and its id. The key is
+//!   shown this once: only its keyed hash is stored.
+//! - `vericode-admin api-key revoke ID` revokes a key by its id.
 
 use domain::Services;
 use domain::config::Secrets;
 use edge::compose::{Deployment, config_from_env};
 use std::sync::Arc;
 
+const USAGE: &str = "usage: vericode-admin invite [N]
+       vericode-admin api-key create --name NAME
+       vericode-admin api-key revoke ID";
+
+enum Command {
+    Invite(u32),
+    CreateKey(String),
+    RevokeKey(String),
+}
+
+fn parse(args: &[String]) -> Result<Command, String> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["invite"] => Ok(Command::Invite(1)),
+        ["invite", n] => {
+            n.parse().map(Command::Invite).map_err(|_| "N must be a whole number".into())
+        }
+        ["api-key", "create", "--name", name] => Ok(Command::CreateKey(name.to_string())),
+        ["api-key", "revoke", id] => Ok(Command::RevokeKey(id.to_string())),
+        _ => Err(USAGE.into()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let count = match args.as_slice() {
-        [cmd] if cmd == "invite" => 1,
-        [cmd, n] if cmd == "invite" => n.parse::<u32>().map_err(|_| "N must be a whole number")?,
-        _ => {
-            eprintln!("usage: vericode-admin invite [N]");
-            std::process::exit(2);
-        }
-    };
+    let command = parse(&args).unwrap_or_else(|usage| {
+        eprintln!("{usage}");
+        std::process::exit(2);
+    });
     let config = config_from_env(Secrets::Required)?;
     let store = Deployment::from_env().store(&aws::sdk_config().await);
     // Nothing is sent from here.
     let services = Services::new(config, Arc::new(store))?;
-    for _ in 0..count {
-        let invite = domain::accounts::create_invite(&services, "vericode-admin").await?;
-        println!("{}", invite.invite);
+    match command {
+        Command::Invite(count) => {
+            for _ in 0..count {
+                let invite = domain::accounts::create_invite(&services, "vericode-admin").await?;
+                println!("{}", invite.invite);
+            }
+        }
+        Command::CreateKey(name) => {
+            let key = domain::api_keys::create(&services, &name).await?;
+            println!("{}", key.key);
+            eprintln!(
+                "id {} ({}): shown once, store it now; revoke with `api-key revoke {}`",
+                key.id, key.name, key.id
+            );
+        }
+        Command::RevokeKey(id) => {
+            if !domain::api_keys::revoke(&services, &id).await? {
+                eprintln!("no API key {id}");
+                std::process::exit(1);
+            }
+            eprintln!("revoked {id}");
+        }
     }
     Ok(())
 }

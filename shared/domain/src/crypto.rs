@@ -142,6 +142,13 @@ pub fn random_token(random: &dyn Random, bytes: usize) -> Result<String, RandomE
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
 }
 
+/// `bytes` random bytes as lower-case hex.
+pub fn random_hex(random: &dyn Random, bytes: usize) -> Result<String, RandomError> {
+    let mut buf = vec![0u8; bytes];
+    random.fill(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Compares two digests in constant time.
 pub fn digest_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()

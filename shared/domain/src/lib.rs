@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod address;
+pub mod api_keys;
 pub mod captcha;
 pub mod catalog;
 pub mod codes;

@@ -106,6 +106,7 @@ mod tests {
                 Purpose::ResetPassword,
                 Purpose::Bind,
                 Purpose::Verify,
+                Purpose::Confirm,
             ] {
                 let m =
                     code(email.0, email.1, purpose, locale, "Acme <App>", "042917", 600).unwrap();

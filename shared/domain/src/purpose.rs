@@ -15,6 +15,10 @@ pub enum Purpose {
     Bind,
     /// Logged in; step-up to the account's own bound address.
     Verify,
+    /// Anyone (captcha); no account rule: proves control of any address for
+    /// the app's own records. Its token is redeemed server-side only
+    /// (`POST /v1/verifications/redeem`).
+    Confirm,
 }
 
 impl Purpose {
@@ -25,6 +29,7 @@ impl Purpose {
             Purpose::ResetPassword => "reset_password",
             Purpose::Bind => "bind",
             Purpose::Verify => "verify",
+            Purpose::Confirm => "confirm",
         }
     }
 

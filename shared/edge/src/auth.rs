@@ -1,8 +1,10 @@
 //! The caller, from the request's `Authorization` header.
 
 use crate::error::ApiError;
-use crate::request::bearer;
+use crate::request::{bearer, credentials};
 use domain::Services;
+use domain::api_keys;
+use domain::ports::ApiKeyRecord;
 use domain::sessions::{self, Principal};
 use lambda_http::Request;
 
@@ -19,4 +21,13 @@ pub async fn optional(s: &Services, req: &Request) -> Result<Option<Principal>, 
 /// Requires a session: `401 unauthorized` without one.
 pub async fn require(s: &Services, req: &Request) -> Result<Principal, ApiError> {
     optional(s, req).await?.ok_or(ApiError::Unauthorized)
+}
+
+/// Requires a server's API key (`Authorization: ApiKey <key>`): `401
+/// unauthorized` without one, or for a malformed, unknown or revoked key.
+pub async fn require_api_key(s: &Services, req: &Request) -> Result<ApiKeyRecord, ApiError> {
+    match credentials(req, "apikey") {
+        Some(Ok(key)) => Ok(api_keys::authenticate(s, key).await?),
+        _ => Err(ApiError::Unauthorized),
+    }
 }

@@ -5,6 +5,7 @@ use crate::error::{ApiError, BodyProblem};
 use domain::accounts::{
     BindError, LinkError, LoginError, PasswordError, RegisterError, ResetError,
 };
+use domain::api_keys::ApiKeyError;
 use domain::captcha::CaptchaError;
 use domain::codes::{CheckError, SendError};
 use domain::ports::StoreError;
@@ -151,6 +152,16 @@ impl From<BindError> for ApiError {
             BindError::Unauthorized => ApiError::Unauthorized,
             BindError::Busy => BUSY,
             BindError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<ApiKeyError> for ApiError {
+    fn from(e: ApiKeyError) -> Self {
+        match e {
+            ApiKeyError::Invalid(i) => i.into(),
+            ApiKeyError::Unauthorized => ApiError::Unauthorized,
+            ApiKeyError::Fault(f) => f.into(),
         }
     }
 }

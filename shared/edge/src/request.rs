@@ -100,10 +100,16 @@ pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
 /// The bearer token of the request: `None` without an `Authorization`
 /// header, `Some(Err(()))` when the header is not a bearer token.
 pub fn bearer(req: &Request) -> Option<Result<&str, ()>> {
+    credentials(req, "bearer")
+}
+
+/// The credentials of `Authorization: <scheme> <credentials>`: `None`
+/// without the header, `Some(Err(()))` when it names another scheme.
+pub fn credentials<'r>(req: &'r Request, scheme: &str) -> Option<Result<&'r str, ()>> {
     let value = req.headers().get(header::AUTHORIZATION)?;
     let token = value.to_str().ok().and_then(|v| {
-        let (scheme, token) = v.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        let (named, token) = v.trim().split_once(' ')?;
+        named.eq_ignore_ascii_case(scheme).then(|| token.trim())
     });
     Some(token.ok_or(()))
 }

@@ -6,10 +6,10 @@
 use async_trait::async_trait;
 use domain::crypto::digest_eq;
 use domain::ports::{
-    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, CaptchaStore, Claim, CodeStore,
-    CountOutcome, Counter, CounterStore, DestRecord, FailOutcome, OutboxStore, OutgoingMessage,
-    SaveOutcome, SecretKind, SecretOwner, SecretStore, SendOutcome, StoreError, StoredCaptcha,
-    Timestamp,
+    AccountRecord, AccountStore, AccountWrite, ApiKeyRecord, ApiKeyStore, ApplyOutcome,
+    CaptchaStore, Claim, CodeStore, CountOutcome, Counter, CounterStore, DestRecord, FailOutcome,
+    OutboxStore, OutgoingMessage, SaveOutcome, SecretKind, SecretOwner, SecretStore, SendOutcome,
+    StoreError, StoredCaptcha, Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -30,6 +30,7 @@ struct Inner {
     secrets: HashMap<(u8, [u8; 32]), (SecretOwner, Timestamp)>,
     messages: HashMap<String, (OutgoingMessage, MessageState)>,
     suppressed: HashMap<String, String>,
+    api_keys: HashMap<String, ApiKeyRecord>,
 }
 
 /// Where an outgoing message stands.
@@ -307,6 +308,22 @@ impl SecretStore for MemoryStore {
         let inner = self.lock();
         let found = inner.secrets.get(&(kind_tag(kind), *hash));
         Ok(found.filter(|(_, exp)| *exp > now).map(|(owner, _)| owner.clone()))
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for MemoryStore {
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.lock().api_keys.insert(key.id.clone(), key.clone());
+        Ok(())
+    }
+
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        Ok(self.lock().api_keys.get(id).cloned())
+    }
+
+    async fn revoke_api_key(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().api_keys.remove(id).is_some())
     }
 }
 

@@ -26,6 +26,8 @@ pub const SECRET: &str = "SECRET#";
 pub const MESSAGE: &str = "MSG#";
 /// Addresses messages must not go to (hard bounces, complaints).
 pub const SUPPRESSED: &str = "SUPPRESSED#";
+/// Servers' API keys, by id.
+pub const API_KEY: &str = "APIKEY#";
 /// The sort key of single-item partitions.
 pub const ITEM: &str = "ITEM";
 
@@ -49,6 +51,9 @@ pub fn message(id: &str) -> String {
 }
 pub fn suppressed(address: &str) -> String {
     format!("{SUPPRESSED}{address}")
+}
+pub fn api_key(id: &str) -> String {
+    format!("{API_KEY}{id}")
 }
 pub fn revoked(jti: &str) -> String {
     format!("{REVOKED}{jti}")

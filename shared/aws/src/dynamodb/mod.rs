@@ -4,7 +4,7 @@
 //!
 //! One file per concern: `keys` and `codec` (items), `captchas`, `codes`
 //! (destination records and counters), `accounts` (accounts, addresses,
-//! sessions), `secrets` (login links and invites), `outbox` (outgoing
+//! sessions), `secrets` (login links and invites), `api_keys`, `outbox` (outgoing
 //! messages and suppressed addresses), `table` (creating it
 //! locally). Each of those declares, beside its operations, the DynamoDB
 //! actions each one calls (`IAM`): template.yaml must allow a function the
@@ -12,6 +12,7 @@
 //! checks from these declarations.
 
 mod accounts;
+mod api_keys;
 mod calls;
 mod captchas;
 mod codec;
@@ -30,7 +31,7 @@ pub use table::{Stream, ensure_table};
 
 /// Every operation of the adapter, with its actions.
 pub fn operations() -> impl Iterator<Item = Operation> {
-    [captchas::IAM, codes::IAM, accounts::IAM, secrets::IAM, outbox::IAM]
+    [captchas::IAM, codes::IAM, accounts::IAM, secrets::IAM, api_keys::IAM, outbox::IAM]
         .into_iter()
         .flatten()
         .copied()

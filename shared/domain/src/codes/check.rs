@@ -5,6 +5,7 @@ use super::record::{fresh, horizon, key_of, record_key, secs_until};
 use super::types::{
     CheckError, VERIFICATION, VERIFICATION_TOKEN_TTL, VerificationClaims, Verified, VerifyCode,
 };
+use crate::accounts::rfc3339;
 use crate::address::Destination;
 use crate::crypto::digest_eq;
 use crate::error::Fault;
@@ -15,6 +16,7 @@ use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::Principal;
 use crate::token;
+use serde::{Deserialize, Serialize};
 
 /// What proves control of an address in an account request: the code
 /// itself, or the verification token `POST /v1/codes/verify` returned.
@@ -153,6 +155,65 @@ pub async fn redeem_step_up(
     }
     let key = key_of(Purpose::Verify, &claims.sub, Some(&account.id));
     redeem_token(s, &claims, &key).await
+}
+
+/// `POST /v1/verifications/redeem`: an app's server asks what a `confirm`
+/// token proves, and uses it up.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemVerification {
+    pub verification_token: String,
+}
+
+/// What a redeemed token proved: control of `to` on `channel`, for
+/// `purpose`, when its code was checked (RFC 3339).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Redeemed {
+    pub channel: &'static str,
+    pub to: String,
+    pub purpose: Purpose,
+    pub verified_at: String,
+}
+
+/// Uses a `confirm` token up, once, for the server holding API key
+/// `api_key` (its id, for the log): 2 round trips (read the record, save
+/// it without the token). Tokens of other purposes belong to the account
+/// endpoints and are refused like used ones (`code_invalid`).
+pub async fn redeem_verification(
+    s: &Services,
+    api_key: &str,
+    req: RedeemVerification,
+) -> Result<Redeemed, CheckError> {
+    let claims = &token_claims(s, req.verification_token.trim())?;
+    if claims.purpose != Purpose::Confirm {
+        return Err(CheckError::used());
+    }
+    let (channel, to) = claims.sub.split_once(':').ok_or_else(CheckError::used)?;
+    let channel = match channel {
+        "email" => "email",
+        "sms" => "sms",
+        _ => return Err(CheckError::used()),
+    };
+    let key = &key_of(Purpose::Confirm, &claims.sub, None);
+    retry::run(|| async move {
+        let redemption = redeem_token(s, claims, key).await?;
+        Ok::<_, CheckError>(
+            match s.store.save_destination(&redemption.record, redemption.expected_version).await? {
+                SaveOutcome::Committed => Attempt::Done(()),
+                // A check on the same address came in between: look again.
+                SaveOutcome::Conflict => Attempt::Retry,
+            },
+        )
+    })
+    .await?
+    .ok_or(CheckError::Busy)?;
+    tracing::info!(api_key, "verification redeemed");
+    Ok(Redeemed {
+        channel,
+        to: to.to_string(),
+        purpose: claims.purpose,
+        verified_at: rfc3339(claims.exp - VERIFICATION_TOKEN_TTL),
+    })
 }
 
 /// The claims of a well-signed, unexpired verification token.

@@ -18,7 +18,10 @@ mod record;
 mod send;
 mod types;
 
-pub use check::{Proof, Redemption, redeem, redeem_for, redeem_step_up, verify};
+pub use check::{
+    Proof, RedeemVerification, Redeemed, Redemption, redeem, redeem_for, redeem_step_up,
+    redeem_verification, verify,
+};
 pub use record::record_key;
 pub use send::send;
 pub use types::*;

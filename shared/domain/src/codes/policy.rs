@@ -57,7 +57,7 @@ pub fn decide(f: &Facts<'_>, cfg: &Config) -> Decision {
         Purpose::Login | Purpose::ResetPassword => Decision::Decoy { notice: None },
         Purpose::Bind if !owned || f.owner == f.caller => Decision::Deliver,
         Purpose::Bind => Decision::Decoy { notice: Some(Notice::BindAttempt) },
-        Purpose::Verify => Decision::Deliver,
+        Purpose::Verify | Purpose::Confirm => Decision::Deliver,
     };
     match next_send_at(f.record, f.now, cfg) {
         Some(at) => Decision::Wait { retry_after: secs_until(at, f.now) },

@@ -19,10 +19,17 @@ pub use system::{Clock, ManualClock, OsRandom, Random, RandomError, SystemClock,
 
 /// Everything the use cases need from the store.
 pub trait Store:
-    CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore + OutboxStore
+    CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore + ApiKeyStore + OutboxStore
 {
 }
-impl<T: CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore + OutboxStore> Store
-    for T
+impl<
+    T: CaptchaStore
+        + CodeStore
+        + CounterStore
+        + AccountStore
+        + SecretStore
+        + ApiKeyStore
+        + OutboxStore,
+> Store for T
 {
 }

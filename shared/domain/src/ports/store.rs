@@ -361,3 +361,25 @@ pub trait SecretStore: Send + Sync {
         now: Timestamp,
     ) -> Result<Option<SecretOwner>, StoreError>;
 }
+
+/// A server's API key as stored: its id, a name for people, and only the
+/// keyed hash of its secret part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub name: String,
+    pub hash: [u8; 32],
+    pub created_at: Timestamp,
+}
+
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// Stores a new key (its id is new). Errors: `Unavailable`.
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+
+    /// The key with this id, unless revoked. Errors: `Unavailable`, `Corrupt`.
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Revokes (deletes) the key; whether it existed. Errors: `Unavailable`.
+    async fn revoke_api_key(&self, id: &str) -> Result<bool, StoreError>;
+}
