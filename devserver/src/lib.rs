@@ -58,6 +58,7 @@ macro_rules! route {
 /// Every endpoint of the API, as template.yaml declares them.
 pub fn routes() -> Vec<Route> {
     vec![
+        route!(GET "/.well-known/jwks.json" => get_jwks),
         route!(POST "/v1/captchas" => create_captcha),
         route!(POST "/v1/codes" => send_code),
         route!(POST "/v1/codes/verify" => verify_code),
@@ -388,7 +389,9 @@ pub async fn dev_from_env() -> Result<Dev, DevError> {
     };
     let store = store_from_env(&store_choice, sdk.as_ref()).await?;
     let answers = Arc::new(memory::AnswerLog::default());
-    let services = Services::new(config, store)?.with_captcha_log(answers.clone());
+    let templates = edge::compose::templates_from_env()?;
+    let services =
+        Services::new(config, store)?.with_captcha_log(answers.clone()).with_templates(templates);
     let (delivery, outbox): (Arc<dyn Delivery>, Option<Arc<dyn Outbox>>) =
         match (delivery_choice.as_str(), &sdk) {
             ("" | "outbox", _) => {

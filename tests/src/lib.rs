@@ -37,7 +37,7 @@ pub struct TestApp {
 
 pub fn config() -> Config {
     let get = |name: &str| match name {
-        "JWT_SECRET" => Some("test-secret-test-secret-test-secret".to_string()),
+        "JWT_SIGNING_KEY" => Some("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=".to_string()),
         "CODE_KEY" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
         _ => None,
     };
@@ -117,6 +117,25 @@ pub fn services_split(
     config: Config,
     dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
 ) -> TestApp {
+    build(store, deliver_store, config, dynamo, Arc::default())
+}
+
+/// An app whose code messages may use the named template sets `templates`.
+pub async fn app_with_templates(
+    backend: Backend,
+    templates: Arc<domain::templates::TemplateSets>,
+) -> TestApp {
+    let (store, dynamo) = store(backend).await;
+    build(store.clone(), store, config(), dynamo, templates)
+}
+
+fn build(
+    store: Arc<dyn Store>,
+    deliver_store: Arc<dyn Store>,
+    config: Config,
+    dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
+    templates: Arc<domain::templates::TemplateSets>,
+) -> TestApp {
     let clock = ManualClock::new(T0);
     let answers = Arc::new(AnswerLog::default());
     let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
@@ -125,7 +144,8 @@ pub fn services_split(
         .expect("services")
         .with_clock(Arc::new(clock.clone()))
         .with_captcha_log(answers.clone())
-        .with_metrics(metrics.clone());
+        .with_metrics(metrics.clone())
+        .with_templates(templates);
     // Each committed message is delivered before the send returns.
     let mut deliverer = Deliverer::new(&app, outbox.clone());
     deliverer.store = deliver_store;

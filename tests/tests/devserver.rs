@@ -329,14 +329,14 @@ async fn the_admin_command_prints_working_invites() {
     let table = vericode_tests::fresh_table(&client).await;
     let cfg = vericode_tests::config();
     use base64::Engine as _;
-    let jwt = String::from_utf8(cfg.jwt_secret.clone()).unwrap();
+    let jwt = base64::engine::general_purpose::STANDARD.encode(cfg.jwt_signing_key);
     let code_key = base64::engine::general_purpose::STANDARD.encode(cfg.code_key);
     let out = Command::new(&bin)
         .args(["invite", "2"])
         .current_dir(&root)
         .env("TABLE_NAME", &table)
         .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint())
-        .env("JWT_SECRET", String::from_utf8(cfg.jwt_secret.clone()).unwrap())
+        .env("JWT_SIGNING_KEY", &jwt)
         .env("CODE_KEY", base64::engine::general_purpose::STANDARD.encode(cfg.code_key))
         .output()
         .unwrap();
@@ -376,7 +376,7 @@ async fn the_admin_command_prints_working_invites() {
             .current_dir(&root)
             .env("TABLE_NAME", &table)
             .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint())
-            .env("JWT_SECRET", &jwt)
+            .env("JWT_SIGNING_KEY", &jwt)
             .env("CODE_KEY", &code_key)
             .output()
             .unwrap()
@@ -416,20 +416,36 @@ fn a_function_names_a_missing_setting_at_start() {
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout)
     };
     let run = |env: &[(&str, &str)]| run_bin("deliver", env);
-    assert!(run(&[]).contains("JWT_SECRET"));
-    let secret = "s".repeat(32);
-    assert!(run(&[("JWT_SECRET", &secret)]).contains("CODE_KEY"));
+    assert!(run(&[]).contains("JWT_SIGNING_KEY"));
     let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-    assert!(run(&[("JWT_SECRET", &secret), ("CODE_KEY", key)]).contains("EMAIL_FROM"));
-    assert!(run(&[("JWT_SECRET", &secret), ("CODE_KEY", "short")]).contains("CODE_KEY"));
+    let secret = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    assert!(run(&[("JWT_SIGNING_KEY", "short")]).contains("JWT_SIGNING_KEY"));
+    assert!(run(&[("JWT_SIGNING_KEY", secret)]).contains("CODE_KEY"));
+    assert!(run(&[("JWT_SIGNING_KEY", secret), ("CODE_KEY", key)]).contains("EMAIL_FROM"));
+    assert!(run(&[("JWT_SIGNING_KEY", secret), ("CODE_KEY", "short")]).contains("CODE_KEY"));
     // The functions behind the API send nothing (the delivery function
     // does) and need no EMAIL_FROM: one gets as far as asking for the Lambda
     // runtime, which is not there outside Lambda.
     let out = run_bin(
         "send-code",
-        &[("JWT_SECRET", &secret), ("CODE_KEY", key), ("AWS_REGION", "us-east-1")],
+        &[("JWT_SIGNING_KEY", secret), ("CODE_KEY", key), ("AWS_REGION", "us-east-1")],
     );
     assert!(out.contains("AWS_LAMBDA") && !out.contains("EMAIL_FROM"), "{out}");
+    // A broken template set stops the start, naming its file.
+    let dir = std::env::temp_dir().join(format!("vericode-broken-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(dir.join("welcome/en")).unwrap();
+    std::fs::write(dir.join("welcome/en/code.sms.txt"), "{% if %}").unwrap();
+    let dir = dir.display().to_string();
+    let out = run_bin(
+        "send-code",
+        &[
+            ("JWT_SIGNING_KEY", secret),
+            ("CODE_KEY", key),
+            ("AWS_REGION", "us-east-1"),
+            ("TEMPLATES_DIR", &dir),
+        ],
+    );
+    assert!(out.contains("welcome/en/code.sms.txt") && !out.contains("AWS_LAMBDA"), "{out}");
 }
 
 /// Every response carries `nosniff` and `no-referrer`, the playground a

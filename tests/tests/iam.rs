@@ -186,6 +186,7 @@ async fn every_function_is_allowed_what_it_calls() {
         .await;
     call!(h, create_session, json!({"email": "iam@example.com", "code": code}), None);
     call!(h, get_me, json!({}), t);
+    call!(h, get_jwks, json!({}), None);
     let (_, link) = call!(h, create_login_link, json!({}), t);
     call!(h, inspect_login_link, json!({"authorization": link["authorization"]}), None);
     call!(h, redeem_login_link, json!({"authorization": link["authorization"]}), None);

@@ -1,5 +1,5 @@
 //! Operator commands against a deployment's table. Run with the
-//! deployment's `TABLE_NAME`, `CODE_KEY` and `JWT_SECRET` and AWS credentials.
+//! deployment's `TABLE_NAME`, `CODE_KEY` and `JWT_SIGNING_KEY` and AWS credentials.
 //!
 //! - `vericode-admin invite [N]` prints N (default 1) invite codes, each
 //!   valid for 7 days. This is how the first account of an invite-only
@@ -8,6 +8,9 @@
 //!   app's server (`Authorization: ApiKey <key>`) and its id. The key is
 //!   shown this once: only its keyed hash is stored.
 //! - `vericode-admin api-key revoke ID` revokes a key by its id.
+//! - `vericode-admin jwt-key new` prints a new token signing key for
+//!   `JWT_SIGNING_KEY` and its public half (for `JWT_PREVIOUS_PUBLIC_KEYS`
+//!   after the next rotation). Needs no settings.
 
 use domain::Services;
 use domain::config::Secrets;
@@ -16,12 +19,14 @@ use std::sync::Arc;
 
 const USAGE: &str = "usage: vericode-admin invite [N]
        vericode-admin api-key create --name NAME
-       vericode-admin api-key revoke ID";
+       vericode-admin api-key revoke ID
+       vericode-admin jwt-key new";
 
 enum Command {
     Invite(u32),
     CreateKey(String),
     RevokeKey(String),
+    NewJwtKey,
 }
 
 fn parse(args: &[String]) -> Result<Command, String> {
@@ -33,6 +38,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         }
         ["api-key", "create", "--name", name] => Ok(Command::CreateKey(name.to_string())),
         ["api-key", "revoke", id] => Ok(Command::RevokeKey(id.to_string())),
+        ["jwt-key", "new"] => Ok(Command::NewJwtKey),
         _ => Err(USAGE.into()),
     }
 }
@@ -44,6 +50,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("{usage}");
         std::process::exit(2);
     });
+    if let Command::NewJwtKey = command {
+        return new_jwt_key();
+    }
     let config = config_from_env(Secrets::Required)?;
     let store = Deployment::from_env().store(&aws::sdk_config().await);
     // Nothing is sent from here.
@@ -63,6 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 key.id, key.name, key.id
             );
         }
+        Command::NewJwtKey => new_jwt_key()?,
         Command::RevokeKey(id) => {
             if !domain::api_keys::revoke(&services, &id).await? {
                 eprintln!("no API key {id}");
@@ -71,5 +81,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("revoked {id}");
         }
     }
+    Ok(())
+}
+
+/// A fresh Ed25519 signing key and its public half.
+fn new_jwt_key() -> Result<(), Box<dyn std::error::Error>> {
+    use base64::Engine as _;
+    let mut seed = [0u8; 32];
+    domain::ports::Random::fill(&domain::ports::OsRandom, &mut seed)?;
+    let public = domain::token::public_key(&seed);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    println!("JWT_SIGNING_KEY={}", b64.encode(seed));
+    println!(
+        "public key (its JWK x; for JWT_PREVIOUS_PUBLIC_KEYS after the next rotation): {}",
+        url.encode(public)
+    );
     Ok(())
 }

@@ -17,7 +17,11 @@ pub enum RegistrationMode {
 #[derive(Clone)]
 pub struct Config {
     pub app_name: String,
-    pub jwt_secret: Vec<u8>,
+    /// `JWT_SIGNING_KEY`: the Ed25519 key (32-byte seed) tokens are signed with.
+    pub jwt_signing_key: [u8; 32],
+    /// `JWT_PREVIOUS_PUBLIC_KEYS`: public keys of earlier signing keys; tokens
+    /// they signed still verify until they expire.
+    pub jwt_previous_public_keys: Vec<[u8; 32]>,
     pub code_key: [u8; 32],
     pub captcha_ttl_secs: i64,
     pub code_ttl_secs: i64,
@@ -67,7 +71,7 @@ pub enum ConfigError {
 /// Where secrets come from when they are not set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Secrets {
-    /// Deployed functions: `JWT_SECRET` and `CODE_KEY` must be set.
+    /// Deployed functions: `JWT_SIGNING_KEY` and `CODE_KEY` must be set.
     Required,
     /// The local dev server: unset secrets are generated for this process.
     GenerateIfMissing,
@@ -109,24 +113,19 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         self.num(name, default.into(), min.into(), max.into()).map(|v| v as u32)
     }
 
-    fn jwt_secret(&self, secrets: Secrets) -> Result<Vec<u8>, ConfigError> {
-        match (self.get("JWT_SECRET"), secrets) {
-            (Some(s), _) if s.len() >= 32 => Ok(s.into_bytes()),
-            (Some(_), _) => Err(ConfigError::Invalid {
-                name: "JWT_SECRET",
-                reason: "must be at least 32 characters".into(),
-            }),
-            (None, Secrets::Required) => Err(ConfigError::Missing("JWT_SECRET")),
-            (None, Secrets::GenerateIfMissing) => Ok(random_secret()?.to_vec()),
+    /// A 32-byte secret key, base64: required, or generated for the dev server.
+    fn key(&self, name: &'static str, secrets: Secrets) -> Result<[u8; 32], ConfigError> {
+        match (self.get(name), secrets) {
+            (Some(s), _) => decode_key(name, &s),
+            (None, Secrets::Required) => Err(ConfigError::Missing(name)),
+            (None, Secrets::GenerateIfMissing) => random_secret(name),
         }
     }
 
-    fn code_key(&self, secrets: Secrets) -> Result<[u8; 32], ConfigError> {
-        match (self.get("CODE_KEY"), secrets) {
-            (Some(s), _) => decode_key(&s),
-            (None, Secrets::Required) => Err(ConfigError::Missing("CODE_KEY")),
-            (None, Secrets::GenerateIfMissing) => random_secret(),
-        }
+    fn previous_public_keys(&self) -> Result<Vec<[u8; 32]>, ConfigError> {
+        let name = "JWT_PREVIOUS_PUBLIC_KEYS";
+        let Some(raw) = self.get(name) else { return Ok(Vec::new()) };
+        raw.split(',').filter(|k| !k.trim().is_empty()).map(|k| decode_key(name, k)).collect()
     }
 
     fn sms_countries(&self) -> Result<Option<Vec<u16>>, ConfigError> {
@@ -184,8 +183,9 @@ impl Config {
         let env = Env(get);
         Ok(Config {
             app_name: env.get("APP_NAME").unwrap_or_else(|| "Vericode".into()),
-            jwt_secret: env.jwt_secret(secrets)?,
-            code_key: env.code_key(secrets)?,
+            jwt_signing_key: env.key("JWT_SIGNING_KEY", secrets)?,
+            jwt_previous_public_keys: env.previous_public_keys()?,
+            code_key: env.key("CODE_KEY", secrets)?,
             captcha_ttl_secs: env.num("CAPTCHA_TTL_SECS", 180, 10, 3600)?,
             code_ttl_secs: env.num("CODE_TTL_SECS", 600, 30, DAY)?,
             code_length: env.count("CODE_LENGTH", 6, 4, 10)?,
@@ -211,21 +211,25 @@ impl Config {
     }
 }
 
-fn decode_key(raw: &str) -> Result<[u8; 32], ConfigError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(raw.trim())
+/// 32 bytes, base64 (standard or URL-safe alphabet, padded or not).
+fn decode_key(name: &'static str, raw: &str) -> Result<[u8; 32], ConfigError> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let raw = raw.trim();
+    STANDARD
+        .decode(raw)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')))
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
         .ok_or_else(|| ConfigError::Invalid {
-            name: "CODE_KEY",
+            name,
             reason: "expected 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)".into(),
         })
 }
 
-fn random_secret() -> Result<[u8; 32], ConfigError> {
+fn random_secret(name: &'static str) -> Result<[u8; 32], ConfigError> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| ConfigError::Invalid {
-        name: "CODE_KEY",
+        name,
         reason: format!("no randomness to generate a development key: {e}"),
     })?;
     Ok(key)
@@ -248,7 +252,7 @@ mod tests {
     fn the_webotp_domain_is_a_host_name() {
         let with = |v: &str| {
             Config::from_lookup(
-                lookup(&[("JWT_SECRET", &"s".repeat(32)), ("CODE_KEY", KEY), ("WEBOTP_DOMAIN", v)]),
+                lookup(&[("JWT_SIGNING_KEY", KEY), ("CODE_KEY", KEY), ("WEBOTP_DOMAIN", v)]),
                 Secrets::Required,
             )
         };
@@ -264,7 +268,7 @@ mod tests {
     #[test]
     fn defaults_match_the_contract() {
         let c = Config::from_lookup(
-            lookup(&[("JWT_SECRET", &"s".repeat(32)), ("CODE_KEY", KEY)]),
+            lookup(&[("JWT_SIGNING_KEY", KEY), ("CODE_KEY", KEY)]),
             Secrets::Required,
         )
         .unwrap();
@@ -282,18 +286,19 @@ mod tests {
     #[test]
     fn a_missing_secret_is_named() {
         let err = Config::from_lookup(lookup(&[("CODE_KEY", KEY)]), Secrets::Required).unwrap_err();
-        assert_eq!(err, ConfigError::Missing("JWT_SECRET"));
-        let err =
-            Config::from_lookup(lookup(&[("JWT_SECRET", &"s".repeat(32))]), Secrets::Required)
-                .unwrap_err();
+        assert_eq!(err, ConfigError::Missing("JWT_SIGNING_KEY"));
+        let err = Config::from_lookup(lookup(&[("JWT_SIGNING_KEY", KEY)]), Secrets::Required)
+            .unwrap_err();
         assert_eq!(err, ConfigError::Missing("CODE_KEY"));
     }
 
     #[test]
     fn malformed_values_are_named() {
-        let base = [("JWT_SECRET", "s".repeat(32)), ("CODE_KEY", KEY.to_string())];
+        let base = [("JWT_SIGNING_KEY", KEY.to_string()), ("CODE_KEY", KEY.to_string())];
         for (name, value) in [
             ("CODE_KEY", "c2hvcnQ="),
+            ("JWT_SIGNING_KEY", "c2hvcnQ="),
+            ("JWT_PREVIOUS_PUBLIC_KEYS", "c2hvcnQ="),
             ("CAPTCHA_TTL_SECS", "soon"),
             ("CODE_LENGTH", "2"),
             ("SMS_ALLOWED_COUNTRY_CODES", "86,uk"),
@@ -312,8 +317,9 @@ mod tests {
     #[test]
     fn the_dev_server_generates_missing_secrets() {
         let c = Config::from_lookup(lookup(&[]), Secrets::GenerateIfMissing).unwrap();
-        assert_eq!(c.jwt_secret.len(), 32);
+        assert_ne!(c.jwt_signing_key, [0u8; 32]);
         assert_ne!(c.code_key, [0u8; 32]);
+        assert_ne!(c.jwt_signing_key, c.code_key);
         let c = Config::from_lookup(
             lookup(&[("SMS_ALLOWED_COUNTRY_CODES", "86, +1,44")]),
             Secrets::GenerateIfMissing,

@@ -25,6 +25,7 @@ pub mod render;
 pub mod retry;
 pub mod services;
 pub mod sessions;
+pub mod templates;
 pub mod token;
 
 pub use catalog::Locale;

@@ -6,6 +6,7 @@ use crate::address::Channel;
 use crate::catalog::{Locale, catalog};
 use crate::error::Fault;
 use crate::purpose::Purpose;
+use crate::templates::TemplateSets;
 use minijinja::context;
 
 pub use crate::ports::Message;
@@ -15,7 +16,12 @@ fn render(locale: Locale, name: &str, ctx: &minijinja::Value) -> Result<String, 
     catalog.render(locale, name, ctx).map_err(|e| Fault::internal("message template", e))
 }
 
+/// A named template set to write a code message with (`template`), and
+/// where the sets live; `None`: the built-in set.
+pub type Custom<'a> = Option<(&'a TemplateSets, &'a str)>;
+
 /// The message carrying `code`.
+#[allow(clippy::too_many_arguments)]
 pub fn code(
     channel: Channel,
     to: &str,
@@ -24,18 +30,22 @@ pub fn code(
     app_name: &str,
     code: &str,
     ttl_secs: i64,
+    custom: Custom<'_>,
 ) -> Result<Message, Fault> {
     let ctx = context! {
         app_name, code, purpose => purpose.as_str(), channel => channel.as_str(),
         minutes => (ttl_secs + 59) / 60,
     };
+    let pick =
+        |file: &str| match custom.and_then(|(sets, name)| sets.render(name, locale, file, &ctx)) {
+            Some(rendered) => rendered.map_err(|e| Fault::internal("message template", e)),
+            None => render(locale, file, &ctx),
+        };
     let (subject, text, html) = match channel {
-        Channel::Email => (
-            Some(render(locale, "code.subject.txt", &ctx)?),
-            render(locale, "code.txt", &ctx)?,
-            Some(render(locale, "code.html", &ctx)?),
-        ),
-        Channel::Sms => (None, render(locale, "code.sms.txt", &ctx)?, None),
+        Channel::Email => {
+            (Some(pick("code.subject.txt")?), pick("code.txt")?, Some(pick("code.html")?))
+        }
+        Channel::Sms => (None, pick("code.sms.txt")?, None),
     };
     Ok(Message {
         channel,
@@ -108,13 +118,14 @@ mod tests {
                 Purpose::Verify,
                 Purpose::Confirm,
             ] {
-                let m =
-                    code(email.0, email.1, purpose, locale, "Acme <App>", "042917", 600).unwrap();
+                let m = code(email.0, email.1, purpose, locale, "Acme <App>", "042917", 600, None)
+                    .unwrap();
                 assert!(m.subject.as_deref().unwrap().contains("042917"));
                 assert!(m.text.contains("042917") && m.text.contains("10"));
                 let html = m.html.unwrap();
                 assert!(html.contains("042917") && html.contains("Acme &lt;App&gt;"), "escaped");
-                let s = code(phone.0, phone.1, purpose, locale, "Acme", "042917", 300).unwrap();
+                let s =
+                    code(phone.0, phone.1, purpose, locale, "Acme", "042917", 300, None).unwrap();
                 assert!(s.text.contains("042917") && s.text.contains('5') && s.subject.is_none());
                 assert!(s.text.chars().count() <= 140, "{}", s.text);
             }
@@ -129,9 +140,17 @@ mod tests {
                 }
             }
         }
-        let zh =
-            code(phone.0, phone.1, Purpose::Login, Locale::from_field("zh-Hans"), "Acme", "1", 600)
-                .unwrap();
+        let zh = code(
+            phone.0,
+            phone.1,
+            Purpose::Login,
+            Locale::from_field("zh-Hans"),
+            "Acme",
+            "1",
+            600,
+            None,
+        )
+        .unwrap();
         assert!(zh.text.contains("登录"));
     }
 }

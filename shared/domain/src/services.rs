@@ -12,11 +12,15 @@ use crate::ports::{
     CaptchaLog, CaptchaRenderer, Clock, Metrics, NoCaptchaLog, NoMetrics, OsRandom, Random, Relay,
     Store, StreamRelay, SystemClock,
 };
+use crate::templates::TemplateSets;
+use crate::token::TokenKeys;
 use std::sync::Arc;
 
 pub struct Services {
     pub config: Config,
     pub keys: Keys,
+    /// Sign and check sessions and verification tokens.
+    pub tokens: TokenKeys,
     pub store: Arc<dyn Store>,
     /// Told of each outgoing message a send commits (the stream does the
     /// work when deployed).
@@ -28,6 +32,8 @@ pub struct Services {
     /// Told each captcha's answer: `NoCaptchaLog` except in the dev server.
     pub captcha_log: Arc<dyn CaptchaLog>,
     pub passwords: Passwords,
+    /// Named template sets for code messages (`TEMPLATES_DIR`; none by default).
+    pub templates: Arc<TemplateSets>,
 }
 
 impl Services {
@@ -36,6 +42,7 @@ impl Services {
     pub fn new(config: Config, store: Arc<dyn Store>) -> Result<Self, Fault> {
         Ok(Services {
             keys: Keys::derive(&config.code_key),
+            tokens: TokenKeys::new(&config.jwt_signing_key, &config.jwt_previous_public_keys),
             config,
             store,
             relay: Arc::new(StreamRelay),
@@ -45,6 +52,7 @@ impl Services {
             random: Arc::new(OsRandom),
             captcha_log: Arc::new(NoCaptchaLog),
             passwords: Passwords::new()?,
+            templates: Arc::new(TemplateSets::default()),
         })
     }
 
@@ -70,6 +78,11 @@ impl Services {
 
     pub fn with_relay(mut self, relay: Arc<dyn Relay>) -> Self {
         self.relay = relay;
+        self
+    }
+
+    pub fn with_templates(mut self, templates: Arc<TemplateSets>) -> Self {
+        self.templates = templates;
         self
     }
 

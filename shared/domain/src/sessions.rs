@@ -1,9 +1,9 @@
-//! Sessions: bearer tokens (HS256 JWTs) and who is calling.
+//! Sessions: bearer tokens (EdDSA JWTs, `token`) and who is calling.
 
 use crate::error::Fault;
 use crate::ports::{AccountRecord, Timestamp};
 use crate::services::Services;
-use crate::token::{self, Expiring};
+use crate::token::Expiring;
 use serde::{Deserialize, Serialize};
 
 /// Claims of a session token.
@@ -63,16 +63,15 @@ pub fn issue(
         typ: SESSION.into(),
         epoch: account.session_epoch,
     };
-    let token =
-        token::sign(&s.config.jwt_secret, &claims).map_err(|e| Fault::internal("token", e))?;
+    let token = s.tokens.sign(&claims).map_err(|e| Fault::internal("token", e))?;
     Ok((token, claims))
 }
 
 /// Who presents `token`. One round trip (the account and the logout
 /// marker of this token in one batch read).
 pub async fn authenticate(s: &Services, token: &str) -> Result<Principal, AuthError> {
-    let claims: SessionClaims = token::verify(&s.config.jwt_secret, token, s.clock.now())
-        .map_err(|_| AuthError::Unauthorized)?;
+    let claims: SessionClaims =
+        s.tokens.verify(token, s.clock.now()).map_err(|_| AuthError::Unauthorized)?;
     if claims.typ != SESSION {
         return Err(AuthError::Unauthorized);
     }

@@ -5,6 +5,7 @@
 use crate::metrics::EmfMetrics;
 use aws::dynamodb::{self, DynamoStore};
 use domain::config::{Config, ConfigError, Secrets};
+use domain::templates::TemplateSets;
 use domain::{Fault, Services};
 use std::sync::Arc;
 
@@ -55,6 +56,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Catalog(#[from] &'static domain::catalog::CatalogError),
+    #[error(transparent)]
+    Templates(#[from] domain::templates::TemplateError),
     #[error("the service could not start")]
     Services(#[from] Fault),
 }
@@ -72,14 +75,26 @@ pub fn check_templates() -> Result<(), StartupError> {
     Ok(())
 }
 
+/// The named template sets under `TEMPLATES_DIR` (none when unset), read,
+/// compiled and test-rendered now: a broken one fails the start, naming its
+/// file.
+pub fn templates_from_env() -> Result<Arc<TemplateSets>, StartupError> {
+    Ok(Arc::new(match std::env::var("TEMPLATES_DIR") {
+        Ok(dir) if !dir.trim().is_empty() => TemplateSets::load(std::path::Path::new(dir.trim()))?,
+        _ => TemplateSets::default(),
+    }))
+}
+
 /// A deployed function's services: DynamoDB, and metrics in EMF. No
 /// function behind the API sends messages (the delivery function does), so
 /// the SES and SNS clients are linked into that one alone.
 pub async fn from_env() -> Result<Services, StartupError> {
     let config = config_from_env(Secrets::Required)?;
     let sdk = aws::sdk_config().await;
+    let templates = templates_from_env()?;
     let store = Deployment::from_env().store(&sdk);
-    Ok(Services::new(config, Arc::new(store))?.with_metrics(Arc::new(EmfMetrics)))
+    let services = Services::new(config, Arc::new(store))?;
+    Ok(services.with_metrics(Arc::new(EmfMetrics)).with_templates(templates))
 }
 
 /// The delivery function's deliverer: DynamoDB, SES and SNS (the AWS
@@ -94,6 +109,8 @@ pub async fn deliverer_from_env() -> Result<domain::outbox::Deliverer, StartupEr
     let sdk = aws::sdk_config().await;
     let store = deployment.store(&sdk);
     let delivery = aws::delivery::AwsDelivery::new(&sdk, from, deployment.ses_configuration_set);
-    let services = Services::new(config, Arc::new(store))?.with_metrics(Arc::new(EmfMetrics));
+    let services = Services::new(config, Arc::new(store))?
+        .with_metrics(Arc::new(EmfMetrics))
+        .with_templates(templates_from_env()?);
     Ok(domain::outbox::Deliverer::new(&services, Arc::new(delivery)))
 }

@@ -15,7 +15,7 @@ use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::Principal;
-use crate::token;
+
 use serde::{Deserialize, Serialize};
 
 /// What proves control of an address in an account request: the code
@@ -87,8 +87,7 @@ pub async fn verify(
         exp: now + VERIFICATION_TOKEN_TTL,
         typ: VERIFICATION.into(),
     };
-    let token =
-        token::sign(&s.config.jwt_secret, &claims).map_err(|e| Fault::internal("token", e))?;
+    let token = s.tokens.sign(&claims).map_err(|e| Fault::internal("token", e))?;
     Ok(Verified { verification_token: token, expires_in: VERIFICATION_TOKEN_TTL })
 }
 
@@ -218,8 +217,8 @@ pub async fn redeem_verification(
 
 /// The claims of a well-signed, unexpired verification token.
 fn token_claims(s: &Services, token: &str) -> Result<VerificationClaims, CheckError> {
-    let claims: VerificationClaims = token::verify(&s.config.jwt_secret, token, s.clock.now())
-        .map_err(|_| CheckError::used())?;
+    let claims: VerificationClaims =
+        s.tokens.verify(token, s.clock.now()).map_err(|_| CheckError::used())?;
     if claims.typ != VERIFICATION {
         return Err(CheckError::used());
     }

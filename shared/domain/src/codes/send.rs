@@ -18,6 +18,7 @@ use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::Principal;
+use crate::templates::DEFAULT as DEFAULT_TEMPLATE;
 use std::net::IpAddr;
 
 const DAY: i64 = 86_400;
@@ -42,6 +43,8 @@ struct Target {
     /// The captcha's id and the keyed hash of the answer given.
     captcha: Option<(String, [u8; 32])>,
     counters: Vec<Counter>,
+    /// The named template set, unless the built-in one.
+    template: Option<String>,
 }
 
 /// Sends a code. `locale` is the one the request named, if any (else the
@@ -88,7 +91,8 @@ pub async fn send(
     })
 }
 
-/// Validates the request: session, captcha, destination, SMS country.
+/// Validates the request: session, captcha, destination, SMS country,
+/// template set (an unknown one, or one without this channel, is `400`).
 fn prepare(
     s: &Services,
     req: &SendCode,
@@ -120,8 +124,14 @@ fn prepare(
     if captcha.as_ref().is_some_and(|(id, _)| uuid::Uuid::try_parse(id).is_err()) {
         return Err(SendError::CaptchaInvalid);
     }
+    let template = match req.template.as_deref().map(str::trim) {
+        None | Some(DEFAULT_TEMPLATE) => None,
+        Some(name) if s.templates.serves(name, dest.channel()) => Some(name.to_string()),
+        Some(_) => return Err(Invalid::value("template").into()),
+    };
     let caller = principal.map(|p| p.account.id.clone());
     Ok(Target {
+        template,
         purpose: req.purpose,
         key: record_key(req.purpose, &dest, caller.as_deref()),
         counters: counters(s, client_ip, sms_country),
@@ -308,6 +318,7 @@ fn outgoing(
         sent_at: now,
         // The client IP's count stands: it limits the caller, not the address.
         refunds: t.counters.iter().filter(|c| c.kind != LimitKind::Ip).cloned().collect(),
+        template: t.template.clone(),
     };
     // Kept a day past the code, for operators to see what became of it.
     let expires_at = code_expires_at + MESSAGE_KEPT_SECS;

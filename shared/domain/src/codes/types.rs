@@ -24,6 +24,8 @@ pub struct SendCode {
     /// Read by the edge, with `Accept-Language`, into the message's locale.
     pub locale: Option<String>,
     pub captcha: Option<CaptchaInput>,
+    /// A named template set (`TEMPLATES_DIR`); `default` is the built-in one.
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]

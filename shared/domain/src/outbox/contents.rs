@@ -8,6 +8,7 @@ use crate::error::Fault;
 use crate::messages::{self, Message};
 use crate::ports::{Counter, OutgoingMessage, Random, Timestamp};
 use crate::purpose::Purpose;
+use crate::templates::TemplateSets;
 use serde::{Deserialize, Serialize};
 
 /// What goes out.
@@ -49,6 +50,9 @@ pub struct Contents {
     pub sent_at: Timestamp,
     /// The counters to refund if the message fails for good.
     pub refunds: Vec<Counter>,
+    /// The named template set a code is written with (`None`: the built-in one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 /// Sealed contents are padded to a multiple of this many bytes.
@@ -89,14 +93,16 @@ impl Contents {
         app: &str,
         locale: Option<&str>,
         webotp: Option<&str>,
+        templates: &TemplateSets,
     ) -> Result<Option<Message>, Fault> {
         let locale = Locale::from_field(locale.unwrap_or(&self.locale));
         let (to, channel) = (self.to.as_str(), self.channel);
         Ok(Some(match self.kind {
             Kind::Code => {
                 let ttl = self.code_expires_at - self.sent_at;
-                let mut m =
-                    messages::code(channel, to, self.purpose, locale, app, &self.code, ttl)?;
+                let custom = self.template.as_deref().map(|name| (templates, name));
+                let (purpose, code) = (self.purpose, &self.code);
+                let mut m = messages::code(channel, to, purpose, locale, app, code, ttl, custom)?;
                 if let (Channel::Sms, Some(domain)) = (channel, webotp) {
                     m.text = format!("{}\n\n@{domain} #{}", m.text.trim_end(), self.code);
                 }

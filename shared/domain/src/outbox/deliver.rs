@@ -11,6 +11,7 @@ use crate::ports::{
 };
 use crate::retry::{self, Attempt};
 use crate::services::Services;
+use crate::templates::TemplateSets;
 use std::sync::Arc;
 
 /// What the delivery function runs against.
@@ -21,6 +22,8 @@ pub struct Deliverer {
     pub delivery: Arc<dyn Delivery>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn Metrics>,
+    /// Named template sets (`TEMPLATES_DIR`).
+    pub templates: Arc<TemplateSets>,
 }
 
 impl Deliverer {
@@ -33,6 +36,7 @@ impl Deliverer {
             delivery,
             clock: s.clock.clone(),
             metrics: s.metrics.clone(),
+            templates: s.templates.clone(),
         }
     }
 }
@@ -108,11 +112,11 @@ async fn send(
     // A silent message asks the provider without sending, so an outage
     // treats it as it treats a real one.
     let locale = owners_locale(d, c).await?;
-    let handed =
-        match c.render(&d.config.app_name, locale.as_deref(), d.config.webotp_domain.as_deref())? {
-            Some(message) => d.delivery.send(&message).await,
-            None => d.delivery.probe(c.channel, &c.to).await,
-        };
+    let webotp = d.config.webotp_domain.as_deref();
+    let handed = match c.render(&d.config.app_name, locale.as_deref(), webotp, &d.templates)? {
+        Some(message) => d.delivery.send(&message).await,
+        None => d.delivery.probe(c.channel, &c.to).await,
+    };
     match handed {
         Ok(()) => {
             d.store.settle_message(&m.id).await?;
