@@ -15,10 +15,11 @@ trap 'scripts/stack.sh stop 2>/dev/null; rm -f "$log"' EXIT
 status=0
 cargo test --workspace "$@" 2>&1 | tee "$log" || status=$?
 
-# The contract (schemathesis against openapi.yaml) and the playground in a
-# browser, each counted as one test.
+# The contract (schemathesis against openapi.yaml), the playground in a
+# browser and the TypeScript client against a dev server, each counted as
+# one test.
 extra_passed=0 extra_failed=0
-for suite in contract browser; do
+for suite in contract browser client; do
   echo "== $suite"
   if "scripts/$suite.sh"; then
     extra_passed=$((extra_passed + 1))

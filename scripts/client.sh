@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The TypeScript client's tests: checks src/schema.d.ts is what
+# openapi-typescript makes of openapi.yaml today, compiles the client and its
+# tests (tsc, strict, with compile-time type checks), and runs them in Node
+# against a dev server on a free port.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+client=clients/typescript
+
+(cd "$client" && npm ci --silent --no-audit --no-fund >/dev/null)
+fresh="$(mktemp --suffix=.d.ts)"
+(cd "$client" && npx --no-install openapi-typescript ../../openapi.yaml -o "$fresh" >/dev/null 2>&1)
+if ! diff -q "$fresh" "$client/src/schema.d.ts" >/dev/null; then
+  echo "clients/typescript/src/schema.d.ts is stale: run (cd $client && npm run generate)"
+  rm -f "$fresh"; exit 1
+fi
+rm -f "$fresh"
+
+cargo build --quiet -p devserver
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+log="$(mktemp)"
+PORT="$port" target/debug/devserver >"$log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+
+(cd "$client" && npx --no-install tsc -p . && VERICODE_URL="http://127.0.0.1:$port" node --test dist/test/) \
+  || { echo "client tests failed; dev server log:"; tail -n 40 "$log"; exit 1; }
