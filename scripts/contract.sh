@@ -10,6 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 VENV="${VERICODE_CACHE:-$HOME/.cache/vericode}/venv"
 
 cargo build --quiet -p devserver
+# Every request and JSON response in openapi.yaml has an example, and each
+# example is valid against its schema.
+"$VENV/bin/python" scripts/check-openapi.py
 
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
@@ -45,9 +48,11 @@ against() { # memory | dynamodb
       --max-examples "${CONTRACT_EXAMPLES:-30}" --seed "${CONTRACT_SEED:-1}" "$@" \
       || { echo "contract test failed on the $store store; dev server log:"; tail -n 50 "$log"; return 1; }
   }
-  # Everything but log out first (log out ends the session the rest uses), then log out.
+  # Every phase (examples, coverage, fuzzing, and the stateful phase over the
+  # links) on everything but log out first — log out ends the session the
+  # rest uses — then log out alone (no links reach it: no stateful phase).
   run --exclude-operation-id logOut
-  run --include-operation-id logOut
+  run --include-operation-id logOut --phases examples,coverage,fuzzing
   rm -f "$log"
 }
 
