@@ -16,13 +16,8 @@ if ! diff -q "$fresh" "$client/src/schema.d.ts" >/dev/null; then
 fi
 rm -f "$fresh"
 
-cargo build --quiet -p devserver
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-log="$(mktemp)"
-PORT="$port" target/debug/devserver >"$log" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+# shellcheck source=devserver-bg.sh
+source scripts/devserver-bg.sh
 
-(cd "$client" && npx --no-install tsc -p . && VERICODE_URL="http://127.0.0.1:$port" node --test dist/test/) \
+(cd "$client" && npx --no-install tsc -p . && VERICODE_URL="$base" node --test dist/test/) \
   || { echo "client tests failed; dev server log:"; tail -n 40 "$log"; exit 1; }

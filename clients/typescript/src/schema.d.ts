@@ -357,6 +357,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "invalid_request",
+                 *         "message": "The field `to` is required.",
+                 *         "field": "to"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -366,6 +375,14 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "payload_too_large",
+                 *         "message": "The request body is larger than 16 KiB."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -375,6 +392,14 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "unauthorized",
+                 *         "message": "Log in first; the token is missing, expired or revoked."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -384,6 +409,14 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "captcha_invalid",
+                 *         "message": "The captcha answer is wrong or the captcha has expired; get a new one."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -393,6 +426,14 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "address_taken",
+                 *         "message": "This address belongs to another account."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -403,6 +444,15 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "rate_limited",
+                 *         "message": "Too many requests; try again later.",
+                 *         "retry_after": 42
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -413,6 +463,14 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "service_unavailable",
+                 *         "message": "The service is briefly unavailable; try again shortly."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -422,6 +480,14 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "internal_error",
+                 *         "message": "Something went wrong on our side; try again."
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -439,6 +505,21 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "account": {
+                 *         "id": "1f484475-7ed8-4481-a96f-178f66081732",
+                 *         "email": "alice@example.com",
+                 *         "phone": null,
+                 *         "display_name": "Alice",
+                 *         "locale": "en",
+                 *         "created_at": "2026-11-28T04:40:00Z"
+                 *       },
+                 *       "token": "eyJhbGciOiJFZERTQSIsImtpZCI6Im5ReVhDVnBRUzZ2bVkzY2dpd1pNSDl3bDBxQmZDZ2ZwdmE2b0tIS1JKN0UiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJlbWFpbDphbGljZUBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJl",
+                 *       "token_type": "Bearer",
+                 *       "expires_in": 86400
+                 *     }
+                 */
                 "application/json": components["schemas"]["Session"];
             };
         };
@@ -449,6 +530,16 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "id": "1f484475-7ed8-4481-a96f-178f66081732",
+                 *       "email": "alice@example.com",
+                 *       "phone": null,
+                 *       "display_name": "Alice",
+                 *       "locale": "en",
+                 *       "created_at": "2026-11-28T04:40:00Z"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Account"];
             };
         };
@@ -474,6 +565,11 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "locale": "en"
+                 *     }
+                 */
                 "application/json": {
                     locale?: components["schemas"]["Locale"];
                 };
@@ -487,6 +583,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "captcha_id": "5f0c2a52-4b1e-4f7e-9f0a-2b7d3c1e8a90",
+                     *       "image": "data:image/png;base64,iVBORw0KGgo=",
+                     *       "expires_in": 180
+                     *     }
+                     */
                     "application/json": {
                         /** Format: uuid */
                         captcha_id: string;
@@ -510,6 +613,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email",
+                 *       "to": "alice@example.com",
+                 *       "purpose": "register",
+                 *       "locale": "en",
+                 *       "captcha": {
+                 *         "id": "5f0c2a52-4b1e-4f7e-9f0a-2b7d3c1e8a90",
+                 *         "answer": "k7mp4"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     channel: components["schemas"]["Channel"];
                     /** @description Required except for purpose verify. */
@@ -530,6 +645,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "expires_in": 600,
+                     *       "resend_in": 60
+                     *     }
+                     */
                     "application/json": {
                         expires_in: number;
                         resend_in: number;
@@ -555,6 +676,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "channel": "email",
+                 *       "to": "alice@example.com",
+                 *       "purpose": "register",
+                 *       "code": "042917"
+                 *     }
+                 */
                 "application/json": {
                     channel: components["schemas"]["Channel"];
                     to: string;
@@ -573,6 +702,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "verification_token": "eyJhbGciOiJFZERTQSIsImtpZCI6Im5ReVhDVnBRUzZ2bVkzY2dpd1pNSDl3bDBxQmZDZ2ZwdmE2b0tIS1JKN0UiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJlbWFpbDphbGljZUBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJl",
+                     *       "expires_in": 600
+                     *     }
+                     */
                     "application/json": {
                         verification_token: string;
                         expires_in: number;
@@ -602,6 +737,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "OKP",
+                     *           "crv": "Ed25519",
+                     *           "x": "jDrWRhHr0EfBUr5Q4YJMUcmUDyTRBL-7hqWdDW5OyYU",
+                     *           "kid": "nQyXCVpQS6vmY3cgiwZMH9wl0qBfCgfpva6oKHKRJ7E",
+                     *           "alg": "EdDSA",
+                     *           "use": "sig"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         keys: {
                             /** @constant */
@@ -629,6 +778,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "verification_token": "eyJhbGciOiJFZERTQSIsImtpZCI6Im5ReVhDVnBRUzZ2bVkzY2dpd1pNSDl3bDBxQmZDZ2ZwdmE2b0tIS1JKN0UiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJlbWFpbDphbGljZUBleGFtcGxlLmNvbSJ9.c2lnbmF0dXJl"
+                 *     }
+                 */
                 "application/json": {
                     verification_token: string;
                 };
@@ -642,6 +796,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "channel": "sms",
+                     *       "to": "+8613800138000",
+                     *       "purpose": "confirm",
+                     *       "verified_at": "2026-11-28T04:40:00Z"
+                     *     }
+                     */
                     "application/json": {
                         channel: components["schemas"]["Channel"];
                         /** @description the address, canonical (E.164 for phones) */
@@ -669,6 +831,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "alice@example.com",
+                 *       "password": "correct horse battery",
+                 *       "code": "042917",
+                 *       "display_name": "Alice",
+                 *       "locale": "en"
+                 *     }
+                 */
                 "application/json": {
                     email?: string;
                     phone?: string;
@@ -702,6 +873,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "alice@example.com",
+                 *       "password": "correct horse battery",
+                 *       "captcha": {
+                 *         "id": "5f0c2a52-4b1e-4f7e-9f0a-2b7d3c1e8a90",
+                 *         "answer": "k7mp4"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     email?: string;
                     phone?: string;
@@ -765,6 +946,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse battery"
+                 *     }
+                 */
                 "application/json": {
                     current_password?: string;
                     step_up_token?: components["schemas"]["StepUpToken"];
@@ -791,6 +977,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse battery",
+                 *       "new_password": "another long password"
+                 *     }
+                 */
                 "application/json": {
                     current_password?: string;
                     step_up_token?: components["schemas"]["StepUpToken"];
@@ -818,6 +1010,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "alice.new@example.com",
+                 *       "code": "042917",
+                 *       "current_password": "correct horse battery"
+                 *     }
+                 */
                 "application/json": {
                     email: string;
                     code?: components["schemas"]["Code"];
@@ -848,6 +1047,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "phone": "13800138000",
+                 *       "country_code": 86,
+                 *       "code": "042917"
+                 *     }
+                 */
                 "application/json": {
                     phone: string;
                     country_code?: components["schemas"]["CountryCode"];
@@ -879,6 +1085,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "alice@example.com",
+                 *       "code": "042917",
+                 *       "new_password": "a brand new password"
+                 *     }
+                 */
                 "application/json": {
                     email?: string;
                     phone?: string;
@@ -908,6 +1121,11 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "locale": "en"
+                 *     }
+                 */
                 "application/json": {
                     locale?: components["schemas"]["Locale"];
                 };
@@ -921,6 +1139,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "authorization": "f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q",
+                     *       "url": "https://app.example.com/login?authorization=f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q",
+                     *       "expires_in": 300
+                     *     }
+                     */
                     "application/json": {
                         authorization: string;
                         url: string;
@@ -944,6 +1169,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "authorization": "f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q"
+                 *     }
+                 */
                 "application/json": {
                     authorization: string;
                     expires_in?: components["schemas"]["SessionLifetime"];
@@ -969,6 +1199,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "authorization": "f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q"
+                 *     }
+                 */
                 "application/json": {
                     authorization: string;
                     locale?: components["schemas"]["Locale"];
@@ -983,6 +1218,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "login_as": {
+                     *         "display_name": "Alice",
+                     *         "email": "a***@example.com",
+                     *         "phone": null
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         login_as: {
                             display_name: string | null;
@@ -1010,6 +1254,11 @@ export interface operations {
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "locale": "en"
+                 *     }
+                 */
                 "application/json": {
                     locale?: components["schemas"]["Locale"];
                 };
@@ -1023,6 +1272,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "invite": "xVKSZB0F9k26SckY",
+                     *       "expires_in": 604800
+                     *     }
+                     */
                     "application/json": {
                         invite: string;
                         expires_in: number;
