@@ -184,7 +184,11 @@ async fn a_refused_send_writes_nothing(b: Backend) {
     };
     assert_eq!(send(wrong, 0).await.unwrap(), SendOutcome::CaptchaRejected);
     assert_eq!(send(captcha_ref, 7).await.unwrap(), SendOutcome::Conflict);
-    let limit = SendOutcome::LimitReached { kind: LimitKind::SmsCountry, until: sms.expires_at };
+    let limit = SendOutcome::LimitReached {
+        kind: LimitKind::SmsCountry,
+        key: sms.key.clone(),
+        until: sms.expires_at,
+    };
     assert_eq!(send(captcha_ref, 0).await.unwrap(), limit);
     // Nothing was written: the record is absent, the IP counter untouched
     // (5 more fit), and the captcha still there with its answer.

@@ -180,7 +180,11 @@ impl CodeStore for MemoryStore {
         }
         for c in counters {
             if inner.counters.get(&c.key).is_some_and(|(n, exp)| *exp > now && *n >= c.limit) {
-                return Ok(SendOutcome::LimitReached { kind: c.kind, until: c.expires_at });
+                return Ok(SendOutcome::LimitReached {
+                    kind: c.kind,
+                    key: c.key.clone(),
+                    until: c.expires_at,
+                });
             }
         }
         if let Some((id, _)) = captcha {

@@ -85,7 +85,7 @@ fn send_refusal(
                 let c = counters.get(i - offset - 1).ok_or_else(|| {
                     StoreError::Unavailable("cancellation reason for an unknown item".into())
                 })?;
-                SendOutcome::LimitReached { kind: c.kind, until: c.expires_at }
+                SendOutcome::LimitReached { kind: c.kind, key: c.key.clone(), until: c.expires_at }
             }
             // Another transaction touched one of the items at once: retry.
             ("TransactionConflict", _) => SendOutcome::Conflict,

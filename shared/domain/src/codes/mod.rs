@@ -12,12 +12,14 @@
 //! Round trips: send = 2 (read record + owner; one transaction), plus 1 to
 //! read the account when authenticated. Verify = 2 (read; conditional write).
 
+mod budget;
 mod check;
 pub mod policy;
 mod record;
 mod send;
 mod types;
 
+pub use budget::SHARDS as SMS_BUDGET_SHARDS;
 pub use check::{
     Proof, RedeemVerification, Redeemed, Redemption, redeem, redeem_for, redeem_step_up,
     redeem_verification, verify,

@@ -1,5 +1,6 @@
 //! `POST /v1/codes`: the orchestration that runs the policy against the ports.
 
+use super::budget::Budget;
 use super::policy::{self, Decision, Facts, Notice};
 use super::record::{horizon, record_key, secs_until};
 use super::types::{CodeSent, SendCode, SendError};
@@ -42,7 +43,10 @@ struct Target {
     caller: Option<String>,
     /// The captcha's id and the keyed hash of the answer given.
     captcha: Option<(String, [u8; 32])>,
-    counters: Vec<Counter>,
+    /// Sends per client IP.
+    ip: Option<Counter>,
+    /// The SMS budgets (none for email), sharded.
+    budgets: Vec<Budget>,
     /// The named template set, unless the built-in one.
     template: Option<String>,
 }
@@ -134,7 +138,8 @@ fn prepare(
         template,
         purpose: req.purpose,
         key: record_key(req.purpose, &dest, caller.as_deref()),
-        counters: counters(s, client_ip, sms_country),
+        ip: client_ip.map(|ip| ip_counter(s, ip)),
+        budgets: sms_country.map(|cc| budgets(s, cc)).unwrap_or_default(),
         captcha: captcha.map(|(id, a)| {
             let hash = s.keys.captcha_answer_hash(&id, a.as_str());
             (id, hash)
@@ -159,37 +164,32 @@ fn destination(req: &SendCode, principal: Option<&Principal>) -> Result<Destinat
     Ok(Destination::parse(req.channel, to, req.country_code, "to")?)
 }
 
-/// The counters one send increments: per client IP, and the SMS budgets.
-fn counters(s: &Services, ip: Option<IpAddr>, sms_country: Option<u16>) -> Vec<Counter> {
+/// Sends from one client IP, in a fixed window.
+fn ip_counter(s: &Services, ip: IpAddr) -> Counter {
     let cfg = &s.config;
-    let now = s.clock.now();
-    let mut counters = Vec::new();
-    if let Some(ip) = ip {
-        let bucket = now.div_euclid(cfg.ip_window_secs);
-        counters.push(Counter {
-            key: format!("ip|{ip}|{bucket}"),
-            kind: LimitKind::Ip,
-            limit: cfg.ip_window_max,
-            expires_at: (bucket + 1) * cfg.ip_window_secs,
-        });
+    let bucket = s.clock.now().div_euclid(cfg.ip_window_secs);
+    Counter {
+        key: format!("ip|{ip}|{bucket}"),
+        kind: LimitKind::Ip,
+        limit: cfg.ip_window_max,
+        expires_at: (bucket + 1) * cfg.ip_window_secs,
     }
-    if let Some(cc) = sms_country {
-        let day = now.div_euclid(DAY);
-        let end = (day + 1) * DAY;
-        counters.push(Counter {
-            key: format!("sms|{day}"),
-            kind: LimitKind::SmsDaily,
-            limit: cfg.sms_daily_max,
-            expires_at: end,
-        });
-        counters.push(Counter {
-            key: format!("sms|{day}|{cc}"),
-            kind: LimitKind::SmsCountry,
-            limit: cfg.sms_country_daily_max,
-            expires_at: end,
-        });
-    }
-    counters
+}
+
+/// Today's SMS budgets: all countries, and country `cc`.
+fn budgets(s: &Services, cc: u16) -> Vec<Budget> {
+    let cfg = &s.config;
+    let day = s.clock.now().div_euclid(DAY);
+    let end = (day + 1) * DAY;
+    vec![
+        Budget::new(LimitKind::SmsDaily, format!("sms|{day}"), cfg.sms_daily_max, end),
+        Budget::new(
+            LimitKind::SmsCountry,
+            format!("sms|{day}|{cc}"),
+            cfg.sms_country_daily_max,
+            end,
+        ),
+    ]
 }
 
 /// One read-decide-write round; `Retry` when another request wrote the
@@ -218,26 +218,37 @@ async fn attempt(
     let mut new = policy::next_record(&old, now, &s.config);
     let code = place_code(s, &t.key, &old, &mut new, now)?;
     new.expires_at = horizon(&new, now, &s.config);
-    let message = outgoing(s, t, decision, &new, code, locale, now)?;
     let captcha = t.captcha.as_ref().map(|(id, h)| (id.as_str(), h));
-    match s.store.commit_send(captcha, &new, old.version, &t.counters, &message, now).await? {
-        SendOutcome::Committed => Ok(Attempt::Done(message.id)),
-        SendOutcome::Conflict => Ok(Attempt::Retry),
-        SendOutcome::CaptchaRejected => {
-            if let Some((id, _)) = &t.captcha {
-                s.store.take_captcha(id, now).await?;
-            }
-            Err(SendError::CaptchaInvalid)
-        }
-        SendOutcome::LimitReached { kind, until } => {
-            captcha_anyway(s, t, now).await?;
-            let retry_after = secs_until(until, now);
-            Err(match kind {
-                LimitKind::SmsDaily | LimitKind::SmsCountry => {
-                    SendError::SmsBudgetExhausted { retry_after }
+    // A shard of an SMS budget found full is closed and another one tried
+    // at once; the send is refused only when a whole budget is used up.
+    let mut budgets = t.budgets.clone();
+    loop {
+        let mut counters: Vec<Counter> = t.ip.iter().cloned().collect();
+        for budget in &budgets {
+            match budget.pick(&*s.random)? {
+                Some(shard) => counters.push(shard),
+                None => {
+                    captcha_anyway(s, t, now).await?;
+                    let retry_after = secs_until(budget.resets_at(), now);
+                    return Err(SendError::SmsBudgetExhausted { retry_after });
                 }
-                LimitKind::Ip | LimitKind::FailedLogins => SendError::RateLimited { retry_after },
-            })
+            }
+        }
+        let message = outgoing(s, t, decision, &new, code.clone(), locale, now, &counters)?;
+        match s.store.commit_send(captcha, &new, old.version, &counters, &message, now).await? {
+            SendOutcome::Committed => return Ok(Attempt::Done(message.id)),
+            SendOutcome::Conflict => return Ok(Attempt::Retry),
+            SendOutcome::CaptchaRejected => {
+                if let Some((id, _)) = &t.captcha {
+                    s.store.take_captcha(id, now).await?;
+                }
+                return Err(SendError::CaptchaInvalid);
+            }
+            SendOutcome::LimitReached { key, .. } if budgets.iter_mut().any(|b| b.close(&key)) => {}
+            SendOutcome::LimitReached { until, .. } => {
+                captcha_anyway(s, t, now).await?;
+                return Err(SendError::RateLimited { retry_after: secs_until(until, now) });
+            }
         }
     }
 }
@@ -280,6 +291,7 @@ async fn captcha_anyway(s: &Services, t: &Target, now: Timestamp) -> Result<(), 
 
 /// The outgoing message of an accepted send, sealed: the code, a notice,
 /// or nothing at all — stored alike, so every send writes the same items.
+#[allow(clippy::too_many_arguments)]
 fn outgoing(
     s: &Services,
     t: &Target,
@@ -288,6 +300,7 @@ fn outgoing(
     code: String,
     locale: MessageLocale,
     now: Timestamp,
+    counters: &[Counter],
 ) -> Result<OutgoingMessage, Fault> {
     let kind = match decision {
         Decision::Deliver => Kind::Code,
@@ -317,7 +330,7 @@ fn outgoing(
         record_key: t.key.clone(),
         sent_at: now,
         // The client IP's count stands: it limits the caller, not the address.
-        refunds: t.counters.iter().filter(|c| c.kind != LimitKind::Ip).cloned().collect(),
+        refunds: counters.iter().filter(|c| c.kind != LimitKind::Ip).cloned().collect(),
         template: t.template.clone(),
     };
     // Kept a day past the code, for operators to see what became of it.

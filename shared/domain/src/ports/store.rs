@@ -116,7 +116,7 @@ pub struct OutgoingMessage {
 }
 
 /// The outcome of a send's transaction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
     /// Captcha used up, record saved, every counter incremented.
     Committed,
@@ -124,8 +124,8 @@ pub enum SendOutcome {
     CaptchaRejected,
     /// The destination record changed since it was read.
     Conflict,
-    /// This counter is at its limit until `until`.
-    LimitReached { kind: LimitKind, until: Timestamp },
+    /// The counter named `key` is at its limit until `until`.
+    LimitReached { kind: LimitKind, key: String, until: Timestamp },
 }
 
 /// The outcome of a conditional save of a destination record.
