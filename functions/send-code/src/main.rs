@@ -3,7 +3,9 @@ use lambda_http::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     edge::telemetry::init_json();
-    let app = edge::compose::from_env().await?;
+    // Only this function (and `deliver`) reads the named template sets.
+    let templates = edge::compose::templates_from_env()?;
+    let app = edge::compose::from_env().await?.with_templates(templates);
     lambda_http::run(service_fn(|req| async {
         Ok::<_, Error>(edge::response::guarded(send_code::handle(&app, req)).await)
     }))

@@ -91,10 +91,8 @@ pub fn templates_from_env() -> Result<Arc<TemplateSets>, StartupError> {
 pub async fn from_env() -> Result<Services, StartupError> {
     let config = config_from_env(Secrets::Required)?;
     let sdk = aws::sdk_config().await;
-    let templates = templates_from_env()?;
     let store = Deployment::from_env().store(&sdk);
-    let services = Services::new(config, Arc::new(store))?;
-    Ok(services.with_metrics(Arc::new(EmfMetrics)).with_templates(templates))
+    Ok(Services::new(config, Arc::new(store))?.with_metrics(Arc::new(EmfMetrics)))
 }
 
 /// The delivery function's deliverer: DynamoDB, SES and SNS (the AWS
