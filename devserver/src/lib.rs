@@ -267,11 +267,9 @@ struct ApiKeyRequest {
 /// `POST /_dev/api-keys {"name"}`: an API key on the dev server's own store
 /// (as `vericode-admin api-key create` makes one on DynamoDB), for trying
 /// `POST /v1/verifications/redeem`. `201 {"id", "name", "api_key"}`.
-async fn dev_api_key(
-    State(dev): State<Dev>,
-    body: Result<axum::Json<ApiKeyRequest>, axum::extract::rejection::JsonRejection>,
-) -> axum::response::Response {
-    let Ok(axum::Json(req)) = body else {
+async fn dev_api_key(State(dev): State<Dev>, body: axum::body::Bytes) -> axum::response::Response {
+    // Read as the API reads bodies: JSON whatever the Content-Type says.
+    let Ok(req) = serde_json::from_slice::<ApiKeyRequest>(&body) else {
         let missing = ApiError::from(domain::Invalid::missing("name"));
         return to_axum(error_response(missing, Locale::default()));
     };

@@ -1,0 +1,218 @@
+"""Schemathesis hooks for scripts/contract.sh.
+
+Random codes, captcha answers, passwords and tokens are rightly refused, so
+without help schemathesis would only ever see the refusals. Before each
+positive case is sent, these hooks fill in what only the running service can
+give: a live captcha (read back through the dev server's `/_dev/captchas`), a
+code from its outbox, a fresh account's session, an API key. The generated
+values of every other field (locale, display name, session lifetime, …) stay
+as drawn. Negative cases (bodies that break the schema) go out untouched.
+
+Operations that change or delete an account get a fresh account of their own,
+so the session the rest of the run shares is never touched.
+
+Reads CONTRACT_BASE (the dev server), CONTRACT_TOKEN (the shared session) and
+CONTRACT_API_KEY from the environment.
+"""
+
+import os
+import secrets
+
+import requests
+import schemathesis
+from schemathesis import GenerationMode
+
+BASE = os.environ["CONTRACT_BASE"]
+TOKEN = os.environ["CONTRACT_TOKEN"]
+API_KEY = os.environ["CONTRACT_API_KEY"]
+PASSWORD = "contract password 1"
+HTTP = requests.Session()
+
+
+def call(method, path, body=None, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = HTTP.request(method, BASE + path, json=body, headers=headers, timeout=10)
+    if response.status_code >= 300:
+        raise RuntimeError(f"{method} {path} -> {response.status_code} {response.text}")
+    return response.json() if response.content else None
+
+
+def captcha():
+    captcha_id = call("POST", "/v1/captchas")["captcha_id"]
+    answer = call("GET", f"/_dev/captchas/{captcha_id}")["answer"]
+    return {"id": captcha_id, "answer": answer}
+
+
+def fresh_email():
+    return f"contract-{secrets.token_hex(8)}@example.com"
+
+
+def fresh_phone():
+    return "+86138" + "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+def send(channel, to, purpose, token=None):
+    body = {"channel": channel, "to": to, "purpose": purpose}
+    if purpose in ("register", "login", "reset_password", "confirm"):
+        body["captcha"] = captcha()
+    call("POST", "/v1/codes", body, token)
+
+
+def code(channel, to, purpose, token=None):
+    """Sends a code and reads it back from the dev server's outbox."""
+    send(channel, to, purpose, token)
+    response = HTTP.get(BASE + "/_dev/outbox", params={"to": to}, timeout=10)
+    response.raise_for_status()
+    return response.json()["messages"][0]["code"]
+
+
+def verification_token(channel, to, purpose, token=None):
+    value = code(channel, to, purpose, token)
+    body = {"channel": channel, "to": to, "purpose": purpose, "code": value}
+    return call("POST", "/v1/codes/verify", body, token)["verification_token"]
+
+
+def account():
+    """A new account (by email): its address and a session token."""
+    email = fresh_email()
+    value = code("email", email, "register")
+    session = call("POST", "/v1/accounts", {"email": email, "password": PASSWORD, "code": value})
+    return email, session["token"]
+
+
+def keep(body, *names):
+    """The generated fields worth keeping (free choices, not proofs)."""
+    return {name: body[name] for name in names if name in body}
+
+
+def send_code(case):
+    body = case.body
+    channel, purpose = body["channel"], body["purpose"]
+    filled = {"channel": channel, "purpose": purpose, **keep(body, "locale")}
+    if purpose == "verify":
+        filled["channel"] = "email"  # the shared account has an email, no phone
+    else:
+        filled["to"] = fresh_email() if channel == "email" else fresh_phone()
+    if purpose in ("register", "login", "reset_password", "confirm"):
+        filled["captcha"] = captcha()
+    case.body = filled
+    bearer(case, TOKEN)
+
+
+def verify_code(case):
+    body = case.body
+    purpose = body["purpose"]
+    token = None
+    if purpose in ("login", "reset_password"):
+        to, _ = account()  # a code is only delivered to an address with an account
+    elif purpose == "verify":
+        to, token = account()
+    else:
+        to = fresh_email()
+        if purpose == "bind":
+            _, token = account()
+    value = code("email", to, purpose, token)
+    case.body = {"channel": "email", "to": to, "purpose": purpose, "code": value, **keep(body, "locale")}
+    bearer(case, token or TOKEN)
+
+
+def register(case):
+    email = fresh_email()
+    value = code("email", email, "register")
+    keep_ = keep(case.body, "locale", "display_name")
+    case.body = {"email": email, "password": PASSWORD, "code": value, **keep_}
+
+
+def log_in(case):
+    email, _ = account()
+    keep_ = keep(case.body, "locale", "expires_in")
+    case.body = {"email": email, "password": PASSWORD, "captcha": captcha(), **keep_}
+
+
+def delete_account(case):
+    _, token = account()
+    case.body = {"current_password": PASSWORD, **keep(case.body, "locale")}
+    bearer(case, token)
+
+
+def change_password(case):
+    _, token = account()
+    keep_ = keep(case.body, "locale")
+    case.body = {"current_password": PASSWORD, "new_password": "another contract password", **keep_}
+    bearer(case, token)
+
+
+def bind_email(case):
+    _, token = account()
+    email = fresh_email()
+    value = code("email", email, "bind", token)
+    keep_ = keep(case.body, "locale")
+    case.body = {"email": email, "code": value, "current_password": PASSWORD, **keep_}
+    bearer(case, token)
+
+
+def bind_phone(case):
+    _, token = account()  # no phone yet: filling it needs only the code
+    phone = fresh_phone()
+    value = code("sms", phone, "bind", token)
+    case.body = {"phone": phone, "code": value, **keep(case.body, "locale")}
+    bearer(case, token)
+
+
+def reset_password(case):
+    email, _ = account()
+    value = code("email", email, "reset_password")
+    keep_ = keep(case.body, "locale")
+    case.body = {"email": email, "code": value, "new_password": "a reset contract password", **keep_}
+
+
+def redeem_verification(case):
+    token = verification_token("email", fresh_email(), "confirm")
+    case.body = {"verification_token": token}
+    case.headers = {**(case.headers or {}), "Authorization": f"ApiKey {API_KEY}"}
+
+
+def log_out(case):
+    _, token = account()
+    bearer(case, token)
+
+
+def bearer(case, token):
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+
+
+FILL = {
+    "POST /v1/codes": send_code,
+    "POST /v1/codes/verify": verify_code,
+    "POST /v1/accounts": register,
+    "POST /v1/sessions": log_in,
+    "DELETE /v1/me": delete_account,
+    "PUT /v1/me/password": change_password,
+    "PUT /v1/me/email": bind_email,
+    "PUT /v1/me/phone": bind_phone,
+    "POST /v1/password-resets": reset_password,
+    "POST /v1/verifications/redeem": redeem_verification,
+    "DELETE /v1/sessions/current": log_out,
+}
+# Operations that take the shared session as it is.
+SHARED_SESSION = {"GET /v1/me", "POST /v1/login-links", "POST /v1/invites", "POST /v1/codes"}
+# Operations whose negative cases still get an account of their own: a body
+# the service wrongly accepted would otherwise end the shared session.
+OWN_ACCOUNT = {"DELETE /v1/me", "PUT /v1/me/password", "PUT /v1/me/email", "PUT /v1/me/phone",
+               "DELETE /v1/sessions/current"}
+
+
+@schemathesis.hook
+def before_call(ctx, case, kwargs):
+    label = case.operation.label
+    positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+    fill = FILL.get(label)
+    if fill is not None and positive and (case.body is None or isinstance(case.body, dict)):
+        if case.body is None:
+            case.body = {}
+        fill(case)
+    elif "Authorization" not in (case.headers or {}):
+        if label in OWN_ACCOUNT:
+            bearer(case, account()[1])
+        elif label in SHARED_SESSION:
+            bearer(case, TOKEN)
