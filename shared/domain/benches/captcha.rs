@@ -1,8 +1,8 @@
 //! Captcha render benchmark: time per image and PNG size.
 //! `cargo bench -p domain --bench captcha` (also writes one sample image to
 //! target/captcha-sample.png so its legibility can be checked by eye). With
-//! `CAPTCHA_SAMPLES_DIR=dir` it also writes 100 captchas named by their
-//! answers, for `scripts/ocr.sh`.
+//! `CAPTCHA_SAMPLES_DIR=dir` it also writes `CAPTCHA_SAMPLES` (default 200)
+//! captchas named by their answers, for `scripts/ocr.sh`.
 
 use domain::ports::CaptchaRenderer;
 use domain::render::ImageRenderer;
@@ -13,6 +13,13 @@ fn main() {
     let mut times = Vec::with_capacity(n);
     let mut sizes = Vec::with_capacity(n);
     let mut sample = None;
+    // The first render also loads the glyphs from the crate's font.
+    let t = Instant::now();
+    if ImageRenderer.render().is_err() {
+        eprintln!("render failed");
+        std::process::exit(1);
+    }
+    println!("first render (loads the glyphs): {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
     for _ in 0..n {
         let t = Instant::now();
         let Ok(r) = ImageRenderer.render() else {
@@ -39,15 +46,17 @@ fn main() {
         sizes[n - 1]
     );
     if let Ok(dir) = std::env::var("CAPTCHA_SAMPLES_DIR") {
-        for i in 0..100 {
+        let count: usize =
+            std::env::var("CAPTCHA_SAMPLES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+        for i in 0..count {
             if let Ok(r) = ImageRenderer.render() {
                 let _ = std::fs::write(format!("{dir}/{i:03}-{}.png", r.answer), r.png);
             }
         }
-        println!("100 samples in {dir}");
+        println!("{count} samples in {dir}");
     }
     if let Some(png) = sample {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/captcha-sample.png");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/captcha-sample.png");
         if std::fs::write(path, png).is_ok() {
             println!("sample: target/captcha-sample.png");
         }
