@@ -390,6 +390,7 @@ pub async fn dev_from_env() -> Result<Dev, DevError> {
     let templates = edge::compose::templates_from_env()?;
     let services =
         Services::new(config, store)?.with_captcha_log(answers.clone()).with_templates(templates);
+    let services = edge::compose::with_captcha_provider(services)?;
     let (delivery, outbox): (Arc<dyn Delivery>, Option<Arc<dyn Outbox>>) =
         match (delivery_choice.as_str(), &sdk) {
             ("" | "outbox", _) => {

@@ -6,6 +6,7 @@
 
 pub mod recording;
 pub mod sdk_actions;
+pub mod siteverify;
 
 use aws::dynamodb::{self, DynamoStore};
 use domain::Services;
@@ -154,6 +155,13 @@ fn build(
 }
 
 impl TestApp {
+    /// The same app with its services changed by `f` (before any use).
+    pub fn map_services(mut self, f: impl FnOnce(Services) -> Services) -> Self {
+        let services = Arc::into_inner(self.app).expect("the services are not shared yet");
+        self.app = Arc::new(f(services));
+        self
+    }
+
     /// A new captcha's id and answer.
     pub async fn captcha(&self) -> (String, String) {
         let c = domain::captcha::create(&self.app).await.expect("captcha");

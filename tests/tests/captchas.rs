@@ -12,7 +12,7 @@ async fn new_captcha(t: &TestApp) -> (String, String) {
 }
 
 fn input(id: &str, answer: &str) -> CaptchaInput {
-    CaptchaInput { id: id.to_string(), answer: answer.to_string() }
+    CaptchaInput::image(id, answer)
 }
 
 async fn create_returns_a_png_data_url(b: Backend) {
@@ -29,8 +29,10 @@ async fn create_returns_a_png_data_url(b: Backend) {
 async fn the_right_answer_passes_once_in_any_case(b: Backend) {
     let t = app(b).await;
     let (id, answer) = new_captcha(&t).await;
-    captcha::consume(&t.app, &input(&id, &format!(" {} ", answer.to_lowercase()))).await.unwrap();
-    let again = captcha::consume(&t.app, &input(&id, &answer)).await;
+    captcha::consume(&t.app, &input(&id, &format!(" {} ", answer.to_lowercase())), None)
+        .await
+        .unwrap();
+    let again = captcha::consume(&t.app, &input(&id, &answer), None).await;
     assert!(matches!(again, Err(CaptchaError::Wrong)));
 }
 
@@ -38,9 +40,12 @@ async fn a_wrong_answer_uses_the_captcha_up(b: Backend) {
     let t = app(b).await;
     let (id, answer) = new_captcha(&t).await;
     let wrong = if answer == "AAAAA" { "CCCCC" } else { "AAAAA" };
-    assert!(matches!(captcha::consume(&t.app, &input(&id, wrong)).await, Err(CaptchaError::Wrong)));
     assert!(matches!(
-        captcha::consume(&t.app, &input(&id, &answer)).await,
+        captcha::consume(&t.app, &input(&id, wrong), None).await,
+        Err(CaptchaError::Wrong)
+    ));
+    assert!(matches!(
+        captcha::consume(&t.app, &input(&id, &answer), None).await,
         Err(CaptchaError::Wrong)
     ));
 }
@@ -50,7 +55,7 @@ async fn an_expired_captcha_is_refused(b: Backend) {
     let (id, answer) = new_captcha(&t).await;
     t.clock.advance(180);
     assert!(matches!(
-        captcha::consume(&t.app, &input(&id, &answer)).await,
+        captcha::consume(&t.app, &input(&id, &answer), None).await,
         Err(CaptchaError::Wrong)
     ));
 }
@@ -59,7 +64,7 @@ async fn unknown_and_malformed_ids_are_refused(b: Backend) {
     let t = app(b).await;
     for id in [uuid::Uuid::new_v4().to_string(), "not-a-uuid".to_string(), String::new()] {
         assert!(matches!(
-            captcha::consume(&t.app, &input(&id, "ACDEF")).await,
+            captcha::consume(&t.app, &input(&id, "ACDEF"), None).await,
             Err(CaptchaError::Wrong)
         ));
     }
@@ -69,12 +74,12 @@ async fn a_malformed_answer_is_bad_input_and_consumes_nothing(b: Backend) {
     let t = app(b).await;
     let (id, answer) = new_captcha(&t).await;
     for bad in ["", "   ", &"A".repeat(33)] {
-        match captcha::consume(&t.app, &input(&id, bad)).await {
+        match captcha::consume(&t.app, &input(&id, bad), None).await {
             Err(CaptchaError::Invalid(e)) => assert_eq!(e, Invalid::value("captcha.answer")),
             other => panic!("{other:?}"),
         }
     }
-    captcha::consume(&t.app, &input(&id, &answer)).await.unwrap();
+    captcha::consume(&t.app, &input(&id, &answer), None).await.unwrap();
 }
 
 async fn concurrent_right_answers_pass_once(b: Backend) {
@@ -83,7 +88,7 @@ async fn concurrent_right_answers_pass_once(b: Backend) {
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (app, i) = (t.app.clone(), input(&id, &answer));
-            tokio::spawn(async move { captcha::consume(&app, &i).await.is_ok() })
+            tokio::spawn(async move { captcha::consume(&app, &i, None).await.is_ok() })
         })
         .collect();
     let mut passed = 0;
@@ -124,12 +129,12 @@ async fn ids_come_from_the_random_source_and_bind_the_answer(b: Backend) {
     let (a1, a2) = (answer(&first.captcha_id), answer(&second.captcha_id));
     if a1 != a2 {
         // The first's answer does not open the second.
-        let swapped = captcha::consume(&services, &input(&second.captcha_id, &a1)).await;
+        let swapped = captcha::consume(&services, &input(&second.captcha_id, &a1), None).await;
         assert!(matches!(swapped, Err(CaptchaError::Wrong)));
     } else {
-        captcha::consume(&services, &input(&second.captcha_id, &a2)).await.unwrap();
+        captcha::consume(&services, &input(&second.captcha_id, &a2), None).await.unwrap();
     }
-    captcha::consume(&services, &input(&first.captcha_id, &a1)).await.unwrap();
+    captcha::consume(&services, &input(&first.captcha_id, &a1), None).await.unwrap();
 }
 
 both_stores!(

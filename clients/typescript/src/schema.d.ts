@@ -327,10 +327,12 @@ export interface components {
         Code: string;
         /** @description A verification token of purpose `verify` (a code sent to one of the account's own bound addresses, checked); single-use, used up by the change it allows. */
         StepUpToken: string;
+        /** @description `{"id", "answer"}` for the built-in image captcha; `{"token"}` (the widget's response) when the service is set up with an external provider (CAPTCHA_PROVIDER=turnstile or hcaptcha). The other form is `400 invalid_request` naming the field. */
         CaptchaInput: {
-            id: string;
-            answer: string;
-        };
+            id?: string;
+            answer?: string;
+            token?: string;
+        } | unknown | unknown;
         Account: {
             id: string;
             email: string | null;
@@ -599,6 +601,23 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            /** @description An external captcha provider is configured (CAPTCHA_PROVIDER); its widget makes the captchas. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "No such endpoint."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["ServerError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -14,6 +14,55 @@ pub enum RegistrationMode {
     Invite,
 }
 
+/// Who checks the captcha a request carries (`CAPTCHA_PROVIDER`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum CaptchaProvider {
+    /// `builtin` (the default): Vericode's own image captchas.
+    Builtin,
+    /// `turnstile` or `hcaptcha`: the provider's widget token, checked
+    /// server-side at its siteverify endpoint with `CAPTCHA_SECRET`.
+    External { kind: ExternalCaptcha, secret: String, verify_url: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternalCaptcha {
+    Turnstile,
+    HCaptcha,
+}
+
+impl ExternalCaptcha {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExternalCaptcha::Turnstile => "turnstile",
+            ExternalCaptcha::HCaptcha => "hcaptcha",
+        }
+    }
+
+    /// The provider's own siteverify endpoint.
+    pub fn verify_url(self) -> &'static str {
+        match self {
+            ExternalCaptcha::Turnstile => {
+                "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+            }
+            ExternalCaptcha::HCaptcha => "https://api.hcaptcha.com/siteverify",
+        }
+    }
+}
+
+impl std::fmt::Debug for CaptchaProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaptchaProvider::Builtin => f.write_str("Builtin"),
+            // The secret is left out on purpose.
+            CaptchaProvider::External { kind, verify_url, .. } => f
+                .debug_struct("External")
+                .field("kind", kind)
+                .field("verify_url", verify_url)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub app_name: String,
@@ -24,6 +73,7 @@ pub struct Config {
     pub jwt_previous_public_keys: Vec<[u8; 32]>,
     pub code_key: [u8; 32],
     pub captcha_ttl_secs: i64,
+    pub captcha_provider: CaptchaProvider,
     pub code_ttl_secs: i64,
     pub code_length: u32,
     pub code_max_attempts: u32,
@@ -122,6 +172,32 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    fn captcha_provider(&self) -> Result<CaptchaProvider, ConfigError> {
+        let kind = match self.get("CAPTCHA_PROVIDER").as_deref().map(str::trim) {
+            None | Some("builtin") => return Ok(CaptchaProvider::Builtin),
+            Some("turnstile") => ExternalCaptcha::Turnstile,
+            Some("hcaptcha") => ExternalCaptcha::HCaptcha,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "CAPTCHA_PROVIDER",
+                    reason: "expected builtin, turnstile or hcaptcha".into(),
+                });
+            }
+        };
+        let secret = self.get("CAPTCHA_SECRET").ok_or(ConfigError::Missing("CAPTCHA_SECRET"))?;
+        let verify_url = match self.get("CAPTCHA_VERIFY_URL") {
+            None => kind.verify_url().to_string(),
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => url,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "CAPTCHA_VERIFY_URL",
+                    reason: "expected an http(s) URL".into(),
+                });
+            }
+        };
+        Ok(CaptchaProvider::External { kind, secret: secret.trim().to_string(), verify_url })
+    }
+
     fn previous_public_keys(&self) -> Result<Vec<[u8; 32]>, ConfigError> {
         let name = "JWT_PREVIOUS_PUBLIC_KEYS";
         let Some(raw) = self.get(name) else { return Ok(Vec::new()) };
@@ -187,6 +263,7 @@ impl Config {
             jwt_previous_public_keys: env.previous_public_keys()?,
             code_key: env.key("CODE_KEY", secrets)?,
             captcha_ttl_secs: env.num("CAPTCHA_TTL_SECS", 180, 10, 3600)?,
+            captcha_provider: env.captcha_provider()?,
             code_ttl_secs: env.num("CODE_TTL_SECS", 600, 30, DAY)?,
             code_length: env.count("CODE_LENGTH", 6, 4, 10)?,
             code_max_attempts: env.count("CODE_MAX_ATTEMPTS", 5, 1, 100)?,

@@ -4,7 +4,7 @@
 //! an error code and a message in one place.
 
 pub use crate::invalid::Invalid;
-use crate::ports::{RandomError, StoreError};
+use crate::ports::{ProviderError, RandomError, StoreError};
 use std::error::Error as StdError;
 
 /// Something the service depends on failed, or something that cannot
@@ -17,6 +17,10 @@ pub enum Fault {
     Store(#[from] StoreError),
     #[error(transparent)]
     Random(#[from] RandomError),
+    /// An external provider (the captcha's siteverify) failed or did not
+    /// answer in time.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
     /// Rendering, signing, hashing: a library refused its input.
     #[error("{context}")]
     Internal {

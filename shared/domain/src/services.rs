@@ -9,8 +9,8 @@ use crate::crypto::Keys;
 use crate::error::Fault;
 use crate::password::Passwords;
 use crate::ports::{
-    CaptchaLog, CaptchaRenderer, Clock, Metrics, NoCaptchaLog, NoMetrics, OsRandom, Random, Relay,
-    Store, StreamRelay, SystemClock,
+    CaptchaLog, CaptchaRenderer, CaptchaVerifier, Clock, Metrics, NoCaptchaLog, NoCaptchaVerifier,
+    NoMetrics, OsRandom, Random, Relay, Store, StreamRelay, SystemClock,
 };
 use crate::templates::TemplateSets;
 use crate::token::TokenKeys;
@@ -31,6 +31,8 @@ pub struct Services {
     pub random: Arc<dyn Random>,
     /// Told each captcha's answer: `NoCaptchaLog` except in the dev server.
     pub captcha_log: Arc<dyn CaptchaLog>,
+    /// Checks external providers' tokens (`CAPTCHA_PROVIDER=turnstile|hcaptcha`).
+    pub captcha_verifier: Arc<dyn CaptchaVerifier>,
     pub passwords: Passwords,
     /// Named template sets for code messages (`TEMPLATES_DIR`; none by default).
     pub templates: Arc<TemplateSets>,
@@ -51,6 +53,7 @@ impl Services {
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
             captcha_log: Arc::new(NoCaptchaLog),
+            captcha_verifier: Arc::new(NoCaptchaVerifier),
             passwords: Passwords::new()?,
             templates: Arc::new(TemplateSets::default()),
         })
@@ -73,6 +76,11 @@ impl Services {
 
     pub fn with_captcha_log(mut self, log: Arc<dyn CaptchaLog>) -> Self {
         self.captcha_log = log;
+        self
+    }
+
+    pub fn with_captcha_verifier(mut self, verifier: Arc<dyn CaptchaVerifier>) -> Self {
+        self.captcha_verifier = verifier;
         self
     }
 

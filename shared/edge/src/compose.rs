@@ -98,6 +98,26 @@ pub async fn from_env() -> Result<Services, StartupError> {
 /// The delivery function's deliverer: DynamoDB, SES and SNS (the AWS
 /// configuration is loaded once and shared by the three clients), EMF
 /// metrics; `EMAIL_FROM` is required and the templates are compiled now.
+/// How long an external captcha provider has to answer a check.
+#[cfg(feature = "siteverify")]
+pub const CAPTCHA_PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Wires the external captcha provider `CAPTCHA_PROVIDER` names (nothing for
+/// the built-in captcha). For the functions that check captchas.
+#[cfg(feature = "siteverify")]
+pub fn with_captcha_provider(services: Services) -> Result<Services, StartupError> {
+    use domain::config::CaptchaProvider;
+    match &services.config.captcha_provider {
+        CaptchaProvider::Builtin => Ok(services),
+        CaptchaProvider::External { secret, verify_url, .. } => {
+            let verifier =
+                siteverify::SiteVerify::new(verify_url, secret, CAPTCHA_PROVIDER_TIMEOUT)
+                    .map_err(Fault::from)?;
+            Ok(services.with_captcha_verifier(Arc::new(verifier)))
+        }
+    }
+}
+
 #[cfg(feature = "delivery")]
 pub async fn deliverer_from_env() -> Result<domain::outbox::Deliverer, StartupError> {
     let config = config_from_env(Secrets::Required)?;

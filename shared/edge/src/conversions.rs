@@ -6,7 +6,7 @@ use domain::accounts::{
     BindError, LinkError, LoginError, PasswordError, RegisterError, ResetError,
 };
 use domain::api_keys::ApiKeyError;
-use domain::captcha::CaptchaError;
+use domain::captcha::{CaptchaError, CreateError};
 use domain::codes::{CheckError, SendError};
 use domain::ports::StoreError;
 use domain::sessions::AuthError;
@@ -29,12 +29,12 @@ impl From<Invalid> for ApiError {
     }
 }
 
-/// A store that failed or did not answer is a `503` (try again in a
+/// A store or provider that failed or did not answer is a `503` (try again in a
 /// second); an unreadable item, a randomness or library failure a `500`.
 impl From<Fault> for ApiError {
     fn from(e: Fault) -> Self {
         match e {
-            Fault::Store(StoreError::Unavailable(_)) => {
+            Fault::Store(StoreError::Unavailable(_)) | Fault::Provider(_) => {
                 ApiError::ServiceUnavailable { retry_after: 1, cause: Some(Box::new(e)) }
             }
             other => ApiError::Internal(Box::new(other)),
@@ -47,6 +47,16 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::Unauthorized => ApiError::Unauthorized,
             AuthError::Fault(f) => f.into(),
+        }
+    }
+}
+
+/// With an external captcha provider there are no image captchas.
+impl From<CreateError> for ApiError {
+    fn from(e: CreateError) -> Self {
+        match e {
+            CreateError::NotServed => ApiError::NotFound,
+            CreateError::Fault(f) => f.into(),
         }
     }
 }

@@ -96,7 +96,7 @@ async fn by_password(
 ) -> Result<crate::ports::AccountRecord, LoginError> {
     let key = dest.key();
     let (checked, account) =
-        tokio::join!(captcha::consume(s, captcha), s.store.account_by_address(&key));
+        tokio::join!(captcha::consume(s, captcha, ip), s.store.account_by_address(&key));
     checked?;
     let account = account?;
     let subject = account.as_ref().map_or(key, |a| a.id.clone());

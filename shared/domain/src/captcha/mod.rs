@@ -1,5 +1,6 @@
 //! Image captchas: creation and single-use consumption.
 
+use crate::config::CaptchaProvider;
 use crate::crypto::digest_eq;
 use crate::error::Fault;
 use crate::invalid::Invalid;
@@ -7,6 +8,7 @@ use crate::ports::StoredCaptcha;
 use crate::services::Services;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// Why a captcha did not pass.
 #[derive(Debug, thiserror::Error)]
@@ -20,20 +22,81 @@ pub enum CaptchaError {
     #[error(transparent)]
     Fault(#[from] Fault),
 }
-crate::faults!(CaptchaError);
+crate::faults!(CaptchaError, CreateError);
 
-/// A captcha reference in a request: `{"id": "...", "answer": "..."}`.
-#[derive(Clone, Deserialize)]
+/// Why no image captcha was made.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// `CAPTCHA_PROVIDER` names an external provider: its widget makes them.
+    #[error("image captchas are not served: an external captcha provider is configured")]
+    NotServed,
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+/// A captcha in a request: `{"id", "answer"}` for the built-in image
+/// captcha, or `{"token"}` from an external provider's widget.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaInput {
-    pub id: String,
-    pub answer: String,
+    pub id: Option<String>,
+    pub answer: Option<String>,
+    pub token: Option<String>,
+}
+
+impl CaptchaInput {
+    /// An image captcha's id and answer.
+    pub fn image(id: &str, answer: &str) -> Self {
+        CaptchaInput { id: Some(id.into()), answer: Some(answer.into()), token: None }
+    }
+
+    /// An external provider's token.
+    pub fn token(token: &str) -> Self {
+        CaptchaInput { token: Some(token.into()), ..Default::default() }
+    }
+
+    /// What to check, by the configured provider: the built-in one takes
+    /// `id` and `answer`, an external one `token`; the other form is bad
+    /// input (`400`, naming the field), and nothing is consumed.
+    pub fn check(&self, provider: &CaptchaProvider) -> Result<CaptchaCheck, Invalid> {
+        match provider {
+            CaptchaProvider::Builtin => {
+                if self.token.is_some() {
+                    return Err(Invalid::Unknown("captcha.token".into()));
+                }
+                let id = self.id.clone().ok_or_else(|| Invalid::missing("captcha.id"))?;
+                let answer =
+                    self.answer.as_deref().ok_or_else(|| Invalid::missing("captcha.answer"))?;
+                Ok(CaptchaCheck::Image { id, answer: CaptchaAnswer::parse(answer)? })
+            }
+            CaptchaProvider::External { .. } => {
+                if self.id.is_some() || self.answer.is_some() {
+                    let field = if self.id.is_some() { "captcha.id" } else { "captcha.answer" };
+                    return Err(Invalid::Unknown(field.into()));
+                }
+                let token = self.token.as_deref().map(str::trim).unwrap_or_default();
+                if token.is_empty() || token.len() > MAX_TOKEN {
+                    return Err(Invalid::value("captcha.token"));
+                }
+                Ok(CaptchaCheck::Token(token.to_string()))
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for CaptchaInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CaptchaInput").field("id", &self.id).finish_non_exhaustive()
     }
+}
+
+/// The longest provider token accepted (Turnstile's documented maximum).
+pub const MAX_TOKEN: usize = 2048;
+
+/// A captcha to check, read from a request.
+pub enum CaptchaCheck {
+    Image { id: String, answer: CaptchaAnswer },
+    Token(String),
 }
 
 /// A captcha answer as typed: trimmed and upper-cased, 1 to 32 characters.
@@ -60,8 +123,12 @@ pub struct NewCaptcha {
     pub expires_in: i64,
 }
 
-/// Renders a captcha and stores its hashed answer. One store write.
-pub async fn create(s: &Services) -> Result<NewCaptcha, Fault> {
+/// Renders a captcha and stores its hashed answer. One store write. With an
+/// external provider configured there are no image captchas: `NotServed`.
+pub async fn create(s: &Services) -> Result<NewCaptcha, CreateError> {
+    if s.config.captcha_provider != CaptchaProvider::Builtin {
+        return Err(CreateError::NotServed);
+    }
     let rendered = s.renderer.render().map_err(|e| Fault::internal("captcha", e))?;
     let id = s.new_id()?;
     let answer = CaptchaAnswer::parse(&rendered.answer)
@@ -82,21 +149,48 @@ pub async fn create(s: &Services) -> Result<NewCaptcha, Fault> {
     Ok(NewCaptcha { captcha_id: stored.id, image, expires_in: ttl })
 }
 
-/// Checks an answer and uses the captcha up, right or wrong: one conditional
-/// store write. Wrong, expired, used or unknown: `Wrong`. A malformed answer
-/// is bad input and consumes nothing.
-pub async fn consume(s: &Services, input: &CaptchaInput) -> Result<(), CaptchaError> {
-    let answer = CaptchaAnswer::parse(&input.answer)?;
-    if uuid::Uuid::try_parse(&input.id).is_err() {
+/// Checks a captcha. An image captcha is used up, right or wrong: one
+/// conditional store write. A provider token is checked at the provider
+/// (which spends it); a provider that fails or does not answer in time is a
+/// fault (`503`), never a pass. Wrong, expired, used or unknown: `Wrong`.
+/// Malformed input is bad input and consumes nothing.
+pub async fn consume(
+    s: &Services,
+    input: &CaptchaInput,
+    client_ip: Option<IpAddr>,
+) -> Result<(), CaptchaError> {
+    match input.check(&s.config.captcha_provider)? {
+        CaptchaCheck::Image { id, answer } => consume_image(s, &id, &answer).await,
+        CaptchaCheck::Token(token) => verify_token(s, &token, client_ip).await,
+    }
+}
+
+async fn consume_image(s: &Services, id: &str, answer: &CaptchaAnswer) -> Result<(), CaptchaError> {
+    if uuid::Uuid::try_parse(id).is_err() {
         s.metrics.record(crate::ports::Metric::CaptchaFailed);
         return Err(CaptchaError::Wrong);
     }
-    let taken = s.store.take_captcha(&input.id, s.clock.now()).await?;
+    let taken = s.store.take_captcha(id, s.clock.now()).await?;
     let right = taken.is_some_and(|c| {
         digest_eq(&c.answer_hash, &s.keys.captcha_answer_hash(&c.id, answer.as_str()))
     });
-    tracing::info!(captcha_id = %input.id, passed = right, "captcha checked");
+    tracing::info!(captcha_id = %id, passed = right, "captcha checked");
     if right {
+        return Ok(());
+    }
+    s.metrics.record(crate::ports::Metric::CaptchaFailed);
+    Err(CaptchaError::Wrong)
+}
+
+/// Asks the external provider about a token.
+pub async fn verify_token(
+    s: &Services,
+    token: &str,
+    client_ip: Option<IpAddr>,
+) -> Result<(), CaptchaError> {
+    let passed = s.captcha_verifier.verify(token, client_ip).await.map_err(Fault::from)?;
+    tracing::info!(passed, "captcha token checked");
+    if passed {
         return Ok(());
     }
     s.metrics.record(crate::ports::Metric::CaptchaFailed);

@@ -5,7 +5,7 @@ use super::policy::{self, Decision, Facts, Notice};
 use super::record::{horizon, record_key, secs_until};
 use super::types::{CodeSent, SendCode, SendError};
 use crate::address::{Channel, Destination};
-use crate::captcha::CaptchaAnswer;
+use crate::captcha::{self, CaptchaCheck, CaptchaError};
 use crate::catalog::Locale;
 use crate::crypto::{digest_eq, random_digits};
 use crate::error::Fault;
@@ -43,6 +43,8 @@ struct Target {
     caller: Option<String>,
     /// The captcha's id and the keyed hash of the answer given.
     captcha: Option<(String, [u8; 32])>,
+    /// An external provider's token, checked before anything is stored.
+    captcha_token: Option<String>,
     /// Sends per client IP.
     ip: Option<Counter>,
     /// The SMS budgets (none for email), sharded.
@@ -64,6 +66,19 @@ pub async fn send(
     client_ip: Option<IpAddr>,
 ) -> Result<CodeSent, SendError> {
     let target = prepare(s, &req, principal, client_ip)?;
+    if let Some(token) = &target.captcha_token {
+        match captcha::verify_token(s, token, client_ip).await {
+            Ok(()) => {}
+            Err(CaptchaError::Wrong) => {
+                let (channel, purpose) = (target.dest.channel(), target.purpose);
+                let outcome = SendResult::CaptchaInvalid;
+                s.metrics.record(Metric::Send { channel, purpose, outcome });
+                return Err(SendError::CaptchaInvalid);
+            }
+            Err(CaptchaError::Invalid(e)) => return Err(e.into()),
+            Err(CaptchaError::Fault(f)) => return Err(SendError::Fault(f)),
+        }
+    }
     let caller_locale = principal.and_then(|p| p.account.locale.as_deref()).map(Locale::from_field);
     let locale = match (locale, caller_locale) {
         (Some(named), _) => MessageLocale::Named(named),
@@ -108,9 +123,12 @@ fn prepare(
     }
     // A session waives the captcha only where one is required anyway.
     let waived = principal.is_some() && req.purpose.needs_login();
-    let captcha = match (&req.captcha, waived) {
-        (_, true) => None,
-        (Some(c), false) => Some((c.id.clone(), CaptchaAnswer::parse(&c.answer)?)),
+    let (captcha, captcha_token) = match (&req.captcha, waived) {
+        (_, true) => (None, None),
+        (Some(c), false) => match c.check(&s.config.captcha_provider)? {
+            CaptchaCheck::Image { id, answer } => (Some((id, answer)), None),
+            CaptchaCheck::Token(token) => (None, Some(token)),
+        },
         (None, false) => return Err(Invalid::missing("captcha").into()),
     };
     let dest = destination(req, principal)?;
@@ -144,6 +162,7 @@ fn prepare(
             let hash = s.keys.captcha_answer_hash(&id, a.as_str());
             (id, hash)
         }),
+        captcha_token,
         dest,
         caller,
     })

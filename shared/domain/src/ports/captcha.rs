@@ -1,4 +1,9 @@
-//! Captcha images, and the dev server's window onto their answers.
+//! Captcha images, the dev server's window onto their answers, and an
+//! external captcha provider's server-side check.
+
+use async_trait::async_trait;
+use std::error::Error as StdError;
+use std::net::IpAddr;
 
 /// A rendered captcha: its answer and a PNG showing it.
 pub struct RenderedCaptcha {
@@ -25,4 +30,27 @@ pub struct NoCaptchaLog;
 
 impl CaptchaLog for NoCaptchaLog {
     fn issued(&self, _: &str, _: &str) {}
+}
+
+/// Checks an external provider's widget token (Turnstile, hCaptcha) at its
+/// siteverify endpoint. Wired only when `CAPTCHA_PROVIDER` names one.
+#[async_trait]
+pub trait CaptchaVerifier: Send + Sync {
+    /// Whether the provider accepts the token. An error is the provider
+    /// failing or not answering in time — never a pass.
+    async fn verify(&self, token: &str, remote_ip: Option<IpAddr>) -> Result<bool, ProviderError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("captcha provider request failed")]
+pub struct ProviderError(#[source] pub Box<dyn StdError + Send + Sync>);
+
+/// No provider wired (the built-in captcha needs none): every check fails.
+pub struct NoCaptchaVerifier;
+
+#[async_trait]
+impl CaptchaVerifier for NoCaptchaVerifier {
+    async fn verify(&self, _: &str, _: Option<IpAddr>) -> Result<bool, ProviderError> {
+        Err(ProviderError("no captcha provider is wired".into()))
+    }
 }

@@ -10,7 +10,10 @@ mod outbox;
 mod store;
 mod system;
 
-pub use captcha::{CaptchaLog, CaptchaRenderer, NoCaptchaLog, RenderError, RenderedCaptcha};
+pub use captcha::{
+    CaptchaLog, CaptchaRenderer, CaptchaVerifier, NoCaptchaLog, NoCaptchaVerifier, ProviderError,
+    RenderError, RenderedCaptcha,
+};
 pub use delivery::{Delivery, DeliveryError, Message};
 pub use metrics::{DeliveryResult, Metric, Metrics, NoMetrics, SendResult};
 pub use outbox::{Claim, FailOutcome, OutboxStore, Relay, StreamRelay};
