@@ -26,6 +26,8 @@ BASE = os.environ["CONTRACT_BASE"]
 TOKEN = os.environ["CONTRACT_TOKEN"]
 API_KEY = os.environ["CONTRACT_API_KEY"]
 PASSWORD = "contract password 1"
+# The purposes whose send needs a captcha.
+CAPTCHA_PURPOSES = ("register", "login", "reset_password", "confirm")
 HTTP = requests.Session()
 
 
@@ -53,7 +55,7 @@ def fresh_phone():
 
 def send(channel, to, purpose, token=None):
     body = {"channel": channel, "to": to, "purpose": purpose}
-    if purpose in ("register", "login", "reset_password", "confirm"):
+    if purpose in CAPTCHA_PURPOSES:
         body["captcha"] = captcha()
     call("POST", "/v1/codes", body, token)
 
@@ -93,7 +95,7 @@ def send_code(case):
         filled["channel"] = "email"  # the shared account has an email, no phone
     else:
         filled["to"] = fresh_email() if channel == "email" else fresh_phone()
-    if purpose in ("register", "login", "reset_password", "confirm"):
+    if purpose in CAPTCHA_PURPOSES:
         filled["captcha"] = captcha()
     case.body = filled
     bearer(case, TOKEN)

@@ -36,7 +36,7 @@ pub enum CreateError {
 
 /// A captcha in a request: `{"id", "answer"}` for the built-in image
 /// captcha, or `{"token"}` from an external provider's widget.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaInput {
     pub id: Option<String>,
@@ -48,11 +48,6 @@ impl CaptchaInput {
     /// An image captcha's id and answer.
     pub fn image(id: &str, answer: &str) -> Self {
         CaptchaInput { id: Some(id.into()), answer: Some(answer.into()), token: None }
-    }
-
-    /// An external provider's token.
-    pub fn token(token: &str) -> Self {
-        CaptchaInput { token: Some(token.into()), ..Default::default() }
     }
 
     /// What to check, by the configured provider: the built-in one takes
