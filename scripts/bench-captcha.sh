@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Captcha render + PNG encode, Vericode's renderer (release build) against
 # Python's `captcha` package (ImageCaptcha, the library a Python user would
-# reach for) at the same size, 200x72, in one run: median and p95 of each,
+# reach for) at the same size, 240x80, in one run: median and p95 of each,
 # PNG sizes, and the ratio of the medians. Absolute times drift on a shared
 # machine; the ratio is the figure to read. `scripts/bench-captcha.sh [N]`.
 set -euo pipefail
@@ -15,7 +15,7 @@ python="$("$OCR_VENV/bin/python" - "$n" <<'PY'
 import statistics, sys, time
 from captcha.image import ImageCaptcha
 n = int(sys.argv[1])
-generator = ImageCaptcha(width=200, height=72)
+generator = ImageCaptcha(width=240, height=80)
 times, sizes = [], []
 for i in range(n + 20):
     t = time.perf_counter()

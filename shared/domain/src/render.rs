@@ -6,9 +6,10 @@
 //! filters over all of it and encodes 24-bit colour (4.2 ms and ~7 KB a
 //! captcha, measured; see docs/captcha.md). Here every glyph is mapped
 //! straight onto the final 1-bit canvas — scaled, rotated, sheared and
-//! elastically warped by one inverse mapping per pixel — crowded so that
-//! neighbours touch, crossed by strokes of the same ink and width as the
-//! letters, and encoded as a 2-colour paletted PNG. The answer's characters
+//! elastically warped by one inverse mapping per pixel — close-set so that
+//! neighbours touch, drawn as scanlines (every other glyph row), crossed by a
+//! stroke of the same ink and width as the letters, and encoded as a
+//! 2-colour paletted PNG. The answer's characters
 //! come from the operating system's random source; the geometry from a
 //! small generator seeded by it.
 
@@ -25,8 +26,8 @@ pub const ALPHABET: &[char] = &[
 ];
 /// Characters per captcha, drawn anew each time: 21^4 … 21^6 answers.
 pub const LENGTHS: std::ops::RangeInclusive<usize> = 4..=6;
-pub const WIDTH: u32 = 200;
-pub const HEIGHT: u32 = 72;
+pub const WIDTH: u32 = 240;
+pub const HEIGHT: u32 = 80;
 const W: usize = WIDTH as usize;
 const H: usize = HEIGHT as usize;
 /// Background and ink.
@@ -133,17 +134,18 @@ fn glyph_row(chars: &[char]) -> Result<Vec<Glyph>, RenderError> {
         .collect()
 }
 
-/// Draws the answer onto the canvas: crowded, transformed glyphs, then
-/// strokes across them.
+/// Draws the answer onto the canvas: close-set, transformed glyphs, then
+/// a stroke across them.
 fn draw(canvas: &mut [u8], glyphs: &[Glyph], answer: &str, rng: &mut Rng) {
     let picked: Vec<&Glyph> =
         answer.chars().filter_map(|c| glyphs.iter().find(|g| g.ch == c)).collect();
-    // Overlap: each glyph advances by less than its drawn width.
-    // As large as the canvas allows: the text spans most of its width.
+    // Close-set: each glyph advances by a little less than its drawn width.
+    // As large as the canvas allows (up to 1.6x the font): the text spans
+    // most of its width.
     let widths: f32 = picked.iter().map(|g| g.w as f32).sum();
-    let scale = ((W as f32 - 24.0) / (widths * 0.8)).min(1.45) * rng.range(0.94, 1.0);
+    let scale = ((W as f32 - 24.0) / (widths * 0.94)).min(1.6) * rng.range(0.94, 1.0);
     let advance: Vec<f32> =
-        picked.iter().map(|g| g.w as f32 * scale * rng.range(0.74, 0.84)).collect();
+        picked.iter().map(|g| g.w as f32 * scale * rng.range(0.90, 0.98)).collect();
     let total: f32 = advance.iter().sum::<f32>();
     let mut x = (W as f32 - total) / 2.0 + rng.range(-6.0, 6.0);
     for (g, adv) in picked.iter().zip(&advance) {
@@ -152,10 +154,10 @@ fn draw(canvas: &mut [u8], glyphs: &[Glyph], answer: &str, rng: &mut Rng) {
         stamp(canvas, g, cx, cy, scale * rng.range(0.92, 1.1), rng);
         x += adv;
     }
-    // Strokes of the letters' own width, one through the middle of the
-    // text and one more, each spanning most of it.
+    // A stroke of the letters' own width through the middle of the text,
+    // spanning most of it.
     let start = (W as f32 - total) / 2.0;
-    for _ in 0..1 {
+    {
         let (x0, x1) = (start + rng.range(-8.0, 14.0), start + total + rng.range(-14.0, 8.0));
         let y0 = H as f32 / 2.0 + rng.range(-12.0, 12.0);
         let slope = rng.range(-0.12, 0.12);
@@ -173,10 +175,10 @@ fn draw(canvas: &mut [u8], glyphs: &[Glyph], answer: &str, rng: &mut Rng) {
 /// One glyph, centred at (cx, cy): inverse-mapped pixel by pixel through
 /// rotation, shear, scale and a sine warp, thresholded at half coverage.
 fn stamp(canvas: &mut [u8], g: &Glyph, cx: f32, cy: f32, scale: f32, rng: &mut Rng) {
-    let angle = rng.range(-0.38, 0.38);
+    let angle = rng.range(-0.25, 0.25);
     let shear = rng.range(-0.25, 0.25);
     let (sin, cos) = angle.sin_cos();
-    let (wx, wy) = (rng.range(1.2, 2.4), rng.range(1.0, 2.0));
+    let (wx, wy) = (rng.range(0.84, 1.7), rng.range(0.7, 1.4));
     let (kx, ky) = (rng.range(0.18, 0.32), rng.range(0.15, 0.3));
     let (px, py) = (rng.range(0.0, 6.3), rng.range(0.0, 6.3));
     let (gx, gy) = (g.w as f32 / 2.0, g.h as f32 / 2.0);
@@ -209,8 +211,10 @@ fn stamp(canvas: &mut [u8], g: &Glyph, cx: f32, cy: f32, scale: f32, rng: &mut R
         for x in xs.clone() {
             // Negative coordinates wrap to large ones and fall outside.
             let (u, v) = (((u_col[x] + u_row) >> 8) as u32, ((v_col[x] + v_row) >> 8) as u32);
-            // Hatched in the glyph's own frame: the stripes bend with it.
-            if u < gw && v < gh && g.ink[(v * gw + u) as usize] >= 128 && v % 3 != 2 {
+            // Scanlines in the glyph's own frame, so they bend with it: a
+            // person joins them into letters, recognisers read them poorly
+            // (docs/captcha.md).
+            if u < gw && v < gh && g.ink[(v * gw + u) as usize] >= 128 && v % 2 == 0 {
                 row[x] = 1;
             }
         }
