@@ -1,29 +1,61 @@
 //! A store that records the operations the use cases ask of it, by the
 //! names the DynamoDB adapter declares its IAM actions under
-//! (`aws::dynamodb::operations`), and forwards each to a real store.
+//! (`aws::dynamodb::operations`), and forwards each to a real store. It
+//! also measures the sequential depth of those calls: the store round trips
+//! a request waits for one after another, calls made concurrently counting
+//! once.
 
 use async_trait::async_trait;
 use domain::ports::*;
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 pub struct Recording {
     inner: Arc<dyn Store>,
     seen: Mutex<BTreeSet<String>>,
+    /// The deepest finished call's depth since the last `take_depth`.
+    depth: Mutex<u32>,
 }
 
 impl Recording {
     pub fn new(inner: Arc<dyn Store>) -> Self {
-        Recording { inner, seen: Mutex::default() }
+        Recording { inner, seen: Mutex::default(), depth: Mutex::default() }
     }
 
     fn note(&self, names: impl IntoIterator<Item = String>) {
         self.seen.lock().unwrap().extend(names);
     }
 
+    /// Records `names` and runs `call`. A call starts one round trip below
+    /// the deepest call finished before it started, so calls awaited
+    /// together (`join!`) share a level and calls awaited one after another
+    /// stack. Each port method is one request to DynamoDB (a batch read or
+    /// a transaction included).
+    async fn run<T>(
+        &self,
+        names: impl IntoIterator<Item = String>,
+        call: impl Future<Output = T>,
+    ) -> T {
+        self.note(names);
+        let start = *self.depth.lock().unwrap();
+        // The embedded store answers without waiting; let calls joined with
+        // this one start before it finishes, as they would over a network.
+        tokio::task::yield_now().await;
+        let out = call.await;
+        let mut depth = self.depth.lock().unwrap();
+        *depth = (*depth).max(start + 1);
+        out
+    }
+
     /// The operations recorded since the last call.
     pub fn take(&self) -> BTreeSet<String> {
         std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+
+    /// Sequential round trips since the last call.
+    pub fn take_depth(&self) -> u32 {
+        std::mem::take(&mut *self.depth.lock().unwrap())
     }
 }
 
@@ -47,16 +79,14 @@ fn one(name: &str) -> [String; 1] {
 #[async_trait]
 impl CaptchaStore for Recording {
     async fn put_captcha(&self, c: &StoredCaptcha) -> Result<(), StoreError> {
-        self.note(one("put_captcha"));
-        self.inner.put_captcha(c).await
+        self.run(one("put_captcha"), self.inner.put_captcha(c)).await
     }
     async fn take_captcha(
         &self,
         id: &str,
         now: Timestamp,
     ) -> Result<Option<StoredCaptcha>, StoreError> {
-        self.note(one("take_captcha"));
-        self.inner.take_captcha(id, now).await
+        self.run(one("take_captcha"), self.inner.take_captcha(id, now)).await
     }
 }
 
@@ -68,8 +98,7 @@ impl CodeStore for Recording {
         address: &str,
         now: Timestamp,
     ) -> Result<(DestRecord, Option<String>), StoreError> {
-        self.note(one("load_destination"));
-        self.inner.load_destination(key, address, now).await
+        self.run(one("load_destination"), self.inner.load_destination(key, address, now)).await
     }
     async fn commit_send(
         &self,
@@ -80,7 +109,6 @@ impl CodeStore for Recording {
         message: &OutgoingMessage,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError> {
-        self.note(one("commit_send"));
         self.note(one("commit_send/message"));
         if captcha.is_some() {
             self.note(one("commit_send/captcha"));
@@ -88,41 +116,40 @@ impl CodeStore for Recording {
         if !counters.is_empty() {
             self.note(one("commit_send/counter"));
         }
-        self.inner.commit_send(captcha, record, expected_version, counters, message, now).await
+        let commit =
+            self.inner.commit_send(captcha, record, expected_version, counters, message, now);
+        self.run(one("commit_send"), commit).await
     }
     async fn save_destination(
         &self,
         record: &DestRecord,
         expected_version: u64,
     ) -> Result<SaveOutcome, StoreError> {
-        self.note(one("save_destination"));
-        self.inner.save_destination(record, expected_version).await
+        self.run(one("save_destination"), self.inner.save_destination(record, expected_version))
+            .await
     }
 }
 
 #[async_trait]
 impl CounterStore for Recording {
     async fn increment(&self, c: &Counter, now: Timestamp) -> Result<CountOutcome, StoreError> {
-        self.note(one("increment"));
-        self.inner.increment(c, now).await
+        self.run(one("increment"), self.inner.increment(c, now)).await
     }
     async fn refund(&self, counters: &[Counter]) -> Result<(), StoreError> {
-        if !counters.is_empty() {
-            self.note(one("refund"));
+        if counters.is_empty() {
+            return self.inner.refund(counters).await;
         }
-        self.inner.refund(counters).await
+        self.run(one("refund"), self.inner.refund(counters)).await
     }
 }
 
 #[async_trait]
 impl AccountStore for Recording {
     async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
-        self.note(one("get_account"));
-        self.inner.get_account(id).await
+        self.run(one("get_account"), self.inner.get_account(id)).await
     }
     async fn account_by_address(&self, key: &str) -> Result<Option<AccountRecord>, StoreError> {
-        self.note(one("account_by_address"));
-        self.inner.account_by_address(key).await
+        self.run(one("account_by_address"), self.inner.account_by_address(key)).await
     }
     async fn load_session(
         &self,
@@ -130,20 +157,17 @@ impl AccountStore for Recording {
         jti: &str,
         now: Timestamp,
     ) -> Result<(Option<AccountRecord>, bool), StoreError> {
-        self.note(one("load_session"));
-        self.inner.load_session(id, jti, now).await
+        self.run(one("load_session"), self.inner.load_session(id, jti, now)).await
     }
     async fn apply(
         &self,
         writes: &[AccountWrite],
         now: Timestamp,
     ) -> Result<ApplyOutcome, StoreError> {
-        self.note(writes.iter().map(write_name));
-        self.inner.apply(writes, now).await
+        self.run(writes.iter().map(write_name), self.inner.apply(writes, now)).await
     }
     async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError> {
-        self.note(one("revoke_session"));
-        self.inner.revoke_session(jti, expires_at).await
+        self.run(one("revoke_session"), self.inner.revoke_session(jti, expires_at)).await
     }
 }
 
@@ -156,8 +180,7 @@ impl SecretStore for Recording {
         owner: &SecretOwner,
         exp: Timestamp,
     ) -> Result<(), StoreError> {
-        self.note(one("put_secret"));
-        self.inner.put_secret(kind, hash, owner, exp).await
+        self.run(one("put_secret"), self.inner.put_secret(kind, hash, owner, exp)).await
     }
     async fn take_secret(
         &self,
@@ -165,8 +188,7 @@ impl SecretStore for Recording {
         hash: &[u8; 32],
         now: Timestamp,
     ) -> Result<Option<SecretOwner>, StoreError> {
-        self.note(one("take_secret"));
-        self.inner.take_secret(kind, hash, now).await
+        self.run(one("take_secret"), self.inner.take_secret(kind, hash, now)).await
     }
     async fn peek_secret(
         &self,
@@ -174,24 +196,20 @@ impl SecretStore for Recording {
         hash: &[u8; 32],
         now: Timestamp,
     ) -> Result<Option<SecretOwner>, StoreError> {
-        self.note(one("peek_secret"));
-        self.inner.peek_secret(kind, hash, now).await
+        self.run(one("peek_secret"), self.inner.peek_secret(kind, hash, now)).await
     }
 }
 
 #[async_trait]
 impl ApiKeyStore for Recording {
     async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        self.note(one("put_api_key"));
-        self.inner.put_api_key(key).await
+        self.run(one("put_api_key"), self.inner.put_api_key(key)).await
     }
     async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.note(one("get_api_key"));
-        self.inner.get_api_key(id).await
+        self.run(one("get_api_key"), self.inner.get_api_key(id)).await
     }
     async fn revoke_api_key(&self, id: &str) -> Result<bool, StoreError> {
-        self.note(one("revoke_api_key"));
-        self.inner.revoke_api_key(id).await
+        self.run(one("revoke_api_key"), self.inner.revoke_api_key(id)).await
     }
 }
 
@@ -203,16 +221,13 @@ impl OutboxStore for Recording {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Claim, StoreError> {
-        self.note(one("claim_message"));
-        self.inner.claim_message(id, now, lease_until).await
+        self.run(one("claim_message"), self.inner.claim_message(id, now, lease_until)).await
     }
     async fn settle_message(&self, id: &str) -> Result<(), StoreError> {
-        self.note(one("settle_message"));
-        self.inner.settle_message(id).await
+        self.run(one("settle_message"), self.inner.settle_message(id)).await
     }
     async fn release_message(&self, id: &str) -> Result<(), StoreError> {
-        self.note(one("release_message"));
-        self.inner.release_message(id).await
+        self.run(one("release_message"), self.inner.release_message(id)).await
     }
     async fn fail_message(
         &self,
@@ -220,15 +235,13 @@ impl OutboxStore for Recording {
         record: Option<(&DestRecord, u64)>,
         refunds: &[Counter],
     ) -> Result<FailOutcome, StoreError> {
-        self.note(one("fail_message"));
         if record.is_some() {
             self.note(one("fail_message/record"));
         }
-        self.inner.fail_message(id, record, refunds).await
+        self.run(one("fail_message"), self.inner.fail_message(id, record, refunds)).await
     }
     async fn is_suppressed(&self, address: &str) -> Result<bool, StoreError> {
-        self.note(one("is_suppressed"));
-        self.inner.is_suppressed(address).await
+        self.run(one("is_suppressed"), self.inner.is_suppressed(address)).await
     }
     async fn suppress(
         &self,
@@ -236,7 +249,6 @@ impl OutboxStore for Recording {
         reason: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.note(one("suppress"));
-        self.inner.suppress(address, reason, now).await
+        self.run(one("suppress"), self.inner.suppress(address, reason, now)).await
     }
 }

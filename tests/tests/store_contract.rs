@@ -292,6 +292,8 @@ async fn accounts_are_created_read_and_found_by_address(b: Backend) {
     assert_eq!(store.apply(&put, T0).await.unwrap(), refused, "stale version");
     let got = store.get_account(&a.id).await.unwrap().unwrap();
     assert_eq!((got.version, got.display_name.as_deref()), (2, Some("Kai")));
+    // The address finds the account as last written, not as first claimed.
+    assert_eq!(store.account_by_address(&key).await.unwrap(), Some(got));
 }
 
 /// Each refusal of an account write names its meaning and writes nothing.
@@ -345,8 +347,9 @@ async fn a_refused_account_write_writes_nothing(b: Backend) {
 
 async fn an_address_moves_between_accounts_atomically(b: Backend) {
     let (store, _) = store(b).await;
-    let (old, new) = (format!("email:{}", unique_email()), format!("email:{}", unique_email()));
-    let a = account("a@example.com");
+    let (old_email, new_email) = (unique_email(), unique_email());
+    let (old, new) = (format!("email:{old_email}"), format!("email:{new_email}"));
+    let a = account(&old_email);
     let writes = [
         AccountWrite::PutAccount(a.clone()),
         AccountWrite::ClaimAddress { key: old.clone(), account_id: a.id.clone() },
@@ -355,14 +358,15 @@ async fn an_address_moves_between_accounts_atomically(b: Backend) {
     let k = key();
     store.save_destination(&record(&k, 1), 0).await.unwrap();
     let moved = [
-        AccountWrite::PutAccount(AccountRecord { version: 1, ..a.clone() }),
+        AccountWrite::PutAccount(AccountRecord { version: 1, email: Some(new_email), ..a.clone() }),
         AccountWrite::ClaimAddress { key: new.clone(), account_id: a.id.clone() },
         AccountWrite::SaveDestination { record: record(&k, 2), expected_version: 1 },
         AccountWrite::ReleaseAddress { key: old.clone(), account_id: a.id.clone() },
     ];
     assert_eq!(store.apply(&moved, T0).await.unwrap(), ApplyOutcome::Committed);
     assert_eq!(store.account_by_address(&old).await.unwrap(), None, "released");
-    assert_eq!(store.account_by_address(&new).await.unwrap().unwrap().id, a.id);
+    let found = store.account_by_address(&new).await.unwrap().unwrap();
+    assert_eq!((found.id.as_str(), found.version), (a.id.as_str(), 2));
     // Claiming an address one already owns is fine.
     let again = [AccountWrite::ClaimAddress { key: new, account_id: a.id.clone() }];
     assert_eq!(store.apply(&again, T0).await.unwrap(), ApplyOutcome::Committed);

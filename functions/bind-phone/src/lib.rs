@@ -16,8 +16,8 @@ use lambda_http::{Body, Request, Response};
 pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<BindAddress>(&req);
     let result = async {
-        let who = auth::require(app, &req).await?;
-        let account = accounts::bind(app, &who, Channel::Sms, body?, client_ip(&req)).await?;
+        let session = auth::session(app, &req)?;
+        let account = accounts::bind(app, &session, Channel::Sms, body?, client_ip(&req)).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::OK, &account, true))
     };
     finish(result.await, locale)

@@ -13,8 +13,8 @@ use lambda_http::{Body, Request, Response};
 pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<ChangePassword>(&req);
     let result = async {
-        let who = auth::require(app, &req).await?;
-        accounts::change_password(app, &who, body?, client_ip(&req)).await?;
+        let session = auth::session(app, &req)?;
+        accounts::change_password(app, &session, body?, client_ip(&req)).await?;
         Ok::<_, edge::ApiError>(empty(StatusCode::NO_CONTENT))
     };
     finish(result.await, locale)

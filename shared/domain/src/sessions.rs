@@ -67,21 +67,49 @@ pub fn issue(
     Ok((token, claims))
 }
 
-/// Who presents `token`. One round trip (the account and the logout
-/// marker of this token in one batch read).
+/// A session token whose signature, expiry and kind checked out (no store
+/// asked yet): its account id is known, so a use case can start reading
+/// what it needs alongside `load`.
+#[derive(Debug)]
+pub struct Session {
+    claims: SessionClaims,
+}
+
+impl Session {
+    /// Checks `token` offline. `Unauthorized` when it is malformed, forged,
+    /// expired or not a session token.
+    pub fn check(s: &Services, token: &str) -> Result<Self, AuthError> {
+        let claims: SessionClaims =
+            s.tokens.verify(token, s.clock.now()).map_err(|_| AuthError::Unauthorized)?;
+        if claims.typ != SESSION {
+            return Err(AuthError::Unauthorized);
+        }
+        Ok(Session { claims })
+    }
+
+    /// The account the token names (not yet known to exist).
+    pub fn account_id(&self) -> &str {
+        &self.claims.sub
+    }
+
+    /// Who it is: one round trip (the account and the logout marker of this
+    /// token in one batch read). `Unauthorized` when logged out, revoked by
+    /// a password change or reset, or the account is gone.
+    pub async fn load(&self, s: &Services) -> Result<Principal, AuthError> {
+        let claims = &self.claims;
+        let (account, logged_out) =
+            s.store.load_session(&claims.sub, &claims.jti, s.clock.now()).await?;
+        let account = account.ok_or(AuthError::Unauthorized)?;
+        let superseded = claims.epoch < account.session_epoch
+            && account.session_keeper.as_deref() != Some(claims.jti.as_str());
+        if logged_out || superseded {
+            return Err(AuthError::Unauthorized);
+        }
+        Ok(Principal { account, jti: claims.jti.clone(), expires_at: claims.exp })
+    }
+}
+
+/// Who presents `token`: `Session::check`, then `load`. One round trip.
 pub async fn authenticate(s: &Services, token: &str) -> Result<Principal, AuthError> {
-    let claims: SessionClaims =
-        s.tokens.verify(token, s.clock.now()).map_err(|_| AuthError::Unauthorized)?;
-    if claims.typ != SESSION {
-        return Err(AuthError::Unauthorized);
-    }
-    let (account, logged_out) =
-        s.store.load_session(&claims.sub, &claims.jti, s.clock.now()).await?;
-    let account = account.ok_or(AuthError::Unauthorized)?;
-    let superseded = claims.epoch < account.session_epoch
-        && account.session_keeper.as_deref() != Some(claims.jti.as_str());
-    if logged_out || superseded {
-        return Err(AuthError::Unauthorized);
-    }
-    Ok(Principal { account, jti: claims.jti, expires_at: claims.exp })
+    Session::check(s, token)?.load(s).await
 }

@@ -5,7 +5,7 @@ use crate::request::{bearer, credentials};
 use domain::Services;
 use domain::api_keys;
 use domain::ports::ApiKeyRecord;
-use domain::sessions::{self, Principal};
+use domain::sessions::{self, Principal, Session};
 use lambda_http::Request;
 
 /// `None` without an `Authorization` header; `401 unauthorized` when the
@@ -15,6 +15,15 @@ pub async fn optional(s: &Services, req: &Request) -> Result<Option<Principal>, 
         None => Ok(None),
         Some(Err(())) => Err(ApiError::Unauthorized),
         Some(Ok(token)) => Ok(Some(sessions::authenticate(s, token).await?)),
+    }
+}
+
+/// Requires a well-signed session token, checked offline (the use case
+/// loads it, alongside its own reads): `401 unauthorized` without one.
+pub fn session(s: &Services, req: &Request) -> Result<Session, ApiError> {
+    match bearer(req) {
+        Some(Ok(token)) => Ok(Session::check(s, token)?),
+        _ => Err(ApiError::Unauthorized),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Accounts (`ACCOUNT#…`, versioned), address ownership (`ADDR#…`) and
 //! logged-out sessions (`REVOKED#…`). Account changes are one transaction
-//! of `AccountWrite`s, each with its condition.
+//! of `AccountWrite`s, each with its condition. An address item holds a
+//! copy of its account, rewritten with it, so finding an account by
+//! address is one read.
 
 use super::calls::{build, cancellation_codes};
 use super::codec::{
@@ -12,7 +14,7 @@ use super::store::DynamoStore;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use domain::ports::{
-    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, StoreError, Timestamp,
+    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, Refusal, StoreError, Timestamp,
 };
 use domain::retry::{self, Attempt};
 
@@ -59,6 +61,66 @@ fn delete(
     Ok(TransactWriteItem::builder().delete(build(d.build())?).build())
 }
 
+/// The transaction items of `writes`, each with the refusal its condition
+/// stands for. An account's address items carry a copy of the account (so
+/// a login finds it in one read): each `PutAccount` also rewrites the
+/// address items of the addresses it keeps, merged with their
+/// `ClaimAddress` where the same transaction claims them.
+fn transact_items(
+    table: &str,
+    writes: &[AccountWrite],
+    now: Timestamp,
+) -> Result<Vec<(TransactWriteItem, Refusal)>, StoreError> {
+    let stored: Vec<AccountRecord> = writes
+        .iter()
+        .filter_map(|w| match w {
+            AccountWrite::PutAccount(a) => {
+                Some(AccountRecord { version: a.version + 1, ..a.clone() })
+            }
+            _ => None,
+        })
+        .collect();
+    let copy_of = |key: &str, id: &str| {
+        stored.iter().find(|a| a.id == id && a.address_keys().iter().any(|k| k == key))
+    };
+    let mut items = Vec::with_capacity(writes.len() + 2);
+    for w in writes {
+        let item = match w {
+            AccountWrite::ClaimAddress { key, account_id } => {
+                claim(table, key, account_id, copy_of(key, account_id))?
+            }
+            other => transact_item(table, other, now)?,
+        };
+        items.push((item, w.refusal()));
+    }
+    for a in &stored {
+        for key in a.address_keys() {
+            let claimed = writes.iter().any(|w| {
+                matches!(w, AccountWrite::ClaimAddress { key: k, account_id } if *k == key && *account_id == a.id)
+            });
+            if !claimed {
+                items.push((claim(table, &key, &a.id, Some(a))?, Refusal::AccountChanged));
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// The address item `key` for `account_id`, free or already its own, with
+/// a copy of the account when it is being written too.
+fn claim(
+    table: &str,
+    key: &str,
+    account_id: &str,
+    account: Option<&AccountRecord>,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut item = account.map(account_item).unwrap_or_default();
+    item.extend(keys::key(keys::addr(key)));
+    item.insert("account_id".into(), s(account_id));
+    let me = vec![(":me".to_string(), s(account_id))];
+    put(table, item, "attribute_not_exists(pk) OR account_id = :me", me)
+}
+
 /// One account write as a transaction item with its condition.
 fn transact_item(
     table: &str,
@@ -71,12 +133,7 @@ fn transact_item(
             let (cond, value) = version_condition(a.version);
             put(table, account_item(&stored), cond, value.into_iter().collect())
         }
-        AccountWrite::ClaimAddress { key, account_id } => {
-            let mut item = keys::key(keys::addr(key));
-            item.insert("account_id".into(), s(account_id));
-            let me = vec![(":me".to_string(), s(account_id))];
-            put(table, item, "attribute_not_exists(pk) OR account_id = :me", me)
-        }
+        AccountWrite::ClaimAddress { key, account_id } => claim(table, key, account_id, None),
         AccountWrite::ReleaseAddress { key, account_id } => {
             delete(table, keys::addr(key), "account_id = :me", vec![(":me", s(account_id))])
         }
@@ -105,9 +162,14 @@ impl AccountStore for DynamoStore {
 
     async fn account_by_address(&self, key: &str) -> Result<Option<AccountRecord>, StoreError> {
         let Some(owner) = self.get(keys::addr(key)).await? else { return Ok(None) };
-        match get_s(&owner, "account_id") {
-            Some(id) => self.get_account(&id).await,
-            None => Err(StoreError::Corrupt("address without account_id".into())),
+        let Some(id) = get_s(&owner, "account_id") else {
+            return Err(StoreError::Corrupt("address without account_id".into()));
+        };
+        // The account's copy, written with it; an item from before copies
+        // were kept names the account only.
+        match get_s(&owner, "id") {
+            Some(copy) if copy == id => Ok(Some(account_record(&owner)?)),
+            _ => self.get_account(&id).await,
         }
     }
 
@@ -127,11 +189,9 @@ impl AccountStore for DynamoStore {
         writes: &[AccountWrite],
         now: Timestamp,
     ) -> Result<ApplyOutcome, StoreError> {
-        let items = writes
-            .iter()
-            .map(|w| transact_item(&self.table, w, now))
-            .collect::<Result<Vec<_>, _>>()?;
-        let items = &items;
+        let (items, refusals): (Vec<_>, Vec<_>) =
+            transact_items(&self.table, writes, now)?.into_iter().unzip();
+        let (items, refusals) = (&items, &refusals);
         let outcome = retry::run(|| async move {
             let sent = self
                 .client
@@ -144,10 +204,10 @@ impl AccountStore for DynamoStore {
                 Err(e) => cancellation_codes(e)?,
             };
             if let Some(i) = codes.iter().position(|c| c == "ConditionalCheckFailed") {
-                let refused = writes.get(i).ok_or_else(|| {
+                let refused = refusals.get(i).ok_or_else(|| {
                     StoreError::Unavailable("cancellation reason for an unknown item".into())
                 })?;
-                return Ok(Attempt::Done(ApplyOutcome::Refused(refused.refusal())));
+                return Ok(Attempt::Done(ApplyOutcome::Refused(*refused)));
             }
             if codes.iter().any(|c| c == "TransactionConflict") {
                 // Another transaction held one of the items: try again shortly.

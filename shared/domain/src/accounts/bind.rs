@@ -10,7 +10,7 @@ use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal};
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
-use crate::sessions::Principal;
+use crate::sessions::Session;
 use serde::Deserialize;
 use std::net::IpAddr;
 
@@ -81,9 +81,13 @@ fn replaced<'a>(
 /// all at once. Filling a blank address needs only the code; replacing a
 /// bound one also a step-up (current password or step-up token), so a
 /// stolen session cannot quietly move the account to another address.
+///
+/// Round trips: the session (with failed-login slots for a password) and
+/// the code's record together (1), then the transaction (1, with the slots
+/// given back); a step-up token adds a read of its record.
 pub async fn bind(
     s: &Services,
-    who: &Principal,
+    session: &Session,
     channel: Channel,
     req: BindAddress,
     client_ip: Option<IpAddr>,
@@ -92,39 +96,42 @@ pub async fn bind(
     let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
     let reauth =
         Reauth::from_fields(req.current_password.as_deref(), req.step_up_token.as_deref())?;
-    if reauth.is_none() && replaced(&who.account, channel, dest).is_some() {
-        return Err(Invalid::missing("step_up_token").into());
-    }
-    let token = match reauth {
-        Some(r) => step_up::check_password(s, who, r, client_ip).await?,
-        None => None,
+    let id = session.account_id();
+    let stepped = async {
+        match reauth {
+            Some(r) => step_up::reauthenticate(s, session, r, client_ip).await,
+            None => Ok((session.load(s).await?, None, None)),
+        }
     };
-    let mut read = Some(who.account.clone());
-    let account = retry::run(|| {
-        let account = read.take();
+    let (stepped, redeemed) =
+        tokio::join!(stepped, codes::redeem_for(s, Purpose::Bind, dest, Some(id), proof));
+    let (who, token, pending) = stepped?;
+    let who = &who;
+    let mut first = Some((who.account.clone(), redeemed));
+    let bound = retry::run(|| {
+        let read = first.take();
         async move {
-            let account = match account {
-                Some(a) => a,
+            let (account, redeemed) = match read {
+                Some(read) => read,
                 None => {
-                    s.store.get_account(&who.account.id).await?.ok_or(BindError::Unauthorized)?
+                    let account = s.store.get_account(id).await?.ok_or(BindError::Unauthorized)?;
+                    (account, codes::redeem_for(s, Purpose::Bind, dest, Some(id), proof).await)
                 }
             };
             // Bound meanwhile by another request: the step-up is needed now.
             if reauth.is_none() && replaced(&account, channel, dest).is_some() {
                 return Err(Invalid::missing("step_up_token").into());
             }
-            let Redemption { record, expected_version } =
-                codes::redeem_for(s, Purpose::Bind, dest, Some(&who.account.id), proof).await?;
+            let Redemption { record, expected_version } = redeemed?;
             let mut writes = vec![AccountWrite::SaveDestination { record, expected_version }];
             if let Some(token) = token {
                 writes.push(step_up::use_token(s, &account, token).await?);
             }
             bind_once(s, account, channel, dest, writes).await
         }
-    })
-    .await?
-    .ok_or(BindError::Busy)?;
-    tracing::info!(account = %account.id, to = %dest, "address bound");
+    });
+    let account = step_up::with_give_back(s, pending, bound).await?.ok_or(BindError::Busy)?;
+    tracing::info!(account = %who.account.id, to = %dest, "address bound");
     Ok((&account).into())
 }
 

@@ -3,7 +3,7 @@
 use super::step_up::{self, ChangeError, Reauth};
 use crate::ports::AccountWrite;
 use crate::services::Services;
-use crate::sessions::Principal;
+use crate::sessions::Session;
 use serde::Deserialize;
 use std::net::IpAddr;
 
@@ -25,21 +25,22 @@ pub type DeleteError = ChangeError;
 /// name the account, and each use looks it up.
 pub async fn delete_account(
     s: &Services,
-    who: &Principal,
+    session: &Session,
     req: DeleteAccount,
     client_ip: Option<IpAddr>,
 ) -> Result<(), DeleteError> {
     let reauth = Reauth::required(req.current_password.as_deref(), req.step_up_token.as_deref())?;
-    let token = step_up::check_password(s, who, reauth, client_ip).await?;
-    step_up::apply_change(s, who, token, |account| {
+    let (who, token, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
+    let who = &who;
+    let change = step_up::apply_change(s, who, token, |account| {
         let mut writes =
             vec![AccountWrite::DeleteAccount { id: account.id.clone(), version: account.version }];
         for key in account.address_keys() {
             writes.push(AccountWrite::ReleaseAddress { key, account_id: account.id.clone() });
         }
         writes
-    })
-    .await?;
+    });
+    step_up::with_give_back(s, pending, change).await?;
     tracing::info!(account = %who.account.id, "account deleted");
     Ok(())
 }

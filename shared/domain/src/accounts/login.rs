@@ -51,10 +51,8 @@ pub enum LoginError {
 }
 crate::faults!(LoginError);
 
-/// By password: the captcha and the account are read at once (2 round
-/// trips, the account being 2 reads), failed-login slots are taken (1) and
-/// given back on success (1). By code: 2 to check, 2 to read the account, 1
-/// to use the code.
+/// By password: 2 round trips (see `by_password`). By code: the code's
+/// record and the account read together (1), the code used up (1).
 pub async fn login(
     s: &Services,
     req: Login,
@@ -72,10 +70,14 @@ pub async fn login(
         }
         None => {
             let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
-            let Redemption { record, expected_version } =
-                codes::redeem(s, Purpose::Login, &dest, proof).await?;
-            let account = s.store.account_by_address(&dest.key()).await?;
-            let account = account.ok_or(LoginError::InvalidCredentials)?;
+            // The code's record and the account are read together.
+            let key = dest.key();
+            let (redeemed, account) = tokio::join!(
+                codes::redeem(s, Purpose::Login, &dest, proof),
+                s.store.account_by_address(&key)
+            );
+            let Redemption { record, expected_version } = redeemed?;
+            let account = account?.ok_or(LoginError::InvalidCredentials)?;
             let writes = [AccountWrite::SaveDestination { record, expected_version }];
             if let ApplyOutcome::Refused(_) = s.store.apply(&writes, s.clock.now()).await? {
                 return Err(CheckError::used().into());
@@ -87,6 +89,9 @@ pub async fn login(
     Ok(issue(s, &account, secs)?)
 }
 
+/// The captcha, the account and the failed-login slots of the address
+/// are taken together (1 round trip); the slots go back after a right
+/// password (1 more).
 async fn by_password(
     s: &Services,
     dest: &Destination,
@@ -95,13 +100,26 @@ async fn by_password(
     ip: Option<IpAddr>,
 ) -> Result<crate::ports::AccountRecord, LoginError> {
     let key = dest.key();
-    let (checked, account) =
-        tokio::join!(captcha::consume(s, captcha, ip), s.store.account_by_address(&key));
-    checked?;
-    let account = account?;
-    let subject = account.as_ref().map_or(key, |a| a.id.clone());
+    let (checked, account, slots) = tokio::join!(
+        captcha::consume(s, captcha, ip),
+        s.store.account_by_address(&key),
+        take_slots(s, &key, ip)
+    );
+    let slots = slots?;
+    if let Err(e) = checked {
+        // Nothing was tried.
+        slots.give_back(s).await?;
+        return Err(e.into());
+    }
+    let account = match account {
+        Ok(account) => account,
+        Err(e) => {
+            slots.give_back(s).await?;
+            return Err(Fault::Store(e).into());
+        }
+    };
     let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
-    match within_login_limit(s, &subject, ip, || s.passwords.verify(password, stored)).await? {
+    match slots.check(s, || s.passwords.verify(password, stored)).await? {
         Checked::Limited { retry_after } => Err(LoginError::RateLimited { retry_after }),
         Checked::Passed if account.is_some() => {
             let account = account.ok_or(LoginError::InvalidCredentials)?;
@@ -119,8 +137,8 @@ pub(super) enum Checked {
     Limited { retry_after: u64 },
 }
 
-/// The failed-login counters of `subject` (an account, or the address of
-/// none) as seen from `ip`: per (subject, IP), and per subject.
+/// The failed-login counters of `subject` (the address for a login, the
+/// account for a step-up) as seen from `ip`: per (subject, IP), and per subject.
 fn login_counters(subject: &str, ip: Option<IpAddr>, now: Timestamp) -> (Counter, Counter) {
     let ip = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
     let short = now.div_euclid(LOGIN_FAIL_WINDOW_SECS);
@@ -140,52 +158,93 @@ fn login_counters(subject: &str, ip: Option<IpAddr>, now: Timestamp) -> (Counter
     (per_ip, per_subject)
 }
 
-/// Runs a password check inside the failed-login limits. A slot is taken in
-/// both counters first (so concurrent guesses cannot pass a limit), and
-/// given back when the check passes, so only failures count.
+/// Takes a slot in both failed-login counters of `subject` as seen from
+/// `ip` (one round trip), before the password is checked.
+pub(super) async fn take_slots(
+    s: &Services,
+    subject: &str,
+    ip: Option<IpAddr>,
+) -> Result<Slots, StoreError> {
+    let now = s.clock.now();
+    let (per_ip, per_subject) = login_counters(subject, ip, now);
+    let (by_ip, by_subject) =
+        tokio::join!(s.store.increment(&per_ip, now), s.store.increment(&per_subject, now));
+    Ok(Slots { per_ip, per_subject, by_ip: by_ip?, by_subject: by_subject?, now })
+}
+
+/// Slots taken in the failed-login counters: a slot is taken in both
+/// first (so concurrent guesses cannot pass a limit), and given back when
+/// the check passes (or is not made), so only failures count.
 ///
 /// - 10 failures per (subject, client IP) in 15 minutes: `Limited` for that
 ///   IP only — a stranger's failures never touch the owner's IP.
 /// - 100 failures per subject in an hour (the ceiling): then an IP with
 ///   failures of its own in the current 15 minutes is `Limited` at once, but
 ///   a clean IP still gets its password checked, so the owner gets in.
-pub(super) async fn within_login_limit(
-    s: &Services,
-    subject: &str,
-    ip: Option<IpAddr>,
-    check: impl FnOnce() -> bool,
-) -> Result<Checked, StoreError> {
-    let now = s.clock.now();
-    let (per_ip, per_subject) = login_counters(subject, ip, now);
-    let (by_ip, by_subject) =
-        tokio::join!(s.store.increment(&per_ip, now), s.store.increment(&per_subject, now));
-    let (by_ip, by_subject) = (by_ip?, by_subject?);
-    let mut taken = Vec::new();
-    let retry_after = |until: Timestamp| (until - now).max(1) as u64;
-    if let CountOutcome::Counted { .. } = by_subject {
-        taken.push(per_subject.clone());
+pub(super) struct Slots {
+    per_ip: Counter,
+    per_subject: Counter,
+    by_ip: CountOutcome,
+    by_subject: CountOutcome,
+    now: Timestamp,
+}
+
+impl Slots {
+    /// The counters a slot was taken in.
+    fn taken(&self) -> Vec<Counter> {
+        [(&self.by_ip, &self.per_ip), (&self.by_subject, &self.per_subject)]
+            .into_iter()
+            .filter(|(outcome, _)| matches!(outcome, CountOutcome::Counted { .. }))
+            .map(|(_, counter)| counter.clone())
+            .collect()
     }
-    let limited = match (by_ip, by_subject) {
-        (CountOutcome::LimitReached { until }, _) => Some(retry_after(until)),
-        (CountOutcome::Counted { count }, CountOutcome::LimitReached { until }) if count > 1 => {
-            taken.push(per_ip.clone());
-            Some(retry_after(until))
+
+    /// Gives the slots back without a check (the request failed before it).
+    pub(super) async fn give_back(self, s: &Services) -> Result<(), StoreError> {
+        give_back(s, &self.taken()).await
+    }
+
+    /// Runs `check` unless a limit is reached; gives the slots back when
+    /// it passes or is not run.
+    pub(super) async fn check(
+        self,
+        s: &Services,
+        check: impl FnOnce() -> bool,
+    ) -> Result<Checked, StoreError> {
+        let (checked, pending) = self.check_deferred(s, check).await?;
+        if let Some(slots) = pending {
+            slots.give_back(s).await?;
         }
-        (CountOutcome::Counted { .. }, _) => {
-            taken.push(per_ip.clone());
-            None
+        Ok(checked)
+    }
+
+    /// `check`, except that after a pass the slots come back to the caller,
+    /// to be given back alongside its next write.
+    pub(super) async fn check_deferred(
+        self,
+        s: &Services,
+        check: impl FnOnce() -> bool,
+    ) -> Result<(Checked, Option<Slots>), StoreError> {
+        let retry_after = |until: Timestamp| (until - self.now).max(1) as u64;
+        let limited = match (self.by_ip, self.by_subject) {
+            (CountOutcome::LimitReached { until }, _) => Some(retry_after(until)),
+            (CountOutcome::Counted { count }, CountOutcome::LimitReached { until })
+                if count > 1 =>
+            {
+                Some(retry_after(until))
+            }
+            (CountOutcome::Counted { .. }, _) => None,
+        };
+        if let Some(retry_after) = limited {
+            // Nothing was tried: the slots taken are given back.
+            self.give_back(s).await?;
+            return Ok((Checked::Limited { retry_after }, None));
         }
-    };
-    if let Some(retry_after) = limited {
-        // Nothing was tried: the slots taken are given back.
-        give_back(s, &taken).await?;
-        return Ok(Checked::Limited { retry_after });
+        if !check() {
+            return Ok((Checked::Failed, None));
+        }
+        Ok((Checked::Passed, Some(self)))
     }
-    if !check() {
-        return Ok(Checked::Failed);
-    }
-    give_back(s, &taken).await?;
-    Ok(Checked::Passed)
 }
 
 /// Refunds the slots taken, concurrently (one round trip).

@@ -10,7 +10,7 @@ use crate::ports::{AccountWrite, ApplyOutcome, Refusal};
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
-use crate::sessions::Principal;
+use crate::sessions::Session;
 use serde::Deserialize;
 use std::net::IpAddr;
 
@@ -29,23 +29,26 @@ pub type PasswordError = ChangeError;
 
 /// Every other session of the account is revoked. The caller steps up
 /// with the current password or a step-up token (used up with the change).
+/// Round trips: the session with the failed-login slots (1), the change
+/// with the slots given back (1); a step-up token adds a read of its record.
 pub async fn change_password(
     s: &Services,
-    who: &Principal,
+    session: &Session,
     req: ChangePassword,
     client_ip: Option<IpAddr>,
 ) -> Result<(), PasswordError> {
     let reauth = Reauth::required(req.current_password.as_deref(), req.step_up_token.as_deref())?;
     let new = Password::parse(&req.new_password, "new_password")?;
-    let token = step_up::check_password(s, who, reauth, client_ip).await?;
+    let (who, token, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
+    let who = &who;
     let hash = &s.passwords.hash(&new, &*s.random)?;
-    step_up::apply_change(s, who, token, |mut account| {
+    let change = step_up::apply_change(s, who, token, |mut account| {
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
         account.session_keeper = Some(who.jti.clone());
         vec![AccountWrite::PutAccount(account)]
-    })
-    .await?;
+    });
+    step_up::with_give_back(s, pending, change).await?;
     tracing::info!(account = %who.account.id, "password changed");
     Ok(())
 }
@@ -84,11 +87,15 @@ pub async fn reset_password(s: &Services, req: ResetPassword) -> Result<(), Rese
     // Hashed once, and only after a good code.
     let hash = &tokio::sync::OnceCell::new();
     let id = retry::run(|| async move {
-        let Redemption { record, expected_version } =
-            codes::redeem(s, Purpose::ResetPassword, dest, proof).await?;
+        // The code's record and the account are read together.
+        let key = dest.key();
+        let (redeemed, account) = tokio::join!(
+            codes::redeem(s, Purpose::ResetPassword, dest, proof),
+            s.store.account_by_address(&key)
+        );
+        let Redemption { record, expected_version } = redeemed?;
         let hash = hash.get_or_try_init(|| async { s.passwords.hash(new, &*s.random) }).await?;
-        let account = s.store.account_by_address(&dest.key()).await?;
-        let mut account = account.ok_or_else(CheckError::used)?;
+        let mut account = account?.ok_or_else(CheckError::used)?;
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
         account.session_keeper = None;

@@ -52,7 +52,7 @@ fn display_name(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     Ok(Some(name.to_string()))
 }
 
-/// Round trips: 2 to check the code (or token), then 1 transaction:
+/// Round trips: 1 to read the code's (or token's) record, then 1 transaction:
 /// account, address, code and invite, all or nothing.
 pub async fn register(s: &Services, req: Register) -> Result<SessionIssued, RegisterError> {
     let dest = address(req.email.as_deref(), req.phone.as_deref(), req.country_code)?;

@@ -5,14 +5,14 @@
 //! code sent to one of the account's own bound addresses, used up in the
 //! same transaction as the change.
 
-use super::login::{Checked, within_login_limit};
+use super::login::{Checked, Slots, take_slots};
 use crate::codes::{self, CheckError, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal};
 use crate::retry::{self, Attempt};
 use crate::services::Services;
-use crate::sessions::Principal;
+use crate::sessions::{AuthError, Principal, Session};
 use std::net::IpAddr;
 
 /// How the caller proves it again.
@@ -56,29 +56,70 @@ pub(super) enum StepUpError {
     RateLimited {
         retry_after: u64,
     },
+    /// The session is logged out or revoked, or the account is gone.
+    Unauthorized,
     Fault(Fault),
 }
 
-/// Checks a password now; a token is only read inside the change's own
-/// transaction (`use_token`), so this passes it on.
-pub(super) async fn check_password<'a>(
+impl From<AuthError> for StepUpError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthorized => StepUpError::Unauthorized,
+            AuthError::Fault(f) => StepUpError::Fault(f),
+        }
+    }
+}
+
+/// The caller, stepped up: the session is loaded and, for a password,
+/// failed-login slots taken at once (1 round trip), then the password
+/// checked. A token is only read inside the change's own transaction
+/// (`use_token`), so this passes it on. After a right password the slots
+/// are the caller's to give back alongside its write (`with_give_back`).
+pub(super) async fn reauthenticate<'a>(
     s: &Services,
-    who: &Principal,
+    session: &Session,
     reauth: Reauth<'a>,
     client_ip: Option<IpAddr>,
-) -> Result<Option<&'a str>, StepUpError> {
+) -> Result<(Principal, Option<&'a str>, Option<Slots>), StepUpError> {
     let password = match reauth {
-        Reauth::Token(t) => return Ok(Some(t)),
+        Reauth::Token(t) => return Ok((session.load(s).await?, Some(t), None)),
         Reauth::Password(p) => p,
     };
+    let (who, slots) =
+        tokio::join!(session.load(s), take_slots(s, session.account_id(), client_ip));
+    let slots = slots.map_err(|e| StepUpError::Fault(Fault::Store(e)))?;
+    let who = match who {
+        Ok(who) => who,
+        Err(e) => {
+            slots.give_back(s).await.map_err(|e| StepUpError::Fault(Fault::Store(e)))?;
+            return Err(e.into());
+        }
+    };
     let stored = who.account.password_hash.as_deref();
-    let checked =
-        within_login_limit(s, &who.account.id, client_ip, || s.passwords.verify(password, stored));
-    match checked.await.map_err(|e| StepUpError::Fault(Fault::Store(e)))? {
-        Checked::Passed => Ok(None),
-        Checked::Failed => Err(StepUpError::InvalidCredentials),
-        Checked::Limited { retry_after } => Err(StepUpError::RateLimited { retry_after }),
+    let checked = slots.check_deferred(s, || s.passwords.verify(password, stored)).await;
+    match checked.map_err(|e| StepUpError::Fault(Fault::Store(e)))? {
+        (Checked::Passed, pending) => Ok((who, None, pending)),
+        (Checked::Failed, _) => Err(StepUpError::InvalidCredentials),
+        (Checked::Limited { retry_after }, _) => Err(StepUpError::RateLimited { retry_after }),
     }
+}
+
+/// Runs `write` and gives `pending` slots back at the same time (one round
+/// trip for both).
+pub(super) async fn with_give_back<T, E: From<Fault>>(
+    s: &Services,
+    pending: Option<Slots>,
+    write: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let give_back = async {
+        match pending {
+            Some(slots) => slots.give_back(s).await,
+            None => Ok(()),
+        }
+    };
+    let (written, given) = tokio::join!(write, give_back);
+    given.map_err(Fault::Store)?;
+    written
 }
 
 /// The write that uses a step-up token of `account` up, to go into the
@@ -166,6 +207,7 @@ macro_rules! step_up_errors {
                 match e {
                     StepUpError::InvalidCredentials => Self::InvalidCredentials,
                     StepUpError::RateLimited { retry_after } => Self::RateLimited { retry_after },
+                    StepUpError::Unauthorized => Self::Unauthorized,
                     StepUpError::Fault(f) => Self::Fault(f),
                 }
             }

@@ -306,7 +306,8 @@ pub trait AccountStore: Send + Sync {
     /// Errors: `Unavailable`, `Corrupt`.
     async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError>;
 
-    /// The account owning an address key (`email:…`, `sms:…`): two reads.
+    /// The account owning an address key (`email:…`, `sms:…`), in one
+    /// round trip. Errors: `Unavailable`, `Corrupt`.
     async fn account_by_address(&self, key: &str) -> Result<Option<AccountRecord>, StoreError>;
 
     /// The account and whether session `jti` was logged out, in one round trip.

@@ -1,0 +1,249 @@
+//! Store round trips per request, as sequential depth: the calls a request
+//! waits for one after another (calls made together count once), measured
+//! by the recording store around either backend. Each request runs once,
+//! on its success path, and must stay within its budget (docs/performance.md).
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use vericode_tests::recording::Recording;
+use vericode_tests::{
+    Backend, TestApp, both_stores, config, parts, request, services_split, store,
+};
+
+const IP: &str = "198.51.100.40";
+
+/// Each request's round trips: the most allowed now, and the goal where
+/// it is lower (docs/performance.md says what stands in the way).
+const BUDGETS: &[(&str, u32, u32)] = &[
+    ("create captcha", 1, 1),
+    ("send a code", 2, 1),
+    ("send a code, logged in", 3, 1),
+    ("verify a code", 2, 1),
+    ("register", 2, 2),
+    ("get me", 1, 1),
+    ("log in by password", 2, 2),
+    ("log in by code", 2, 2),
+    ("change password", 2, 2),
+    ("reset password", 2, 2),
+    ("bind an address", 2, 2),
+    ("create a login link", 2, 1),
+    ("inspect a login link", 2, 2),
+    ("redeem a login link", 2, 2),
+    ("create an invite", 2, 2),
+    ("log out", 2, 2),
+    ("redeem a verification", 3, 3),
+    ("delete the account", 2, 2),
+];
+
+struct Meter {
+    t: TestApp,
+    recording: Arc<Recording>,
+    seen: Vec<(&'static str, u32)>,
+}
+
+impl Meter {
+    async fn new(b: Backend) -> Self {
+        let (inner, dynamo) = store(b).await;
+        let recording = Arc::new(Recording::new(inner.clone()));
+        // Deliveries reach the store directly: they are off the request path.
+        let t = services_split(recording.clone(), inner, config(), dynamo);
+        Meter { t, recording, seen: Vec::new() }
+    }
+
+    /// Runs `req` through `handle`, expects `status`, and records the
+    /// round trips under `name`. Returns the body.
+    async fn measure<F, Fut>(&mut self, name: &'static str, status: u16, handle: F) -> Value
+    where
+        F: FnOnce(Arc<domain::Services>) -> Fut,
+        Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>>,
+    {
+        self.recording.take_depth();
+        let (got, body) = parts(&handle(self.t.app.clone()).await);
+        assert_eq!(got, status, "{name}: {body}");
+        self.seen.push((name, self.recording.take_depth()));
+        body
+    }
+
+    /// A code for `purpose` sent to `to` (not measured).
+    async fn code(&self, channel: &str, to: &str, purpose: &str, session: Option<&str>) -> String {
+        let mut body = json!({"channel": channel, "to": to, "purpose": purpose});
+        if session.is_none() {
+            body["captcha"] = self.captcha().await;
+        }
+        let (status, resp) =
+            parts(&send_code::handle(&self.t.app, request(&body, IP, session)).await);
+        assert_eq!(status, 202, "{resp}");
+        self.t.clock.advance(61);
+        self.t.last_code(to).expect("a code in the outbox")
+    }
+
+    async fn captcha(&self) -> Value {
+        let (id, answer) = self.t.captcha().await;
+        json!({"id": id, "answer": answer})
+    }
+}
+
+fn post(body: Value) -> lambda_http::Request {
+    request(&body, IP, None)
+}
+
+fn authed(body: Value, token: &str) -> lambda_http::Request {
+    request(&body, IP, Some(token))
+}
+
+async fn every_request_within_its_budget(b: Backend) {
+    let mut m = Meter::new(b).await;
+    let email = "trips@example.com";
+    let phone = "+8613800138000";
+
+    m.measure("create captcha", 201, |app| async move {
+        create_captcha::handle(&app, post(json!({}))).await
+    })
+    .await;
+
+    let send = json!({"channel": "email", "to": email, "purpose": "register",
+        "captcha": m.captcha().await});
+    m.measure("send a code", 202, |app| async move { send_code::handle(&app, post(send)).await })
+        .await;
+    let code = m.t.last_code(email).expect("code");
+    let check = json!({"channel": "email", "to": email, "purpose": "register", "code": code});
+    let token =
+        m.measure("verify a code", 200, |app| async move {
+            verify_code::handle(&app, post(check)).await
+        })
+        .await["verification_token"]
+            .clone();
+    let register = json!({"email": email, "password": "first password",
+        "verification_token": token});
+    let session = m
+        .measure("register", 201, |app| async move {
+            create_account::handle(&app, post(register)).await
+        })
+        .await["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let s = session.clone();
+    m.measure(
+        "get me",
+        200,
+        |app| async move { get_me::handle(&app, authed(json!({}), &s)).await },
+    )
+    .await;
+
+    let login = json!({"email": email, "password": "first password", "captcha": m.captcha().await});
+    m.measure("log in by password", 200, |app| async move {
+        create_session::handle(&app, post(login)).await
+    })
+    .await;
+    let code = m.code("email", email, "login", None).await;
+    let login = json!({"email": email, "code": code});
+    m.measure("log in by code", 200, |app| async move {
+        create_session::handle(&app, post(login)).await
+    })
+    .await;
+
+    let change = json!({"current_password": "first password", "new_password": "second password"});
+    let s = session.clone();
+    m.measure("change password", 204, |app| async move {
+        change_password::handle(&app, authed(change, &s)).await
+    })
+    .await;
+    let code = m.code("email", email, "reset_password", None).await;
+    let reset = json!({"email": email, "code": code, "new_password": "third password"});
+    m.measure("reset password", 204, |app| async move {
+        reset_password::handle(&app, post(reset)).await
+    })
+    .await;
+
+    // The reset revoked every session: log in again.
+    let login = json!({"email": email, "password": "third password", "captcha": m.captcha().await});
+    let (_, body) = parts(&create_session::handle(&m.t.app, post(login)).await);
+    let session = body["token"].as_str().expect("token").to_string();
+
+    let bind = json!({"channel": "sms", "to": phone, "purpose": "bind"});
+    let s = session.clone();
+    m.measure("send a code, logged in", 202, |app| async move {
+        send_code::handle(&app, authed(bind, &s)).await
+    })
+    .await;
+    let code = m.t.last_code(phone).expect("code");
+    let bind = json!({"phone": phone, "code": code});
+    let s = session.clone();
+    m.measure("bind an address", 200, |app| async move {
+        bind_phone::handle(&app, authed(bind, &s)).await
+    })
+    .await;
+
+    let s = session.clone();
+    let link = m
+        .measure("create a login link", 201, |app| async move {
+            create_login_link::handle(&app, authed(json!({}), &s)).await
+        })
+        .await;
+    let link = json!({"authorization": link["authorization"]});
+    let l = link.clone();
+    m.measure("inspect a login link", 200, |app| async move {
+        inspect_login_link::handle(&app, post(l)).await
+    })
+    .await;
+    m.measure("redeem a login link", 200, |app| async move {
+        redeem_login_link::handle(&app, post(link)).await
+    })
+    .await;
+    let s = session.clone();
+    m.measure("create an invite", 201, |app| async move {
+        create_invite::handle(&app, authed(json!({}), &s)).await
+    })
+    .await;
+
+    let key = domain::api_keys::create(&m.t.app, "backend").await.expect("api key");
+    let code = m.code("sms", "+8613900139000", "confirm", None).await;
+    let check =
+        json!({"channel": "sms", "to": "+8613900139000", "purpose": "confirm", "code": code});
+    let (_, body) = parts(&verify_code::handle(&m.t.app, post(check)).await);
+    let redeem = json!({"verification_token": body["verification_token"]});
+    let auth = format!("ApiKey {}", key.key);
+    m.measure("redeem a verification", 200, |app| async move {
+        let mut req = post(redeem);
+        req.headers_mut().insert("authorization", auth.parse().expect("header"));
+        redeem_verification::handle(&app, req).await
+    })
+    .await;
+
+    let login = json!({"email": email, "password": "third password", "captcha": m.captcha().await});
+    let (_, body) = parts(&create_session::handle(&m.t.app, post(login)).await);
+    let other = body["token"].as_str().expect("token").to_string();
+    m.measure("log out", 204, |app| async move {
+        delete_session::handle(&app, authed(json!({}), &other)).await
+    })
+    .await;
+    let s = session.clone();
+    m.measure("delete the account", 204, |app| async move {
+        delete_account::handle(&app, authed(json!({"current_password": "third password"}), &s))
+            .await
+    })
+    .await;
+
+    let over: Vec<String> = m
+        .seen
+        .iter()
+        .filter_map(|&(name, trips)| {
+            let budget = BUDGETS.iter().find(|(n, ..)| *n == name).map(|&(_, b, _)| b)?;
+            (trips > budget).then(|| format!("{name}: {trips} round trips, budget {budget}"))
+        })
+        .collect();
+    let table: Vec<String> = m
+        .seen
+        .iter()
+        .map(|&(name, trips)| {
+            let goal = BUDGETS.iter().find(|(n, ..)| *n == name).map_or(0, |&(.., g)| g);
+            format!("{name}: {trips} (goal {goal})")
+        })
+        .collect();
+    println!("{b:?}\n{}", table.join("\n"));
+    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+    assert_eq!(m.seen.len(), BUDGETS.len(), "every budgeted request was measured");
+}
+
+both_stores!(every_request_within_its_budget);
