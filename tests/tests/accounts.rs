@@ -393,6 +393,24 @@ async fn races_have_one_winner(b: Backend) {
     assert_eq!(sessions, 1);
 }
 
+/// The session that changed the password keeps working, and so do the
+/// login links it makes afterwards; links made before the change die.
+async fn links_after_a_password_change(b: Backend) {
+    let t = app(b).await;
+    let (status, body) = register(&t, "linker@example.com", "first password").await;
+    assert_eq!(status, 201, "{body}");
+    let session = body["token"].as_str().unwrap().to_string();
+    let (_, before) = call!(t, create_login_link, json!({}), &session);
+    let change = json!({"current_password": "first password", "new_password": "second password"});
+    assert_eq!(call!(t, change_password, change, &session).0, 204);
+    let (status, after) = call!(t, create_login_link, json!({}), &session);
+    assert_eq!(status, 201, "{after}");
+    let redeem = |link: &Value| json!({"authorization": link["authorization"]});
+    assert_eq!(call!(t, redeem_login_link, redeem(&before)).0, 401, "revoked by the change");
+    let (status, body) = call!(t, redeem_login_link, redeem(&after));
+    assert_eq!((status, &body["account"]["email"]), (200, &json!("linker@example.com")));
+}
+
 async fn login_links_expire(b: Backend) {
     let t = app(b).await;
     let (_, session) = t.account(Some("late@example.com"), None).await;
@@ -562,6 +580,7 @@ both_stores!(
     binding_a_taken_address,
     races_have_one_winner,
     login_links_expire,
+    links_after_a_password_change,
 );
 
 /// Passwords are stored as argon2id hashes only.

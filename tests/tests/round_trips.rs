@@ -26,7 +26,7 @@ const BUDGETS: &[(&str, u32, u32)] = &[
     ("change password", 2, 2),
     ("reset password", 2, 2),
     ("bind an address", 2, 2),
-    ("create a login link", 2, 1),
+    ("create a login link", 1, 1),
     ("inspect a login link", 2, 2),
     ("redeem a login link", 2, 2),
     ("create an invite", 2, 2),

@@ -20,9 +20,9 @@ struct Empty {
 pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<Empty>(&req);
     let result = async {
-        let who = auth::require(app, &req).await?;
+        let session = auth::session(app, &req)?;
         body?;
-        let link = accounts::create_login_link(app, &who).await?;
+        let link = accounts::create_login_link(app, &session).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::CREATED, &link, true))
     };
     finish(result.await, locale)

@@ -92,6 +92,11 @@ impl Session {
         &self.claims.sub
     }
 
+    /// The account's session epoch when the token was issued.
+    pub fn epoch(&self) -> u64 {
+        self.claims.epoch
+    }
+
     /// Who it is: one round trip (the account and the logout marker of this
     /// token in one batch read). `Unauthorized` when logged out, revoked by
     /// a password change or reset, or the account is gone.

@@ -8,7 +8,7 @@ use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::ports::{AccountRecord, SecretKind, SecretOwner};
 use crate::services::Services;
-use crate::sessions::Principal;
+use crate::sessions::{AuthError, Session};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -18,16 +18,27 @@ pub struct LoginLink {
     pub expires_in: i64,
 }
 
-/// A single-use link, stored hashed, living 5 minutes.
-pub async fn create_login_link(s: &Services, who: &Principal) -> Result<LoginLink, Fault> {
-    let secret = random_token(&*s.random, 32)?;
-    let hash = s.keys.secret_hash("login_link", &secret);
+/// A single-use link, stored hashed, living 5 minutes. One round trip: the
+/// link is stored under the epoch the session token carries while the
+/// session is loaded. When the session turns out not to stand, the stored
+/// link is never shown to anyone and expires unused; when it is the session
+/// that raised its account's epoch (by changing the password), a second
+/// link is stored under the current epoch (one more round trip).
+pub async fn create_login_link(s: &Services, session: &Session) -> Result<LoginLink, AuthError> {
     let expires_at = s.clock.now() + LOGIN_LINK_SECS;
-    let owner = SecretOwner {
-        account_id: who.account.id.clone(),
-        session_epoch: who.account.session_epoch,
+    let store_link = |session_epoch: u64| async move {
+        let secret = random_token(&*s.random, 32)?;
+        let hash = s.keys.secret_hash("login_link", &secret);
+        let owner = SecretOwner { account_id: session.account_id().to_string(), session_epoch };
+        s.store.put_secret(SecretKind::LoginLink, &hash, &owner, expires_at).await?;
+        Ok::<_, AuthError>(secret)
     };
-    s.store.put_secret(SecretKind::LoginLink, &hash, &owner, expires_at).await?;
+    let (who, stored) = tokio::join!(session.load(s), store_link(session.epoch()));
+    let who = who?;
+    let secret = match stored? {
+        secret if who.account.session_epoch == session.epoch() => secret,
+        _ => store_link(who.account.session_epoch).await?,
+    };
     let base = &s.config.login_link_base;
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}authorization={secret}");

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Vericode's performance figures in one run (how to read them:
+# docs/performance.md):
+#   1. store round trips per request (the test that holds the budgets);
+#   2. p50/p99 latency per request on DynamoDB Local at concurrency 1 and 16;
+#   3. captcha render + encode against Python's `captcha`, as a ratio;
+#   4. release binary sizes (stripped), x86_64 — and arm64 when that Rust
+#      target and a linker for it are installed;
+#   5. cold start per function: init time, first invocation, peak RSS.
+# Usage: scripts/bench.sh [N]   (N requests per latency cell, default 200)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+n="${1:-200}"
+
+scripts/stack.sh start
+# shellcheck source=/dev/null
+source .stack/env
+trap 'scripts/stack.sh stop 2>/dev/null' EXIT
+
+functions=()
+for dir in functions/*/; do functions+=("$(basename "$dir")"); done
+
+echo "== 1. store round trips per request (sequential; goal in brackets)"
+cargo test -q -p vericode-tests --test round_trips -- --nocapture --test-threads 1 2>&1 |
+  grep -E '^(Dynamo|Memory)$|: [0-9]+ \(goal' | sed 's/^/  /'
+
+echo "== 2. latency"
+cargo run -q --profile bench -p vericode-tests --example request_latency -- "$n" | sed 's/^/  /'
+
+echo "== 3. captcha"
+scripts/bench-captcha.sh | sed 's/^/  /'
+
+echo "== 4. release binaries (stripped; goal: at most 6 MiB)"
+packages=()
+for f in "${functions[@]}"; do packages+=(-p "$f"); done
+cargo build -q --release "${packages[@]}"
+size_table() {
+  local dir="$1" arch="$2"
+  for f in "${functions[@]}"; do
+    bytes=$(stat -c %s "$dir/$f")
+    awk -v f="$f" -v a="$arch" -v b="$bytes" \
+      'BEGIN { m = b / 1048576; printf "  %-22s %-8s %6.2f MiB %s\n", f, a, m, (m <= 6 ? "" : "over") }'
+  done
+}
+size_table target/release x86_64
+if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu &&
+  command -v aarch64-linux-gnu-gcc >/dev/null; then
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+    cargo build -q --release --target aarch64-unknown-linux-gnu "${packages[@]}"
+  size_table target/aarch64-unknown-linux-gnu/release arm64
+else
+  echo "  arm64: not measured here (no aarch64-unknown-linux-gnu target or linker installed)"
+fi
+
+echo "== 5. cold start (goal: init at most 20 ms; peak RSS at most 16 MiB, 32 MiB with argon2)"
+"$(dirname "$(command -v moto_server)")/python" scripts/lambda_init.py target/release "${functions[@]}" |
+  sed 's/^/  /'
