@@ -17,8 +17,10 @@ const IP: &str = "198.51.100.40";
 const BUDGETS: &[(&str, u32, u32)] = &[
     ("create captcha", 1, 1),
     ("send a code", 2, 1),
-    ("send a code, logged in", 3, 1),
+    ("send a code, logged in", 2, 1),
     ("verify a code", 2, 1),
+    ("send a step-up code", 3, 1),
+    ("verify a code, logged in", 2, 1),
     ("register", 2, 2),
     ("get me", 1, 1),
     ("log in by password", 2, 2),
@@ -172,6 +174,20 @@ async fn every_request_within_its_budget(b: Backend) {
     let s = session.clone();
     m.measure("bind an address", 200, |app| async move {
         bind_phone::handle(&app, authed(bind, &s)).await
+    })
+    .await;
+
+    let step = json!({"channel": "sms", "purpose": "verify"});
+    let s = session.clone();
+    m.measure("send a step-up code", 202, |app| async move {
+        send_code::handle(&app, authed(step, &s)).await
+    })
+    .await;
+    let code = m.t.last_code(phone).expect("code");
+    let check = json!({"channel": "sms", "to": phone, "purpose": "verify", "code": code});
+    let s = session.clone();
+    m.measure("verify a code, logged in", 200, |app| async move {
+        verify_code::handle(&app, authed(check, &s)).await
     })
     .await;
 

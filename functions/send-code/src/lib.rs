@@ -18,11 +18,11 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<SendCode>(&req);
     let result = async {
         let body = body?;
-        let principal = auth::optional(app, &req).await?;
+        let session = auth::optional_session(app, &req)?;
         // Named by the body or the browser; otherwise the account's own.
         let asked = body.locale.is_some() || req.headers().contains_key("accept-language");
         let locale = asked.then_some(locale);
-        let sent = codes::send(app, body, locale, principal.as_ref(), client_ip(&req)).await?;
+        let sent = codes::send(app, body, locale, session.as_ref(), client_ip(&req)).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::ACCEPTED, &sent, false))
     };
     finish(result.await, locale)

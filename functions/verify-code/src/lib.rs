@@ -17,8 +17,8 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<VerifyCode>(&req);
     let result = async {
         let body = body?;
-        let principal = auth::optional(app, &req).await?;
-        let verified = codes::verify(app, body, principal.as_ref()).await?;
+        let session = auth::optional_session(app, &req)?;
+        let verified = codes::verify(app, body, session.as_ref()).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::OK, &verified, true))
     };
     finish(result.await, locale)

@@ -18,6 +18,17 @@ pub async fn optional(s: &Services, req: &Request) -> Result<Option<Principal>, 
     }
 }
 
+/// The session token if the request carries one, checked offline (the use
+/// case loads it): `401 unauthorized` when the header is not a bearer token
+/// or the token is not a well-signed, unexpired session token.
+pub fn optional_session(s: &Services, req: &Request) -> Result<Option<Session>, ApiError> {
+    match bearer(req) {
+        None => Ok(None),
+        Some(Err(())) => Err(ApiError::Unauthorized),
+        Some(Ok(token)) => Ok(Some(Session::check(s, token)?)),
+    }
+}
+
 /// Requires a well-signed session token, checked offline (the use case
 /// loads it, alongside its own reads): `401 unauthorized` without one.
 pub fn session(s: &Services, req: &Request) -> Result<Session, ApiError> {

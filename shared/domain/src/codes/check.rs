@@ -14,7 +14,7 @@ use crate::ports::{AccountRecord, DestRecord, LiveToken, SaveOutcome};
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
-use crate::sessions::Principal;
+use crate::sessions::{AuthError, Session};
 
 use serde::{Deserialize, Serialize};
 
@@ -50,31 +50,51 @@ impl Redemption {
 /// while the code lives), counted against the destination.
 ///
 /// `bind` and `verify` codes belong to the account that asked for them: their
-/// check needs that account's session (`principal`), and the token names it.
+/// check needs that account's session, and the token names it. A session
+/// sent along is loaded (and must stand) alongside the first read of the
+/// code's record: 2 round trips with a session or without.
 pub async fn verify(
     s: &Services,
     req: VerifyCode,
-    principal: Option<&Principal>,
+    session: Option<&Session>,
 ) -> Result<Verified, CheckError> {
     let dest = Destination::parse(req.channel, &req.to, req.country_code, "to")?;
-    let account = match (req.purpose.needs_login(), principal) {
+    let account = match (req.purpose.needs_login(), session) {
         (true, None) => return Err(CheckError::Unauthorized),
-        (true, Some(p)) => Some(p.account.id.as_str()),
+        (true, Some(p)) => Some(p.account_id()),
         (false, _) => None,
     };
     let (purpose, proof, target) = (req.purpose, Proof::Code(&req.code), &dest);
-    let (jti, now) = retry::run(|| async move {
-        let Redemption { mut record, expected_version } =
-            redeem_for(s, purpose, target, account, proof).await?;
-        let (now, jti) = (s.clock.now(), s.new_id()?);
-        record.token =
-            Some(LiveToken { jti: jti.clone(), expires_at: now + VERIFICATION_TOKEN_TTL });
-        record.expires_at = horizon(&record, now, &s.config);
-        Ok::<_, CheckError>(match s.store.save_destination(&record, expected_version).await? {
-            SaveOutcome::Committed => Attempt::Done((jti, now)),
-            // Another check came first; look again (the code may be gone).
-            SaveOutcome::Conflict => Attempt::Retry,
-        })
+    let loaded = async {
+        match session {
+            Some(session) => session.load(s).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (loaded, first) = tokio::join!(loaded, redeem_for(s, purpose, target, account, proof));
+    loaded.map_err(|e| match e {
+        AuthError::Unauthorized => CheckError::Unauthorized,
+        AuthError::Fault(f) => CheckError::Fault(f),
+    })?;
+    let mut first = Some(first);
+    let (jti, now) = retry::run(|| {
+        let read = first.take();
+        async move {
+            let redeemed = match read {
+                Some(read) => read,
+                None => redeem_for(s, purpose, target, account, proof).await,
+            };
+            let Redemption { mut record, expected_version } = redeemed?;
+            let (now, jti) = (s.clock.now(), s.new_id()?);
+            record.token =
+                Some(LiveToken { jti: jti.clone(), expires_at: now + VERIFICATION_TOKEN_TTL });
+            record.expires_at = horizon(&record, now, &s.config);
+            Ok::<_, CheckError>(match s.store.save_destination(&record, expected_version).await? {
+                SaveOutcome::Committed => Attempt::Done((jti, now)),
+                // Another check came first; look again (the code may be gone).
+                SaveOutcome::Conflict => Attempt::Retry,
+            })
+        }
     })
     .await?
     .ok_or(CheckError::Busy)?;

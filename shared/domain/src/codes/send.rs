@@ -12,13 +12,13 @@ use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::outbox::{Contents, Kind};
 use crate::ports::{
-    Counter, DestRecord, LimitKind, LiveCode, Metric, OutgoingMessage, SendOutcome, SendResult,
-    Timestamp,
+    AccountRecord, Counter, DestRecord, LimitKind, LiveCode, Metric, OutgoingMessage, SendOutcome,
+    SendResult, Timestamp,
 };
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
-use crate::sessions::Principal;
+use crate::sessions::{AuthError, Principal, Session};
 use crate::templates::DEFAULT as DEFAULT_TEMPLATE;
 use std::net::IpAddr;
 
@@ -58,14 +58,23 @@ struct Target {
 /// owner's, which the delivery looks up); `principal` is the caller when
 /// the request carried a valid session token; `client_ip` the address API
 /// Gateway saw.
+///
+/// A session sent along is loaded alongside the destination's first read,
+/// except for `verify`, whose destination is the account's own address.
 pub async fn send(
     s: &Services,
     req: SendCode,
     locale: Option<Locale>,
-    principal: Option<&Principal>,
+    session: Option<&Session>,
     client_ip: Option<IpAddr>,
 ) -> Result<CodeSent, SendError> {
-    let target = prepare(s, &req, principal, client_ip)?;
+    let loaded_first = match session {
+        Some(session) if req.purpose == Purpose::Verify => Some(session.load(s).await?),
+        _ => None,
+    };
+    let caller = session.map(Session::account_id);
+    let own = loaded_first.as_ref().map(|p| &p.account);
+    let target = prepare(s, &req, caller, own, client_ip)?;
     if let Some(token) = &target.captcha_token {
         match captcha::verify_token(s, token, client_ip).await {
             Ok(()) => {}
@@ -79,13 +88,15 @@ pub async fn send(
             Err(CaptchaError::Fault(f)) => return Err(SendError::Fault(f)),
         }
     }
-    let caller_locale = principal.and_then(|p| p.account.locale.as_deref()).map(Locale::from_field);
+    let (principal, mut first) = load_with_first_read(s, &target, session, loaded_first).await?;
+    let caller_locale =
+        principal.as_ref().and_then(|p| p.account.locale.as_deref()).map(Locale::from_field);
     let locale = match (locale, caller_locale) {
         (Some(named), _) => MessageLocale::Named(named),
         (None, Some(callers)) => MessageLocale::Named(callers),
         (None, None) => MessageLocale::Owners,
     };
-    let result = retry::run(|| attempt(s, &target, locale)).await;
+    let result = retry::run(|| attempt(s, &target, locale, first.take())).await;
     let outcome = match &result {
         Ok(Some(_)) => Some(SendResult::Accepted),
         Err(SendError::RateLimited { .. }) => Some(SendResult::RateLimited),
@@ -110,19 +121,43 @@ pub async fn send(
     })
 }
 
+/// The caller (already loaded, or loaded now alongside the destination's
+/// first read), and that read.
+async fn load_with_first_read(
+    s: &Services,
+    target: &Target,
+    session: Option<&Session>,
+    loaded: Option<Principal>,
+) -> Result<(Option<Principal>, Option<FirstRead>), SendError> {
+    Ok(match (session, loaded) {
+        (_, Some(principal)) => (Some(principal), None),
+        (Some(session), None) => {
+            let (now, address) = (s.clock.now(), target.dest.key());
+            let (principal, read) =
+                tokio::join!(session.load(s), s.store.load_destination(&target.key, &address, now));
+            (Some(principal?), Some((read?, now)))
+        }
+        (None, None) => (None, None),
+    })
+}
+
+/// The destination's record and its address's owner, read at a time.
+type FirstRead = ((DestRecord, Option<String>), Timestamp);
+
 /// Validates the request: session, captcha, destination, SMS country,
 /// template set (an unknown one, or one without this channel, is `400`).
 fn prepare(
     s: &Services,
     req: &SendCode,
-    principal: Option<&Principal>,
+    caller: Option<&str>,
+    own: Option<&AccountRecord>,
     client_ip: Option<IpAddr>,
 ) -> Result<Target, SendError> {
-    if req.purpose.needs_login() && principal.is_none() {
+    if req.purpose.needs_login() && caller.is_none() {
         return Err(SendError::Unauthorized);
     }
     // A session waives the captcha only where one is required anyway.
-    let waived = principal.is_some() && req.purpose.needs_login();
+    let waived = caller.is_some() && req.purpose.needs_login();
     let (captcha, captcha_token) = match (&req.captcha, waived) {
         (_, true) => (None, None),
         (Some(c), false) => match c.check(&s.config.captcha_provider)? {
@@ -131,7 +166,7 @@ fn prepare(
         },
         (None, false) => return Err(Invalid::missing("captcha").into()),
     };
-    let dest = destination(req, principal)?;
+    let dest = destination(req, own)?;
     let sms_country = match &dest {
         Destination::Phone(p) => {
             let cc = p.country_code();
@@ -151,7 +186,7 @@ fn prepare(
         Some(name) if s.templates.serves(name, dest.channel()) => Some(name.to_string()),
         Some(_) => return Err(Invalid::value("template").into()),
     };
-    let caller = principal.map(|p| p.account.id.clone());
+    let caller = caller.map(str::to_string);
     Ok(Target {
         template,
         purpose: req.purpose,
@@ -169,11 +204,11 @@ fn prepare(
 }
 
 /// Where the code goes: `to`, or for `verify` the account's own address.
-fn destination(req: &SendCode, principal: Option<&Principal>) -> Result<Destination, SendError> {
-    if let (Purpose::Verify, Some(p)) = (req.purpose, principal) {
+fn destination(req: &SendCode, own: Option<&AccountRecord>) -> Result<Destination, SendError> {
+    if let (Purpose::Verify, Some(account)) = (req.purpose, own) {
         let bound = match req.channel {
-            Channel::Email => p.account.email.as_deref(),
-            Channel::Sms => p.account.phone.as_deref(),
+            Channel::Email => account.email.as_deref(),
+            Channel::Sms => account.phone.as_deref(),
         };
         let bound = bound.ok_or(SendError::NoBoundAddress)?;
         return Destination::parse(req.channel, bound, None, "to")
@@ -217,9 +252,15 @@ async fn attempt(
     s: &Services,
     t: &Target,
     locale: MessageLocale,
+    read: Option<FirstRead>,
 ) -> Result<Attempt<String>, SendError> {
-    let now = s.clock.now();
-    let (old, owner) = s.store.load_destination(&t.key, &t.dest.key(), now).await?;
+    let ((old, owner), now) = match read {
+        Some(read) => read,
+        None => {
+            let now = s.clock.now();
+            (s.store.load_destination(&t.key, &t.dest.key(), now).await?, now)
+        }
+    };
     let facts = Facts {
         purpose: t.purpose,
         channel: t.dest.channel(),
@@ -359,3 +400,12 @@ fn outgoing(
 
 /// How long a message outlives its code.
 const MESSAGE_KEPT_SECS: i64 = 86_400;
+
+impl From<AuthError> for SendError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthorized => SendError::Unauthorized,
+            AuthError::Fault(f) => SendError::Fault(f),
+        }
+    }
+}
