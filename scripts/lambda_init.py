@@ -75,6 +75,15 @@ class Runtime(http.server.BaseHTTPRequestHandler):
         rig["answered"].set()
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """The held second "next" ends with the process: no traceback for that."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 def event_for(function):
     names = sorted(f for f in os.listdir(os.path.join(ROOT, "events")) if f.startswith(function + "."))
     preferred = [n for n in names if ".default." in n or ".email." in n or ".code." in n or ".bounce." in n]
@@ -100,7 +109,7 @@ def cold_start(binary, function, env):
         "done": threading.Event(),
         "outcome": None,
     }
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Runtime)
+    server = QuietServer(("127.0.0.1", 0), Runtime)
     server.rig = rig
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}",
