@@ -388,8 +388,10 @@ pub async fn dev_from_env() -> Result<Dev, DevError> {
     let store = store_from_env(&store_choice, sdk.as_ref()).await?;
     let answers = Arc::new(memory::AnswerLog::default());
     let templates = edge::compose::templates_from_env()?;
-    let services =
-        Services::new(config, store)?.with_captcha_log(answers.clone()).with_templates(templates);
+    let services = Services::new(config, store)?
+        .with_image_renderer()
+        .with_captcha_log(answers.clone())
+        .with_templates(templates);
     let services = edge::compose::with_captcha_provider(services)?;
     let (delivery, outbox): (Arc<dyn Delivery>, Option<Arc<dyn Outbox>>) =
         match (delivery_choice.as_str(), &sdk) {

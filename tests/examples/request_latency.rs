@@ -54,6 +54,7 @@ impl Rig {
         let (client, table) = prep.dynamo.clone().expect("DynamoDB");
         let timed = Services::new(cfg, Arc::new(DynamoStore::new(client, table)))
             .expect("services")
+            .with_image_renderer()
             .with_clock(Arc::new(prep.clock.clone()));
         let mut rig = Rig { prep, timed: Arc::new(timed), session: String::new() };
         let token = rig.verified("email", OWNER, "register", 0).await;

@@ -141,7 +141,8 @@ async fn main() {
     cfg.ip_window_max = 1_000_000;
     let answers = Arc::new(memory::AnswerLog::default());
     let store = Arc::new(DynamoStore::new(client, table));
-    let app = Services::new(cfg, store).unwrap().with_captcha_log(answers.clone());
+    let app =
+        Services::new(cfg, store).unwrap().with_image_renderer().with_captcha_log(answers.clone());
     let binder = account(&app, "binder@example.com").await;
     let (token, _) = domain::sessions::issue(&app, &binder, 3600).unwrap();
 

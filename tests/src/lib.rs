@@ -143,6 +143,7 @@ fn build(
     let metrics = Arc::new(MetricLog::default());
     let app = Services::new(config, store)
         .expect("services")
+        .with_image_renderer()
         .with_clock(Arc::new(clock.clone()))
         .with_captcha_log(answers.clone())
         .with_metrics(metrics.clone())

@@ -25,12 +25,15 @@ fn stand_in() -> String {
     })
 }
 
+/// The configuration a deployed function builds (`aws::lambda_sdk_config`:
+/// credentials and region from the environment, the ring TLS client), here
+/// pointed at the stand-in: the deliver function's real clients.
 async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .load()
-        .await
+    let endpoint = endpoint.to_string();
+    aws::lambda_sdk_config(move |name| match name {
+        "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+        _ => std::env::var(name).ok(),
+    })
 }
 
 /// A sender identity the stand-in has verified.
@@ -193,7 +196,10 @@ impl Rig {
         let answers = Arc::new(memory::AnswerLog::default());
         let mut cfg = config();
         cfg.delivery_max_attempts = 3;
-        let app = Services::new(cfg, Arc::new(store)).unwrap().with_captcha_log(answers.clone());
+        let app = Services::new(cfg, Arc::new(store))
+            .unwrap()
+            .with_image_renderer()
+            .with_captcha_log(answers.clone());
         let stream = Stream::open(&table).await;
         Rig { app, answers, table, stream }
     }

@@ -116,6 +116,7 @@ async fn ids_come_from_the_random_source_and_bind_the_answer(b: Backend) {
     let (store, _) = vericode_tests::store(b).await;
     let services = domain::Services::new(vericode_tests::config(), store)
         .unwrap()
+        .with_image_renderer()
         .with_random(std::sync::Arc::new(Counting(std::sync::atomic::AtomicU8::new(7))))
         .with_captcha_log(t.answers.clone());
     let first = captcha::create(&services).await.unwrap();

@@ -202,6 +202,7 @@ async fn the_binary_with_the_real_adapters() {
     let stand_in = std::env::var("VERICODE_TEST_AWS")
         .unwrap_or_else(|_| panic!("VERICODE_TEST_AWS is not set: run scripts/test.sh"));
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(aws::http_client())
         .endpoint_url(&stand_in)
         .region(aws_config::Region::new("us-east-1"))
         .load()

@@ -67,9 +67,18 @@ impl AwsDelivery {
         from: String,
         configuration_set: Option<String>,
     ) -> Self {
+        let env = |name: &str| std::env::var(name).ok();
+        let mut ses = aws_sdk_ses::config::Builder::from(sdk);
+        if let Some(url) = crate::service_endpoint(env, "SES") {
+            ses = ses.endpoint_url(url);
+        }
+        let mut sns = aws_sdk_sns::config::Builder::from(sdk);
+        if let Some(url) = crate::service_endpoint(env, "SNS") {
+            sns = sns.endpoint_url(url);
+        }
         AwsDelivery {
-            ses: aws_sdk_ses::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
+            ses: aws_sdk_ses::Client::from_conf(ses.build()),
+            sns: aws_sdk_sns::Client::from_conf(sns.build()),
             from,
             configuration_set,
         }

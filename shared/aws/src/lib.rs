@@ -26,15 +26,61 @@ pub fn timeouts(get: impl Fn(&str) -> Option<String>) -> aws_config::timeout::Ti
         .build()
 }
 
+/// The HTTPS client of every AWS client: hyper and rustls over `ring` (one
+/// TLS stack, and a smaller one than aws-lc).
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// The shared AWS configuration (credentials, region, endpoints) from the
 /// standard chain, with `timeouts` from the environment; `us-east-1` when no
-/// region is configured (local stand-ins).
+/// region is configured (local stand-ins). For the dev server, the admin
+/// tool and tests, which may run anywhere.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    let region = aws_config::meta::region::RegionProviderChain::default_provider()
-        .or_else(aws_config::Region::new("us-east-1"));
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client())
         .timeout_config(timeouts(|name| std::env::var(name).ok()))
         .load()
-        .await
+        .await;
+    match sdk.region() {
+        Some(_) => sdk,
+        None => sdk.into_builder().region(aws_config::Region::new("us-east-1")).build(),
+    }
+}
+
+/// A deployed function's AWS configuration, from what Lambda puts in its
+/// environment: the region (`AWS_REGION`, else `us-east-1`), the function
+/// role's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`), `AWS_ENDPOINT_URL` when set, and `timeouts`. No
+/// profile files, SSO, STS or instance metadata: a function never needs
+/// them, and leaving them out keeps about a megabyte out of each binary.
+/// Service-specific endpoints (`AWS_ENDPOINT_URL_DYNAMODB`, …) are read by
+/// each client (`service_endpoint`).
+pub fn lambda_sdk_config(get: impl Fn(&str) -> Option<String>) -> aws_config::SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+    let region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"));
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.unwrap_or_else(|| "us-east-1".into())))
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .http_client(http_client())
+        .timeout_config(timeouts(get));
+    if let Some(url) = get("AWS_ENDPOINT_URL") {
+        config = config.endpoint_url(url);
+    }
+    config.build()
+}
+
+/// `AWS_ENDPOINT_URL_<SERVICE>` (`service` as the SDK spells it, e.g.
+/// `DYNAMODB`, `SES`, `SNS`), which overrides `AWS_ENDPOINT_URL` for one
+/// service.
+pub fn service_endpoint(get: impl Fn(&str) -> Option<String>, service: &str) -> Option<String> {
+    get(&format!("AWS_ENDPOINT_URL_{service}")).filter(|v| !v.trim().is_empty())
 }

@@ -10,7 +10,7 @@ use crate::error::Fault;
 use crate::password::Passwords;
 use crate::ports::{
     CaptchaLog, CaptchaRenderer, CaptchaVerifier, Clock, Metrics, NoCaptchaLog, NoCaptchaVerifier,
-    NoMetrics, OsRandom, Random, Relay, Store, StreamRelay, SystemClock,
+    NoMetrics, NoRenderer, OsRandom, Random, Relay, Store, StreamRelay, SystemClock,
 };
 use crate::templates::TemplateSets;
 use crate::token::TokenKeys;
@@ -39,8 +39,10 @@ pub struct Services {
 }
 
 impl Services {
-    /// Services over `store` with the system clock, the OS CSPRNG, the image
-    /// renderer, the stream relay, and no captcha log or metrics.
+    /// Services over `store` with the system clock, the OS CSPRNG, the stream
+    /// relay, and no captcha renderer, captcha log or metrics. Whatever
+    /// issues captchas adds the renderer (`with_image_renderer`): a function
+    /// built without it links no image code.
     pub fn new(config: Config, store: Arc<dyn Store>) -> Result<Self, Fault> {
         Ok(Services {
             keys: Keys::derive(&config.code_key),
@@ -49,7 +51,7 @@ impl Services {
             store,
             relay: Arc::new(StreamRelay),
             metrics: Arc::new(NoMetrics),
-            renderer: Arc::new(crate::render::ImageRenderer),
+            renderer: Arc::new(NoRenderer),
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
             captcha_log: Arc::new(NoCaptchaLog),
@@ -67,6 +69,11 @@ impl Services {
     pub fn with_random(mut self, random: Arc<dyn Random>) -> Self {
         self.random = random;
         self
+    }
+
+    /// The built-in captcha image renderer.
+    pub fn with_image_renderer(self) -> Self {
+        self.with_renderer(Arc::new(crate::render::ImageRenderer))
     }
 
     pub fn with_renderer(mut self, renderer: Arc<dyn CaptchaRenderer>) -> Self {

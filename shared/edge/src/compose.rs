@@ -14,8 +14,8 @@ use std::sync::Arc;
 pub struct Deployment {
     /// `TABLE_NAME` (default `vericode`).
     pub table_name: String,
-    /// `DYNAMODB_ENDPOINT`: overrides the DynamoDB endpoint (the SDK's own
-    /// `AWS_ENDPOINT_URL_DYNAMODB` works as well).
+    /// `DYNAMODB_ENDPOINT`, else the SDK's own `AWS_ENDPOINT_URL_DYNAMODB`:
+    /// overrides the DynamoDB endpoint.
     pub dynamodb_endpoint: Option<String>,
     /// `EMAIL_FROM`: the sender of emails; required where email is sent.
     pub email_from: Option<String>,
@@ -28,7 +28,8 @@ impl Deployment {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         Deployment {
             table_name: get("TABLE_NAME").unwrap_or_else(|| "vericode".into()),
-            dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
+            dynamodb_endpoint: get("DYNAMODB_ENDPOINT")
+                .or_else(|| aws::service_endpoint(get, "DYNAMODB")),
             email_from: get("EMAIL_FROM"),
             ses_configuration_set: get("SES_CONFIGURATION_SET"),
         }
@@ -90,7 +91,7 @@ pub fn templates_from_env() -> Result<Arc<TemplateSets>, StartupError> {
 /// the SES and SNS clients are linked into that one alone.
 pub async fn from_env() -> Result<Services, StartupError> {
     let config = config_from_env(Secrets::Required)?;
-    let sdk = aws::sdk_config().await;
+    let sdk = aws::lambda_sdk_config(|name| std::env::var(name).ok());
     let store = Deployment::from_env().store(&sdk);
     Ok(Services::new(config, Arc::new(store))?.with_metrics(Arc::new(EmfMetrics)))
 }
@@ -124,7 +125,7 @@ pub async fn deliverer_from_env() -> Result<domain::outbox::Deliverer, StartupEr
     check_templates()?;
     let deployment = Deployment::from_env();
     let from = deployment.sender()?;
-    let sdk = aws::sdk_config().await;
+    let sdk = aws::lambda_sdk_config(|name| std::env::var(name).ok());
     let store = deployment.store(&sdk);
     let delivery = aws::delivery::AwsDelivery::new(&sdk, from, deployment.ses_configuration_set);
     let services = Services::new(config, Arc::new(store))?

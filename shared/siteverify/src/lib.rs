@@ -36,7 +36,7 @@ impl SiteVerify {
     pub fn new(url: &str, secret: &str, timeout: Duration) -> Result<Self, ProviderError> {
         let fail = |e: Box<dyn std::error::Error + Send + Sync>| ProviderError(e);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
             .map_err(|e| fail(e.into()))?
             .https_or_http()
             .enable_http1()

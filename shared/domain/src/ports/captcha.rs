@@ -19,6 +19,16 @@ pub trait CaptchaRenderer: Send + Sync {
     fn render(&self) -> Result<RenderedCaptcha, RenderError>;
 }
 
+/// Renders nothing: the wiring of every function but the one that issues
+/// captchas, so that the image code is linked into that one alone.
+pub struct NoRenderer;
+
+impl CaptchaRenderer for NoRenderer {
+    fn render(&self) -> Result<RenderedCaptcha, RenderError> {
+        Err(RenderError)
+    }
+}
+
 /// Told the answer of every captcha issued. Deployed functions wire
 /// `NoCaptchaLog`; only the dev server keeps answers (for `/_dev/captchas`).
 pub trait CaptchaLog: Send + Sync {

@@ -11,8 +11,8 @@ mod store;
 mod system;
 
 pub use captcha::{
-    CaptchaLog, CaptchaRenderer, CaptchaVerifier, NoCaptchaLog, NoCaptchaVerifier, ProviderError,
-    RenderError, RenderedCaptcha,
+    CaptchaLog, CaptchaRenderer, CaptchaVerifier, NoCaptchaLog, NoCaptchaVerifier, NoRenderer,
+    ProviderError, RenderError, RenderedCaptcha,
 };
 pub use delivery::{Delivery, DeliveryError, Message};
 pub use metrics::{DeliveryResult, Metric, Metrics, NoMetrics, SendResult};
