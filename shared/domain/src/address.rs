@@ -121,20 +121,17 @@ impl PhoneNumber {
             None
         } else {
             let code = country_code.ok_or(Invalid::Phone(field))?;
-            let regions =
-                phonenumber::metadata::DATABASE.by_code(&code).ok_or(Invalid::Phone(field))?;
-            let id = regions.first().ok_or(Invalid::Phone(field))?.id();
-            Some(id.parse::<phonenumber::country::Id>().map_err(|_| Invalid::Phone(field))?)
+            Some(crate::phone::home_region(code).ok_or(Invalid::Phone(field))?)
         };
-        let number = phonenumber::parse(region, raw).map_err(|_| Invalid::Phone(field))?;
-        if !phonenumber::is_valid(&number) {
+        let number = crate::phone::parse(raw, region).ok_or(Invalid::Phone(field))?;
+        if !crate::phone::is_valid(&number) {
             return Err(Invalid::Phone(field));
         }
-        let code = number.code().value();
+        let code = number.code;
         if country_code.is_some_and(|c| c != code) {
             return Err(Invalid::Phone(field));
         }
-        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        let e164 = format!("+{code}{}", number.national);
         Ok(PhoneNumber { e164, country_code: code })
     }
 

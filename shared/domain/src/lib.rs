@@ -19,6 +19,7 @@ pub mod invalid;
 pub mod messages;
 pub mod outbox;
 pub mod password;
+mod phone;
 pub mod ports;
 pub mod purpose;
 pub mod render;
