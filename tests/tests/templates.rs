@@ -112,3 +112,25 @@ fn a_broken_set_is_refused_at_load_naming_its_file() {
     assert!(e.reason.contains("empty"), "{e}");
     assert!(TemplateSets::load(Path::new("/no/such/templates/dir")).is_err());
 }
+
+/// The send function reads only the sets' index: the same sets and
+/// channels as a full load, the same layout refusals, nothing compiled.
+#[test]
+fn the_index_names_the_same_sets_without_compiling_them() {
+    let loaded = TemplateSets::load(&fixtures()).expect("the fixture sets load");
+    let index = TemplateSets::index(&fixtures()).expect("the fixture sets index");
+    for name in ["default", "welcome", "sms-only", "no-such-set"] {
+        for channel in [domain::address::Channel::Email, domain::address::Channel::Sms] {
+            assert_eq!(index.serves(name, channel), loaded.serves(name, channel), "{name}");
+        }
+    }
+    let layout = tree(&[("welcome/zh-Hans/code.sms.txt", "{{ code }}")]);
+    let e = TemplateSets::index(&layout).expect_err("no en");
+    assert!(e.file.ends_with("welcome/en"), "{e}");
+    let broken = tree(&[("welcome/en/code.sms.txt", "{{ code ")]);
+    assert!(
+        TemplateSets::index(&broken)
+            .is_ok_and(|s| s.serves("welcome", domain::address::Channel::Sms))
+    );
+    assert!(TemplateSets::load(&broken).is_err());
+}

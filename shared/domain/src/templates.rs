@@ -43,8 +43,7 @@ fn refuse(file: impl AsRef<Path>, reason: impl ToString) -> TemplateError {
 #[derive(Default)]
 pub struct TemplateSets {
     env: Environment<'static>,
-    /// Set name → whether its `en` serves email, SMS.
-    sets: BTreeMap<String, (bool, bool)>,
+    sets: Sets,
 }
 
 impl std::fmt::Debug for TemplateSets {
@@ -73,71 +72,96 @@ fn entries(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, TemplateErro
     Ok(out)
 }
 
+/// Set name → whether its `en` serves email, SMS.
+type Sets = BTreeMap<String, (bool, bool)>;
+
+/// Walks the sets under `dir`, checking names, locales and files, and calls
+/// `each(key, file, path)` for every template (`key` is `<set>/<locale>/<file>`).
+fn walk(
+    dir: &Path,
+    each: &mut dyn FnMut(&str, &str, &Path) -> Result<(), TemplateError>,
+) -> Result<Sets, TemplateError> {
+    let mut sets = Sets::new();
+    for (name, path) in entries(dir)? {
+        if !path.is_dir() || !valid_name(&name) || name == DEFAULT {
+            return Err(refuse(
+                &path,
+                "expected a folder named 1-64 of a-z 0-9 - _ (not `default`)",
+            ));
+        }
+        let mut en = None;
+        for (tag, locale_dir) in entries(&path)? {
+            let locale = Locale::from_tag(&tag)
+                .filter(|l| l.as_str() == tag && locale_dir.is_dir())
+                .ok_or_else(|| {
+                    refuse(&locale_dir, "not a supported locale folder (en, zh-Hans, …)")
+                })?;
+            let serves = walk_locale(&locale_dir, &mut |file, path| {
+                each(&format!("{name}/{}/{file}", locale.as_str()), file, path)
+            })?;
+            if tag == "en" {
+                en = Some(serves);
+            }
+        }
+        let serves =
+            en.ok_or_else(|| refuse(path.join("en"), "missing: every set needs en, the fallback"))?;
+        sets.insert(name, serves);
+    }
+    Ok(sets)
+}
+
+/// Checks one locale folder's files and calls `each(file, path)` for each;
+/// whether it has an email (all three files) and an SMS template.
+fn walk_locale(
+    dir: &Path,
+    each: &mut dyn FnMut(&str, &Path) -> Result<(), TemplateError>,
+) -> Result<(bool, bool), TemplateError> {
+    let files = entries(dir)?;
+    let present = |f: &str| files.iter().any(|(n, _)| n == f);
+    if let Some((file, path)) = files.iter().find(|(f, _)| !EMAIL.contains(&f.as_str()) && f != SMS)
+    {
+        return Err(refuse(path, format!("unknown file {file}: expected {EMAIL:?} and/or {SMS}")));
+    }
+    let email = EMAIL.iter().filter(|f| present(f)).count();
+    if email != 0 && email != EMAIL.len() {
+        return Err(refuse(dir, format!("an email template needs all of {EMAIL:?}")));
+    }
+    if files.is_empty() {
+        return Err(refuse(dir, "empty"));
+    }
+    for (file, path) in &files {
+        each(file, path)?;
+    }
+    Ok((email == EMAIL.len(), present(SMS)))
+}
+
 impl TemplateSets {
     /// Reads, compiles and test-renders every set under `dir`.
     pub fn load(dir: &Path) -> Result<Self, TemplateError> {
-        let mut sets = TemplateSets::default();
-        for (name, path) in entries(dir)? {
-            if !path.is_dir() || !valid_name(&name) || name == DEFAULT {
-                return Err(refuse(
-                    &path,
-                    "expected a folder named 1-64 of a-z 0-9 - _ (not `default`)",
-                ));
-            }
-            let mut locales = Vec::new();
-            for (tag, locale_dir) in entries(&path)? {
-                let locale = Locale::from_tag(&tag)
-                    .filter(|l| l.as_str() == tag && locale_dir.is_dir())
-                    .ok_or_else(|| {
-                        refuse(&locale_dir, "not a supported locale folder (en, zh-Hans, …)")
-                    })?;
-                sets.add_locale(&name, locale, &locale_dir)?;
-                locales.push(locale.as_str());
-            }
-            if !locales.contains(&"en") {
-                return Err(refuse(path.join("en"), "missing: every set needs en, the fallback"));
-            }
-            let has = |f: &str| sets.env.get_template(&format!("{name}/en/{f}")).is_ok();
-            let (email, sms) = (has(EMAIL[0]), has(SMS));
-            sets.sets.insert(name, (email, sms));
-        }
-        Ok(sets)
-    }
-
-    fn add_locale(&mut self, name: &str, locale: Locale, dir: &Path) -> Result<(), TemplateError> {
-        let files = entries(dir)?;
-        let present = |f: &str| files.iter().any(|(n, _)| n == f);
-        if let Some((file, path)) =
-            files.iter().find(|(f, _)| !EMAIL.contains(&f.as_str()) && f != SMS)
-        {
-            return Err(refuse(
-                path,
-                format!("unknown file {file}: expected {EMAIL:?} and/or {SMS}"),
-            ));
-        }
-        let email = EMAIL.iter().filter(|f| present(f)).count();
-        if email != 0 && email != EMAIL.len() {
-            return Err(refuse(dir, format!("an email template needs all of {EMAIL:?}")));
-        }
-        if files.is_empty() {
-            return Err(refuse(dir, "empty"));
-        }
-        for (file, path) in &files {
+        let mut env = Environment::empty();
+        let sets = walk(dir, &mut |key, file, path| {
             let source = std::fs::read_to_string(path).map_err(|e| refuse(path, e))?;
-            let key = format!("{name}/{}/{file}", locale.as_str());
-            self.env.add_template_owned(key.clone(), source).map_err(|e| refuse(path, e))?;
+            env.add_template_owned(key.to_string(), source).map_err(|e| refuse(path, e))?;
             let sample = context! {
                 app_name => "Sample", code => "123456", minutes => 10, purpose => "register",
                 channel => if file == SMS { "sms" } else { "email" },
             };
-            let rendered = self.env.get_template(&key).and_then(|t| t.render(sample));
-            match rendered {
-                Ok(text) if text.trim().is_empty() => return Err(refuse(path, "renders empty")),
-                Ok(_) => {}
-                Err(e) => return Err(refuse(path, e)),
+            match env.get_template(key).and_then(|t| t.render(sample)) {
+                Ok(text) if text.trim().is_empty() => Err(refuse(path, "renders empty")),
+                Ok(_) => Ok(()),
+                Err(e) => Err(refuse(path, e)),
             }
-        }
-        Ok(())
+        })?;
+        Ok(TemplateSets { env, sets })
+    }
+
+    /// The sets under `dir` and the channels each serves, with the folder
+    /// layout checked but nothing compiled: what a function that only
+    /// names a set when it sends needs (the delivery function `load`s them,
+    /// and refuses to start on a broken one). Links no template engine.
+    pub fn index(dir: &Path) -> Result<Self, TemplateError> {
+        let sets = walk(dir, &mut |_, _, _| Ok(()))?;
+        Ok(TemplateSets { env: Environment::empty(), sets })
     }
 
     /// Whether `name` can write a code message on `channel` (`default` always can).

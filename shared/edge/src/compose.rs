@@ -80,8 +80,22 @@ pub fn check_templates() -> Result<(), StartupError> {
 /// compiled and test-rendered now: a broken one fails the start, naming its
 /// file.
 pub fn templates_from_env() -> Result<Arc<TemplateSets>, StartupError> {
+    templates_with(TemplateSets::load)
+}
+
+/// The names of the template sets under `TEMPLATES_DIR` and the channels
+/// each serves, the layout checked but nothing compiled: the send function
+/// only names a set (the delivery function renders it, and refuses to start
+/// on a broken one), so it links no template engine.
+pub fn template_index_from_env() -> Result<Arc<TemplateSets>, StartupError> {
+    templates_with(TemplateSets::index)
+}
+
+fn templates_with(
+    read: fn(&std::path::Path) -> Result<TemplateSets, domain::templates::TemplateError>,
+) -> Result<Arc<TemplateSets>, StartupError> {
     Ok(Arc::new(match std::env::var("TEMPLATES_DIR") {
-        Ok(dir) if !dir.trim().is_empty() => TemplateSets::load(std::path::Path::new(dir.trim()))?,
+        Ok(dir) if !dir.trim().is_empty() => read(std::path::Path::new(dir.trim()))?,
         _ => TemplateSets::default(),
     }))
 }
