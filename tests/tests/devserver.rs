@@ -434,20 +434,31 @@ fn a_function_names_a_missing_setting_at_start() {
         &[("JWT_SIGNING_KEY", secret), ("CODE_KEY", key), ("AWS_REGION", "us-east-1")],
     );
     assert!(out.contains("AWS_LAMBDA") && !out.contains("EMAIL_FROM"), "{out}");
-    // A broken template set stops the start, naming its file.
+    // A broken template set stops the start, naming its file: the send
+    // function reads the sets' layout (a set without `en`), the delivery
+    // function compiles them (a template that does not parse).
+    let dir = std::env::temp_dir().join(format!("vericode-broken-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(dir.join("welcome/zh-Hans")).unwrap();
+    std::fs::write(dir.join("welcome/zh-Hans/code.sms.txt"), "{{ code }}").unwrap();
+    let layout = dir.display().to_string();
+    let with_templates = |name: &str, dir: &str| {
+        run_bin(
+            name,
+            &[
+                ("JWT_SIGNING_KEY", secret),
+                ("CODE_KEY", key),
+                ("AWS_REGION", "us-east-1"),
+                ("EMAIL_FROM", "no-reply@example.com"),
+                ("TEMPLATES_DIR", dir),
+            ],
+        )
+    };
+    let out = with_templates("send-code", &layout);
+    assert!(out.contains("welcome/en") && !out.contains("AWS_LAMBDA"), "{out}");
     let dir = std::env::temp_dir().join(format!("vericode-broken-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(dir.join("welcome/en")).unwrap();
     std::fs::write(dir.join("welcome/en/code.sms.txt"), "{% if %}").unwrap();
-    let dir = dir.display().to_string();
-    let out = run_bin(
-        "send-code",
-        &[
-            ("JWT_SIGNING_KEY", secret),
-            ("CODE_KEY", key),
-            ("AWS_REGION", "us-east-1"),
-            ("TEMPLATES_DIR", &dir),
-        ],
-    );
+    let out = with_templates("deliver", &dir.display().to_string());
     assert!(out.contains("welcome/en/code.sms.txt") && !out.contains("AWS_LAMBDA"), "{out}");
 }
 

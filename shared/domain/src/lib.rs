@@ -16,6 +16,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod invalid;
+mod jwt_crypto;
 pub mod messages;
 pub mod outbox;
 pub mod password;

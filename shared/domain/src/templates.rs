@@ -13,8 +13,10 @@
 //! (`en`, `zh-Hans`). Every set has `en` (the fallback for locales it lacks)
 //! and serves the channels `en` has. The templates are minijinja with the
 //! built-in set's context (`app_name`, `code`, `minutes`, `purpose`,
-//! `channel`). Everything is read, compiled and rendered once with a sample
-//! at start: a broken set stops the start with its file named, never a send.
+//! `channel`). Whatever renders them (`load`) reads, compiles and renders
+//! everything once with a sample at start: a broken set stops the start with
+//! its file named, never a send. The send function reads only the `index`
+//! (the layout checked, nothing compiled).
 
 use crate::address::Channel;
 use crate::catalog::Locale;

@@ -84,6 +84,7 @@ fn jwk(public: &[u8; 32]) -> Jwk {
 impl TokenKeys {
     /// Signs with `seed`'s key; verifies with it and with `previous` public keys.
     pub fn new(seed: &[u8; 32], previous: &[[u8; 32]]) -> Self {
+        crate::jwt_crypto::install();
         let mut der = PKCS8_ED25519.to_vec();
         der.extend_from_slice(seed);
         let mut keys: Vec<Jwk> = Vec::new();
@@ -191,14 +192,18 @@ mod tests {
         // alg none, and HMAC keyed with the public key (algorithm confusion).
         let none = format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#), forged);
         assert_eq!(keys.verify::<Claims>(&none, 99), Err(TokenError::Malformed));
-        let x = &keys.jwks().keys[0].x;
-        let mut hs = Header::new(Algorithm::HS256);
-        hs.kid = Some(keys.kid().to_string());
-        let confused =
-            jsonwebtoken::encode(&hs, &c, &EncodingKey::from_secret(x.as_bytes()).unwrap())
-                .unwrap();
+        let hs = format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{}"}}"#, keys.kid());
+        let confused = format!(
+            "{}.{}.{}",
+            B64.encode(hs),
+            B64.encode(r#"{"sub":"a","exp":100}"#),
+            B64.encode([7u8; 32])
+        );
         assert_eq!(keys.verify::<Claims>(&confused, 99), Err(TokenError::Malformed));
         assert_eq!(keys.verify::<Claims>("x.y", 99), Err(TokenError::Malformed));
+        // Nothing but EdDSA is signed or checked at all.
+        let hmac = EncodingKey::from_secret(b"secret").unwrap();
+        assert!(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &c, &hmac).is_err());
     }
 
     #[test]
