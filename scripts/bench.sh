@@ -29,6 +29,8 @@ cargo run -q --profile bench -p vericode-tests --example request_latency -- "$n"
 
 echo "== 3. captcha"
 scripts/bench-captcha.sh | sed 's/^/  /'
+echo "  phone numbers, first use per country (goal: at most 5 ms extra):"
+cargo bench -q -p domain --bench phone 2>/dev/null | sed 's/^/  /'
 
 echo "== 4. release binaries (stripped; goal: at most 6 MiB)"
 packages=()
