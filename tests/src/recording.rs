@@ -103,22 +103,26 @@ impl CodeStore for Recording {
     async fn commit_send(
         &self,
         captcha: Option<(&str, &[u8; 32])>,
-        record: &DestRecord,
-        expected_version: u64,
+        record: RecordWrite<'_>,
         counters: &[Counter],
         message: &OutgoingMessage,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError> {
         self.note(one("commit_send/message"));
+        if let RecordWrite::NewCode { .. } = record {
+            self.note(one("commit_send/new_code"));
+        }
         if captcha.is_some() {
             self.note(one("commit_send/captcha"));
         }
         if !counters.is_empty() {
             self.note(one("commit_send/counter"));
         }
-        let commit =
-            self.inner.commit_send(captcha, record, expected_version, counters, message, now);
+        let commit = self.inner.commit_send(captcha, record, counters, message, now);
         self.run(one("commit_send"), commit).await
+    }
+    async fn guess_code(&self, guess: &Guess, now: Timestamp) -> Result<GuessOutcome, StoreError> {
+        self.run(one("guess_code"), self.inner.guess_code(guess, now)).await
     }
     async fn save_destination(
         &self,

@@ -383,6 +383,60 @@ async fn concurrent_sends_and_checks(b: Backend) {
     assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1, "{statuses:?}");
 }
 
+/// Concurrent wrong guesses count one check each and no more than the
+/// code allows; the right code is dead after them.
+async fn concurrent_wrong_guesses_count_exactly(b: Backend) {
+    let t = app(b).await;
+    send(&t, email("flood@example.com", "register")).await;
+    let code = t.last_code("flood@example.com").unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (app, body) = (t.app.clone(), check("flood@example.com", "register", wrong));
+            tokio::spawn(async move {
+                parts(&verify_code::handle(&app, request(&body, IP, None)).await)
+            })
+        })
+        .collect();
+    let mut left = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("code_invalid")));
+        left.push(body["error"]["attempts_left"].as_u64());
+    }
+    left.sort_unstable();
+    // The 5 checks counted once each (4, 3, 2, 1, 0 left); 11 found none left.
+    let mut want = vec![Some(0); 12];
+    want.extend([1, 2, 3, 4].map(Some));
+    assert_eq!(left, want);
+    assert_eq!(verify(&t, check("flood@example.com", "register", &code)).await.0, 400);
+}
+
+/// A code stored before codes carried a hash (written by an earlier
+/// version, still live after an upgrade) is checked by reading it.
+async fn a_code_stored_without_its_hash_still_checks(b: Backend) {
+    use domain::ports::{Clock, DestRecord, LiveCode};
+    let t = app(b).await;
+    let key = "register|email:legacy@example.com";
+    let now = t.clock.now();
+    let sealed = t.app.keys.seal_code(key, "424242", &*t.app.random).unwrap();
+    let code = LiveCode { sealed, hash: None, expires_at: now + 600, attempts: 0 };
+    let record = DestRecord {
+        key: key.into(),
+        version: 1,
+        sends: vec![now],
+        code: Some(code),
+        expires_at: now + 600,
+        ..Default::default()
+    };
+    t.app.store.save_destination(&record, 0).await.unwrap();
+    let (status, body) = verify(&t, check("legacy@example.com", "register", "424243")).await;
+    assert_eq!((status, body["error"]["attempts_left"].as_u64()), (400, Some(4)));
+    let (status, body) = verify(&t, check("legacy@example.com", "register", "424242")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(verify(&t, check("legacy@example.com", "register", "424242")).await.0, 400);
+}
+
 async fn bad_input_changes_nothing(b: Backend) {
     let t = app(b).await;
     let (id, answer) = t.captcha().await;
@@ -503,6 +557,8 @@ both_stores!(
     bind_and_verify_need_a_session,
     a_refused_delivery_leaves_nothing_behind,
     concurrent_sends_and_checks,
+    concurrent_wrong_guesses_count_exactly,
+    a_code_stored_without_its_hash_still_checks,
     bad_input_changes_nothing,
 );
 

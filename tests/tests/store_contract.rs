@@ -19,11 +19,20 @@ fn record(key: &str, version: u64) -> DestRecord {
         key: key.to_string(),
         version,
         sends: vec![T0],
-        code: Some(LiveCode { sealed: vec![1, 2, 3], expires_at: T0 + 600, attempts: 2 }),
+        code: Some(LiveCode {
+            sealed: vec![1, 2, 3],
+            hash: Some([4; 32]),
+            expires_at: T0 + 600,
+            attempts: 2,
+        }),
         fails: vec![T0 - 5],
         token: Some(LiveToken { jti: "jti-1".into(), expires_at: T0 + 600 }),
         expires_at: T0 + 600,
     }
+}
+
+fn replace(record: &DestRecord, expected_version: u64) -> RecordWrite<'_> {
+    RecordWrite::Replace { record, expected_version }
 }
 
 fn counter(kind: LimitKind, limit: u32) -> Counter {
@@ -148,8 +157,7 @@ async fn a_send_commits_captcha_record_and_counters_together(b: Backend) {
     let outcome = store
         .commit_send(
             Some((&c.id, &c.answer_hash)),
-            &record(&k, 1),
-            0,
+            replace(&record(&k, 1), 0),
             std::slice::from_ref(&ip),
             &message(),
             T0,
@@ -180,7 +188,11 @@ async fn a_refused_send_writes_nothing(b: Backend) {
     let send = |captcha, version| {
         let (store, k, counters, refused) =
             (store.clone(), k.clone(), counters.clone(), refused.clone());
-        async move { store.commit_send(captcha, &record(&k, 1), version, &counters, &refused, T0).await }
+        async move {
+            store
+                .commit_send(captcha, replace(&record(&k, 1), version), &counters, &refused, T0)
+                .await
+        }
     };
     assert_eq!(send(wrong, 0).await.unwrap(), SendOutcome::CaptchaRejected);
     assert_eq!(send(captcha_ref, 7).await.unwrap(), SendOutcome::Conflict);
@@ -203,7 +215,8 @@ async fn a_refused_send_writes_nothing(b: Backend) {
     let old = captcha(T0);
     store.put_captcha(&old).await.unwrap();
     let (r, m) = (record(&k, 1), message());
-    let outcome = store.commit_send(Some((&old.id, &old.answer_hash)), &r, 0, &[], &m, T0).await;
+    let outcome =
+        store.commit_send(Some((&old.id, &old.answer_hash)), replace(&r, 0), &[], &m, T0).await;
     assert_eq!(outcome.unwrap(), SendOutcome::CaptchaRejected);
 }
 
@@ -214,7 +227,7 @@ async fn concurrent_sends_have_one_winner(b: Backend) {
         .map(|_| {
             let (store, k) = (store.clone(), k.clone());
             tokio::spawn(async move {
-                store.commit_send(None, &record(&k, 1), 0, &[], &message(), T0).await
+                store.commit_send(None, replace(&record(&k, 1), 0), &[], &message(), T0).await
             })
         })
         .collect();
@@ -226,6 +239,173 @@ async fn concurrent_sends_have_one_winner(b: Backend) {
         }
     }
     assert_eq!(committed, 1);
+}
+
+fn live(hash: u8, expires_at: i64) -> LiveCode {
+    LiveCode { sealed: vec![hash; 40], hash: Some([hash; 32]), expires_at, attempts: 0 }
+}
+
+/// One send in 60 s, 2 in 2,000 s, 5 checks per code.
+const LIMITS: SendLimits =
+    SendLimits { resend_secs: 60, window_secs: 2000, window_max: 2, max_attempts: 5 };
+
+/// A send's new code goes in without a read, on the record's conditions;
+/// a refusal hands back the record as stored and writes nothing.
+async fn a_new_code_goes_in_on_the_records_conditions(b: Backend) {
+    let (store, _) = store(b).await;
+    let k = key();
+    let load = |now| {
+        let (store, k) = (store.clone(), k.clone());
+        async move { store.load_destination(&k, "email:x", now).await.unwrap().0 }
+    };
+    let send = |code: LiveCode, now: i64, m: OutgoingMessage| {
+        let (store, k) = (store.clone(), k.clone());
+        async move {
+            let write = RecordWrite::NewCode {
+                key: &k,
+                code: &code,
+                limits: LIMITS,
+                expires_at: now + 3600,
+            };
+            store.commit_send(None, write, &[], &m, now).await.unwrap()
+        }
+    };
+    assert_eq!(send(live(1, T0 + 600), T0, message()).await, SendOutcome::Committed);
+    let first = load(T0).await;
+    let want = DestRecord {
+        key: k.clone(),
+        version: 1,
+        sends: vec![T0],
+        code: Some(live(1, T0 + 600)),
+        expires_at: T0 + 3600,
+        ..Default::default()
+    };
+    assert_eq!(first, want);
+    // A live code is there: refused, nothing written (not the message either).
+    let m = message();
+    assert_eq!(send(live(2, T0 + 700), T0 + 100, m.clone()).await, SendOutcome::Occupied(first));
+    assert_eq!(store.claim_message(&m.id, T0, T0 + 30).await.unwrap(), Claim::Settled);
+    // Failed checks and a token stay when the next code goes in.
+    let mut kept = load(T0).await;
+    kept.fails = vec![T0 + 5];
+    kept.token = Some(LiveToken { jti: "jti-2".into(), expires_at: T0 + 900 });
+    kept.code.as_mut().unwrap().attempts = 5;
+    kept.version = 2;
+    assert_eq!(store.save_destination(&kept, 1).await.unwrap(), SaveOutcome::Committed);
+    // The code is dead after 5 checks, but the last send is too recent.
+    let occupied = send(live(3, T0 + 630), T0 + 30, message()).await;
+    assert_eq!(occupied, SendOutcome::Occupied(kept.clone()));
+    assert_eq!(send(live(3, T0 + 660), T0 + 60, message()).await, SendOutcome::Committed);
+    let second = load(T0 + 60).await;
+    let want = DestRecord {
+        version: 3,
+        sends: vec![T0 + 60, T0],
+        code: Some(live(3, T0 + 660)),
+        expires_at: T0 + 3660,
+        ..kept
+    };
+    assert_eq!(second, want);
+    // Two sends in 2,000 s: the window is full until the older one leaves it,
+    // even once the code has expired.
+    assert_eq!(send(live(4, T0 + 1600), T0 + 1000, message()).await, SendOutcome::Occupied(second));
+    assert_eq!(send(live(4, T0 + 2600), T0 + 2000, message()).await, SendOutcome::Committed);
+    assert_eq!(load(T0 + 2000).await.sends[..2], [T0 + 2000, T0 + 60]);
+}
+
+fn guess(k: &str, hash: u8, jti: &str) -> Guess {
+    Guess {
+        key: k.to_string(),
+        hash: [hash; 32],
+        token: LiveToken { jti: jti.into(), expires_at: T0 + 600 },
+        max_attempts: 5,
+        fail_max: 3,
+        fails_since: T0 - 3600,
+        expires_at: T0 + 3600,
+    }
+}
+
+/// The store decides a guess: a wrong one is counted, a right one swaps the
+/// code for the token, and no live code (or too many failures) writes nothing.
+async fn a_guess_is_decided_by_the_store(b: Backend) {
+    let (store, _) = store(b).await;
+    let k = key();
+    let load = || {
+        let (store, k) = (store.clone(), k.clone());
+        async move { store.load_destination(&k, "email:x", T0).await.unwrap().0 }
+    };
+    // No record: refused, as an empty one.
+    let empty = DestRecord { key: k.clone(), ..Default::default() };
+    let outcome = store.guess_code(&guess(&k, 4, "a"), T0).await.unwrap();
+    assert_eq!(outcome, GuessOutcome::Refused(empty));
+    assert_eq!(load().await.version, 0, "nothing written");
+    // record(): code hash [4; 32], 2 checks so far, one failure at T0 - 5.
+    store.save_destination(&record(&k, 1), 0).await.unwrap();
+    let outcome = store.guess_code(&guess(&k, 5, "a"), T0).await.unwrap();
+    assert_eq!(outcome, GuessOutcome::Wrong { attempts: 3 });
+    let counted = load().await;
+    assert_eq!((counted.version, counted.fails.clone()), (2, vec![T0, T0 - 5]));
+    assert_eq!(counted.code.as_ref().unwrap().attempts, 3);
+    assert_eq!(counted.expires_at, T0 + 3600);
+    assert_eq!(store.guess_code(&guess(&k, 4, "b"), T0).await.unwrap(), GuessOutcome::Right);
+    let right = load().await;
+    let token = Some(LiveToken { jti: "b".into(), expires_at: T0 + 600 });
+    assert_eq!((right.version, right.code.clone(), right.token.clone()), (3, None, token));
+    assert_eq!(right.fails, counted.fails, "a right guess adds no failure");
+    // Used: refused with the record as stored.
+    let outcome = store.guess_code(&guess(&k, 4, "c"), T0).await.unwrap();
+    assert_eq!(outcome, GuessOutcome::Refused(right.clone()));
+    assert_eq!(load().await, right);
+
+    // Three failures in the window refuse every check, right or wrong.
+    let k = key();
+    let mut limited = record(&k, 1);
+    limited.fails = vec![T0 - 1, T0 - 2, T0 - 3];
+    store.save_destination(&limited, 0).await.unwrap();
+    for hash in [4, 5] {
+        let outcome = store.guess_code(&guess(&k, hash, "d"), T0).await.unwrap();
+        assert_eq!(outcome, GuessOutcome::Refused(limited.clone()));
+    }
+    // Once the oldest of them has left the window, checks are open again.
+    let later = Guess { fails_since: T0 - 3, ..guess(&k, 4, "e") };
+    assert_eq!(store.guess_code(&later, T0).await.unwrap(), GuessOutcome::Right);
+    // An expired code, or one checked 5 times, is not live.
+    for (attempts, expires_at) in [(0, T0), (5, T0 + 600)] {
+        let k = key();
+        let mut dead = record(&k, 1);
+        dead.code = Some(LiveCode { attempts, expires_at, ..live(4, 0) });
+        store.save_destination(&dead, 0).await.unwrap();
+        let outcome = store.guess_code(&guess(&k, 4, "f"), T0).await.unwrap();
+        assert_eq!(outcome, GuessOutcome::Refused(dead));
+    }
+}
+
+/// Of concurrent guesses, one right one wins and wrong ones count no
+/// further than the code's checks.
+async fn concurrent_guesses_count_once_each(b: Backend) {
+    let (store, _) = store(b).await;
+    let k = key();
+    store.save_destination(&record(&k, 1), 0).await.unwrap();
+    let tasks: Vec<_> = (0..12u8)
+        .map(|i| {
+            let (store, g) = (store.clone(), guess(&k, if i % 4 == 0 { 4 } else { 5 }, "t"));
+            tokio::spawn(async move { store.guess_code(&g, T0).await.unwrap() })
+        })
+        .collect();
+    let (mut right, mut wrong) = (0, Vec::new());
+    for t in tasks {
+        match t.await.unwrap() {
+            GuessOutcome::Right => right += 1,
+            GuessOutcome::Wrong { attempts } => wrong.push(attempts),
+            GuessOutcome::Refused(_) => {}
+        }
+    }
+    wrong.sort_unstable();
+    assert!(right <= 1, "one right guess at most");
+    // 2 checks before, 5 allowed: at most 3 more, each counted once.
+    assert!(wrong.len() + right <= 3, "{wrong:?} + {right}");
+    assert_eq!(wrong, (3..3 + wrong.len() as u32).collect::<Vec<_>>());
+    let r = store.load_destination(&k, "email:x", T0).await.unwrap().0;
+    assert_eq!(r.version, 1 + (wrong.len() + right) as u64);
 }
 
 async fn counters_limit_refund_and_roll_over(b: Backend) {
@@ -457,7 +637,7 @@ async fn concurrent_secret_takes_have_one_winner(b: Backend) {
 async fn a_message_is_claimed_leased_and_settled(b: Backend) {
     let (store, _) = store(b).await;
     let m = message();
-    let sent = store.commit_send(None, &record(&key(), 1), 0, &[], &m, T0).await.unwrap();
+    let sent = store.commit_send(None, replace(&record(&key(), 1), 0), &[], &m, T0).await.unwrap();
     assert_eq!(sent, SendOutcome::Committed);
     let Claim::Claimed(first) = store.claim_message(&m.id, T0, T0 + 30).await.unwrap() else {
         panic!("a pending message is claimed")
@@ -484,7 +664,7 @@ async fn a_message_is_claimed_leased_and_settled(b: Backend) {
     // Unknown and expired messages are settled: there is nothing to send.
     assert_eq!(store.claim_message("unknown", T0, T0 + 30).await.unwrap(), Claim::Settled);
     let old = message();
-    store.commit_send(None, &record(&key(), 1), 0, &[], &old, T0).await.unwrap();
+    store.commit_send(None, replace(&record(&key(), 1), 0), &[], &old, T0).await.unwrap();
     let late = store.claim_message(&old.id, old.expires_at, old.expires_at + 30).await.unwrap();
     assert_eq!(late, Claim::Settled);
 }
@@ -492,7 +672,7 @@ async fn a_message_is_claimed_leased_and_settled(b: Backend) {
 async fn concurrent_message_claims_have_one_winner(b: Backend) {
     let (store, _) = store(b).await;
     let m = message();
-    store.commit_send(None, &record(&key(), 1), 0, &[], &m, T0).await.unwrap();
+    store.commit_send(None, replace(&record(&key(), 1), 0), &[], &m, T0).await.unwrap();
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let (store, id) = (store.clone(), m.id.clone());
@@ -516,7 +696,7 @@ async fn a_failed_message_saves_and_refunds_once(b: Backend) {
     let (k, m) = (key(), message());
     let sms = counter(LimitKind::SmsDaily, 1);
     let counters = std::slice::from_ref(&sms);
-    store.commit_send(None, &record(&k, 1), 0, counters, &m, T0).await.unwrap();
+    store.commit_send(None, replace(&record(&k, 1), 0), counters, &m, T0).await.unwrap();
     let full = CountOutcome::LimitReached { until: sms.expires_at };
     assert_eq!(store.increment(&sms, T0).await.unwrap(), full);
     // Not claimed yet: nothing happens.
@@ -559,6 +739,9 @@ both_stores!(
     a_send_commits_captcha_record_and_counters_together,
     a_refused_send_writes_nothing,
     concurrent_sends_have_one_winner,
+    a_new_code_goes_in_on_the_records_conditions,
+    a_guess_is_decided_by_the_store,
+    concurrent_guesses_count_once_each,
     counters_limit_refund_and_roll_over,
     concurrent_increments_never_pass_the_limit,
     accounts_are_created_read_and_found_by_address,

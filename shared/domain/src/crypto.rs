@@ -47,6 +47,7 @@ fn open(key: &[u8; 32], context: &str, blob: &[u8]) -> Option<Vec<u8>> {
 pub struct Keys {
     captcha: [u8; 32],
     codes: [u8; 32],
+    code_check: [u8; 32],
     link: [u8; 32],
     outbox: [u8; 32],
 }
@@ -58,6 +59,7 @@ impl Keys {
         Keys {
             captcha: mac(code_key, &[b"vericode/captcha/v1"]),
             codes: mac(code_key, &[b"vericode/codes/v1"]),
+            code_check: mac(code_key, &[b"vericode/code-check/v1"]),
             link: mac(code_key, &[b"vericode/secrets/v1"]),
             outbox: mac(code_key, &[b"vericode/outbox/v1"]),
         }
@@ -77,6 +79,12 @@ impl Keys {
     /// The code sealed by `seal_code` for the same `context`, or `None`.
     pub fn open_code(&self, context: &str, blob: &[u8]) -> Option<String> {
         String::from_utf8(open(&self.codes, context, blob)?).ok()
+    }
+
+    /// The keyed hash a code is checked against in the store, bound to
+    /// `context` (the destination's key).
+    pub fn code_hash(&self, context: &str, code: &str) -> [u8; 32] {
+        mac(&self.code_check, &[context.as_bytes(), b"\0", code.as_bytes()])
     }
 
     /// Encrypts an outgoing message's contents, bound to its id.

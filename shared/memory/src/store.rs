@@ -8,8 +8,8 @@ use domain::crypto::digest_eq;
 use domain::ports::{
     AccountRecord, AccountStore, AccountWrite, ApiKeyRecord, ApiKeyStore, ApplyOutcome,
     CaptchaStore, Claim, CodeStore, CountOutcome, Counter, CounterStore, DestRecord, FailOutcome,
-    OutboxStore, OutgoingMessage, SaveOutcome, SecretKind, SecretOwner, SecretStore, SendOutcome,
-    StoreError, StoredCaptcha, Timestamp,
+    Guess, GuessOutcome, OutboxStore, OutgoingMessage, RecordWrite, SaveOutcome, SecretKind,
+    SecretOwner, SecretStore, SendOutcome, StoreError, StoredCaptcha, Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -67,6 +67,51 @@ impl MemoryStore {
 impl Inner {
     fn version(&self, key: &str) -> u64 {
         self.destinations.get(key).map_or(0, |r| r.version)
+    }
+
+    /// The record as a read sees it at `now`: empty at its version once expired.
+    fn record(&self, key: &str, now: Timestamp) -> DestRecord {
+        match self.destinations.get(key) {
+            Some(r) if r.expires_at > now => r.clone(),
+            other => DestRecord {
+                key: key.to_string(),
+                version: other.map_or(0, |r| r.version),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// The record as stored, expired or not (what a condition sees).
+    fn stored(&self, key: &str) -> DestRecord {
+        let empty = || DestRecord { key: key.to_string(), ..Default::default() };
+        self.destinations.get(key).cloned().unwrap_or_else(empty)
+    }
+
+    /// Whether the record part of a send may be written.
+    fn record_write_holds(&self, write: &RecordWrite<'_>, now: Timestamp) -> Option<SendOutcome> {
+        match write {
+            RecordWrite::Replace { record, expected_version } => {
+                (self.version(&record.key) != *expected_version).then_some(SendOutcome::Conflict)
+            }
+            RecordWrite::NewCode { key, limits, .. } => (!limits.admit(&self.stored(key), now))
+                .then(|| SendOutcome::Occupied(self.record(key, now))),
+        }
+    }
+
+    /// Writes the record part of a send whose conditions hold.
+    fn write_record(&mut self, write: &RecordWrite<'_>, now: Timestamp) {
+        let record = match write {
+            RecordWrite::Replace { record, .. } => (*record).clone(),
+            RecordWrite::NewCode { key, code, expires_at, .. } => {
+                let mut r = self.stored(key);
+                r.sends.insert(0, now);
+                r.code = Some((*code).clone());
+                r.version += 1;
+                r.expires_at = *expires_at;
+                r
+            }
+        };
+        self.destinations.insert(record.key.clone(), record);
     }
 
     /// Whether the condition of an account write holds.
@@ -145,22 +190,13 @@ impl CodeStore for MemoryStore {
         now: Timestamp,
     ) -> Result<(DestRecord, Option<String>), StoreError> {
         let inner = self.lock();
-        let record = match inner.destinations.get(key) {
-            Some(r) if r.expires_at > now => r.clone(),
-            other => DestRecord {
-                key: key.to_string(),
-                version: other.map_or(0, |r| r.version),
-                ..Default::default()
-            },
-        };
-        Ok((record, inner.owners.get(address).cloned()))
+        Ok((inner.record(key, now), inner.owners.get(address).cloned()))
     }
 
     async fn commit_send(
         &self,
         captcha: Option<(&str, &[u8; 32])>,
-        record: &DestRecord,
-        expected_version: u64,
+        record: RecordWrite<'_>,
         counters: &[Counter],
         message: &OutgoingMessage,
         now: Timestamp,
@@ -175,8 +211,8 @@ impl CodeStore for MemoryStore {
                 return Ok(SendOutcome::CaptchaRejected);
             }
         }
-        if inner.version(&record.key) != expected_version {
-            return Ok(SendOutcome::Conflict);
+        if let Some(refused) = inner.record_write_holds(&record, now) {
+            return Ok(refused);
         }
         for c in counters {
             if inner.counters.get(&c.key).is_some_and(|(n, exp)| *exp > now && *n >= c.limit) {
@@ -190,7 +226,7 @@ impl CodeStore for MemoryStore {
         if let Some((id, _)) = captcha {
             inner.captchas.remove(id);
         }
-        inner.destinations.insert(record.key.clone(), record.clone());
+        inner.write_record(&record, now);
         for c in counters {
             let entry = inner.counters.entry(c.key.clone()).or_insert((0, c.expires_at));
             if entry.1 <= now {
@@ -200,6 +236,32 @@ impl CodeStore for MemoryStore {
         }
         inner.messages.insert(message.id.clone(), (message.clone(), MessageState::Pending));
         Ok(SendOutcome::Committed)
+    }
+
+    async fn guess_code(&self, g: &Guess, now: Timestamp) -> Result<GuessOutcome, StoreError> {
+        let mut inner = self.lock();
+        let mut r = inner.stored(&g.key);
+        let Some(right) = g.judge(&r, now) else {
+            return Ok(GuessOutcome::Refused(inner.record(&g.key, now)));
+        };
+        let outcome = match (right, r.code.as_mut()) {
+            (true, _) => {
+                r.code = None;
+                r.token = Some(g.token.clone());
+                GuessOutcome::Right
+            }
+            (false, Some(code)) => {
+                code.attempts += 1;
+                let attempts = code.attempts;
+                r.fails.insert(0, now);
+                GuessOutcome::Wrong { attempts }
+            }
+            (false, None) => return Err(StoreError::Corrupt("judged a missing code".into())),
+        };
+        r.version += 1;
+        r.expires_at = g.expires_at;
+        inner.destinations.insert(g.key.clone(), r);
+        Ok(outcome)
     }
 
     async fn save_destination(

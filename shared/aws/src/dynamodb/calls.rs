@@ -6,6 +6,7 @@ use super::keys::{self, PK};
 use super::store::DynamoStore;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
 use domain::ports::StoreError;
 use domain::retry::{self, Attempt};
@@ -49,13 +50,35 @@ where
 pub fn cancellation_codes(
     e: SdkError<TransactWriteItemsError, HttpResponse>,
 ) -> Result<Vec<String>, StoreError> {
+    Ok(cancellation_reasons(e)?.into_iter().map(|(code, _)| code).collect())
+}
+
+/// `cancellation_codes`, each with the item as it was where the write asked
+/// for it on a failed condition.
+pub fn cancellation_reasons(
+    e: SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Result<Vec<(String, Option<Item>)>, StoreError> {
     match e.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => Ok(c
             .cancellation_reasons()
             .iter()
-            .map(|r| r.code().unwrap_or("None").to_string())
+            .map(|r| (r.code().unwrap_or("None").to_string(), r.item().cloned()))
             .collect()),
         _ => Err(unavailable(e)),
+    }
+}
+
+/// An update's result: `Err(old item)` when its condition did not hold
+/// (the item as it was, if the update asked for it and there was one).
+pub fn conditional_update(
+    result: Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>>,
+) -> Result<Result<UpdateItemOutput, Option<Item>>, StoreError> {
+    match result {
+        Ok(out) => Ok(Ok(out)),
+        Err(e) => match e.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(c)) => Ok(Err(c.item().cloned())),
+            _ => Err(unavailable(e)),
+        },
     }
 }
 

@@ -3,7 +3,7 @@
 use super::keys::{self, EXPIRES_AT};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::ports::{AccountRecord, DestRecord, LiveCode, LiveToken, StoreError};
+use domain::ports::{AccountRecord, DestRecord, LiveCode, LiveToken, StoreError, Timestamp};
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -20,7 +20,7 @@ pub fn b(v: &[u8]) -> AttributeValue {
     AttributeValue::B(Blob::new(v.to_vec()))
 }
 
-fn list(v: &[i64]) -> AttributeValue {
+pub fn list(v: &[i64]) -> AttributeValue {
     AttributeValue::L(v.iter().map(n).collect())
 }
 
@@ -82,6 +82,9 @@ pub fn dest_item(r: &DestRecord) -> Item {
     item.insert(EXPIRES_AT.into(), n(r.expires_at));
     if let Some(c) = &r.code {
         item.insert("code_sealed".into(), b(&c.sealed));
+        if let Some(hash) = &c.hash {
+            item.insert("code_hash".into(), b(hash));
+        }
         item.insert("code_expires_at".into(), n(c.expires_at));
         item.insert("code_attempts".into(), n(c.attempts));
     }
@@ -90,6 +93,21 @@ pub fn dest_item(r: &DestRecord) -> Item {
         item.insert("token_expires_at".into(), n(t.expires_at));
     }
     item
+}
+
+/// The record as a read sees it at `now`: none stored, or expired, is an
+/// empty one at the stored version.
+pub fn dest_record_at(
+    key: &str,
+    item: Option<&Item>,
+    now: Timestamp,
+) -> Result<DestRecord, StoreError> {
+    let empty = |version| DestRecord { key: key.to_string(), version, ..Default::default() };
+    Ok(match item.map(|i| dest_record(key, i)).transpose()? {
+        None => empty(0),
+        Some(r) if r.expires_at > now => r,
+        Some(r) => empty(r.version),
+    })
 }
 
 pub fn dest_record(key: &str, item: &Item) -> Result<DestRecord, StoreError> {
@@ -101,6 +119,7 @@ pub fn dest_record(key: &str, item: &Item) -> Result<DestRecord, StoreError> {
                 .map_err(|_| corrupt("code_sealed is not binary".into()))?
                 .as_ref()
                 .to_vec(),
+            hash: item.get("code_hash").map(|_| get_hash(item, "code_hash")).transpose()?,
             expires_at: get_n(item, "code_expires_at")?,
             attempts: get_n(item, "code_attempts")? as u32,
         }),

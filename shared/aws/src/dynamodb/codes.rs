@@ -3,17 +3,20 @@
 //! transaction (captcha, record, counters); fixed-window counters
 //! (`COUNTER#…`).
 
-use super::calls::{build, cancellation_codes, conditional};
-use super::codec::{Item, b, dest_record, get_n, get_s, n};
+use super::calls::{build, cancellation_reasons, conditional, conditional_update};
+use super::codec::{Item, b, dest_record_at, get_n, get_s, list, n, s};
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
 use super::writes::{put_message, put_record};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{
+    Delete, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use domain::ports::{
-    CodeStore, CountOutcome, Counter, CounterStore, DestRecord, OutgoingMessage, SaveOutcome,
-    SendOutcome, StoreError, Timestamp,
+    CodeStore, CountOutcome, Counter, CounterStore, DestRecord, Guess, GuessOutcome, LiveCode,
+    OutgoingMessage, RecordWrite, SaveOutcome, SendLimits, SendOutcome, StoreError, Timestamp,
 };
 
 pub(super) const IAM: &[Operation] = &[
@@ -22,6 +25,8 @@ pub(super) const IAM: &[Operation] = &[
     op("commit_send/captcha", &["dynamodb:DeleteItem"]),
     op("commit_send/counter", &["dynamodb:UpdateItem"]),
     op("commit_send/message", &["dynamodb:PutItem"]),
+    op("commit_send/new_code", &["dynamodb:UpdateItem"]),
+    op("guess_code", &["dynamodb:UpdateItem"]),
     op("save_destination", &["dynamodb:PutItem"]),
     op("increment", &["dynamodb:UpdateItem"]),
     op("refund", &["dynamodb:UpdateItem"]),
@@ -68,19 +73,152 @@ pub(super) fn counter_increment(
     )
 }
 
+/// A send's new code, written without a read first (see
+/// `RecordWrite::NewCode`): refused, with the item as it was, if the
+/// record holds a live code or the destination's limits are spent.
+fn new_code(
+    table: &str,
+    key: &str,
+    code: &LiveCode,
+    limits: &SendLimits,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<Update, StoreError> {
+    let nth = limits.window_max.saturating_sub(1);
+    let hash =
+        code.hash.ok_or_else(|| StoreError::Corrupt("a new code without its hash".into()))?;
+    build(
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(keys::key(keys::dest(key))))
+            .update_expression(
+                "SET sends = list_append(:now_list, if_not_exists(sends, :empty)), \
+                 code_sealed = :sealed, code_hash = :hash, code_expires_at = :code_exp, \
+                 code_attempts = :zero, expires_at = :exp ADD ver :one",
+            )
+            .condition_expression(format!(
+                "(attribute_not_exists(code_sealed) OR code_expires_at <= :now \
+                 OR code_attempts >= :max) \
+                 AND (attribute_not_exists(sends[0]) OR sends[0] <= :resent) \
+                 AND (attribute_not_exists(sends[{nth}]) OR sends[{nth}] <= :window)"
+            ))
+            .expression_attribute_values(":now_list", list(&[now]))
+            .expression_attribute_values(":empty", list(&[]))
+            .expression_attribute_values(":sealed", b(&code.sealed))
+            .expression_attribute_values(":hash", b(&hash))
+            .expression_attribute_values(":code_exp", n(code.expires_at))
+            .expression_attribute_values(":zero", n(code.attempts))
+            .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(limits.max_attempts))
+            .expression_attribute_values(":resent", n(now - limits.resend_secs))
+            .expression_attribute_values(":window", n(now - limits.window_secs))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build(),
+    )
+}
+
+/// The record part of a send's transaction.
+fn record_item(
+    table: &str,
+    write: &RecordWrite<'_>,
+    now: Timestamp,
+) -> Result<TransactWriteItem, StoreError> {
+    Ok(match write {
+        RecordWrite::Replace { record, expected_version } => {
+            TransactWriteItem::builder().put(put_record(table, record, *expected_version)?).build()
+        }
+        RecordWrite::NewCode { key, code, limits, expires_at } => {
+            let update = new_code(table, key, code, limits, *expires_at, now)?;
+            TransactWriteItem::builder().update(update).build()
+        }
+    })
+}
+
+/// The two writes of a guess, sent together: exactly one of their
+/// conditions can hold. The right one swaps the code for the token…
+fn right_guess(
+    call: UpdateItemFluentBuilder,
+    g: &Guess,
+    now: Timestamp,
+) -> UpdateItemFluentBuilder {
+    guess_values(call, g, now)
+        .update_expression(
+            "REMOVE code_sealed, code_hash, code_expires_at, code_attempts \
+             SET token_jti = :jti, token_expires_at = :token_exp, expires_at = :exp ADD ver :one",
+        )
+        .condition_expression(format!("code_hash = :hash AND {}", open_to_checks(g)))
+        .expression_attribute_values(":jti", s(&g.token.jti))
+        .expression_attribute_values(":token_exp", n(g.token.expires_at))
+}
+
+/// …the wrong one counts the check and the failure, and hands back the
+/// item as it was if neither holds.
+fn wrong_guess(
+    call: UpdateItemFluentBuilder,
+    g: &Guess,
+    now: Timestamp,
+) -> UpdateItemFluentBuilder {
+    guess_values(call, g, now)
+        .update_expression(
+            "SET fails = list_append(:now_list, if_not_exists(fails, :empty)), expires_at = :exp \
+             ADD code_attempts :one, ver :one",
+        )
+        .condition_expression(format!(
+            "attribute_exists(code_hash) AND code_hash <> :hash AND {}",
+            open_to_checks(g)
+        ))
+        .expression_attribute_values(":now_list", list(&[now]))
+        .expression_attribute_values(":empty", list(&[]))
+        .return_values(ReturnValue::UpdatedNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+}
+
+/// The live code and the failed-check window, as `Guess::judge` has them.
+fn open_to_checks(g: &Guess) -> String {
+    let nth = g.fail_max.saturating_sub(1);
+    format!(
+        "code_expires_at > :now AND code_attempts < :max \
+         AND (attribute_not_exists(fails[{nth}]) OR fails[{nth}] <= :since)"
+    )
+}
+
+/// What both writes of a guess name: the record, the guess, the limits.
+fn guess_values(
+    call: UpdateItemFluentBuilder,
+    g: &Guess,
+    now: Timestamp,
+) -> UpdateItemFluentBuilder {
+    call.set_key(Some(keys::key(keys::dest(&g.key))))
+        .expression_attribute_values(":hash", b(&g.hash))
+        .expression_attribute_values(":exp", n(g.expires_at))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":max", n(g.max_attempts))
+        .expression_attribute_values(":since", n(g.fails_since))
+}
+
 /// What a cancelled send transaction means: the first refusing item, by
 /// its place (captcha first if any, then the record, then the counters).
 fn send_refusal(
-    codes: &[String],
+    reasons: Vec<(String, Option<Item>)>,
     has_captcha: bool,
+    write: &RecordWrite<'_>,
     counters: &[Counter],
+    now: Timestamp,
 ) -> Result<SendOutcome, StoreError> {
     let offset = usize::from(has_captcha);
-    for (i, code) in codes.iter().enumerate() {
+    for (i, (code, item)) in reasons.into_iter().enumerate() {
         return Ok(match (code.as_str(), i) {
             ("None", _) => continue,
             ("ConditionalCheckFailed", 0) if has_captcha => SendOutcome::CaptchaRejected,
-            ("ConditionalCheckFailed", i) if i == offset => SendOutcome::Conflict,
+            ("ConditionalCheckFailed", i) if i == offset => match write {
+                RecordWrite::Replace { .. } => SendOutcome::Conflict,
+                RecordWrite::NewCode { key, .. } => {
+                    SendOutcome::Occupied(dest_record_at(key, item.as_ref(), now)?)
+                }
+            },
             ("ConditionalCheckFailed", i) => {
                 let c = counters.get(i - offset - 1).ok_or_else(|| {
                     StoreError::Unavailable("cancellation reason for an unknown item".into())
@@ -109,12 +247,7 @@ impl CodeStore for DynamoStore {
     ) -> Result<(DestRecord, Option<String>), StoreError> {
         let [record_item, owner_item] =
             self.batch_get([keys::dest(key), keys::addr(address)]).await?;
-        let empty = |version| DestRecord { key: key.to_string(), version, ..Default::default() };
-        let record = match record_item.as_ref().map(|i: &Item| dest_record(key, i)).transpose()? {
-            None => empty(0),
-            Some(r) if r.expires_at > now => r,
-            Some(r) => empty(r.version),
-        };
+        let record = dest_record_at(key, record_item.as_ref(), now)?;
         let owner = owner_item.and_then(|i| get_s(&i, "account_id"));
         Ok((record, owner))
     }
@@ -122,8 +255,7 @@ impl CodeStore for DynamoStore {
     async fn commit_send(
         &self,
         captcha: Option<(&str, &[u8; 32])>,
-        record: &DestRecord,
-        expected_version: u64,
+        record: RecordWrite<'_>,
         counters: &[Counter],
         message: &OutgoingMessage,
         now: Timestamp,
@@ -133,8 +265,7 @@ impl CodeStore for DynamoStore {
             let delete = delete_captcha(&self.table, id, hash, now)?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
-        let put = put_record(&self.table, record, expected_version)?;
-        items.push(TransactWriteItem::builder().put(put).build());
+        items.push(record_item(&self.table, &record, now)?);
         for c in counters {
             let update = counter_increment(&self.table, c, now)?;
             items.push(TransactWriteItem::builder().update(update).build());
@@ -144,8 +275,29 @@ impl CodeStore for DynamoStore {
         items.push(TransactWriteItem::builder().put(put).build());
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(SendOutcome::Committed),
-            Err(e) => send_refusal(&cancellation_codes(e)?, captcha.is_some(), counters),
+            Err(e) => {
+                let reasons = cancellation_reasons(e)?;
+                send_refusal(reasons, captcha.is_some(), &record, counters, now)
+            }
         }
+    }
+
+    async fn guess_code(&self, g: &Guess, now: Timestamp) -> Result<GuessOutcome, StoreError> {
+        let call = || self.client.update_item().table_name(&self.table);
+        let (right, wrong) =
+            tokio::join!(right_guess(call(), g, now).send(), wrong_guess(call(), g, now).send());
+        let (right, wrong) = (conditional_update(right), conditional_update(wrong));
+        Ok(match (right, wrong) {
+            (Ok(Ok(_)), _) => GuessOutcome::Right,
+            (_, Ok(Ok(out))) => {
+                let attempts = out.attributes.as_ref().map(|a| get_n(a, "code_attempts"));
+                GuessOutcome::Wrong { attempts: attempts.transpose()?.unwrap_or(1) as u32 }
+            }
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+            (Ok(Err(_)), Ok(Err(old))) => {
+                GuessOutcome::Refused(dest_record_at(&g.key, old.as_ref(), now)?)
+            }
+        })
     }
 
     async fn save_destination(

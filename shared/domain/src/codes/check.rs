@@ -1,7 +1,7 @@
 //! Checking a code (`POST /v1/codes/verify`) and redeeming a code or a
 //! verification token inside an account flow.
 
-use super::record::{fresh, horizon, key_of, record_key, secs_until};
+use super::record::{fresh, horizon, key_of, longest, record_key, secs_until};
 use super::types::{
     CheckError, VERIFICATION, VERIFICATION_TOKEN_TTL, VerificationClaims, Verified, VerifyCode,
 };
@@ -10,11 +10,22 @@ use crate::address::Destination;
 use crate::crypto::digest_eq;
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::ports::{AccountRecord, DestRecord, LiveToken, SaveOutcome};
+use crate::ports::{
+    AccountRecord, DestRecord, Guess, GuessOutcome, LiveToken, SaveOutcome, Timestamp,
+};
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::{AuthError, Session};
+
+impl From<AuthError> for CheckError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthorized => CheckError::Unauthorized,
+            AuthError::Fault(f) => CheckError::Fault(f),
+        }
+    }
+}
 
 use serde::{Deserialize, Serialize};
 
@@ -50,9 +61,10 @@ impl Redemption {
 /// while the code lives), counted against the destination.
 ///
 /// `bind` and `verify` codes belong to the account that asked for them: their
-/// check needs that account's session, and the token names it. A session
-/// sent along is loaded (and must stand) alongside the first read of the
-/// code's record: 2 round trips with a session or without.
+/// check needs that account's session, and the token names it. One round
+/// trip: the store checks the guess against the code's keyed hash and
+/// writes what follows (`CodeStore::guess_code`). A session sent along is
+/// loaded first (+1): it must stand before anything is written.
 pub async fn verify(
     s: &Services,
     req: VerifyCode,
@@ -64,40 +76,13 @@ pub async fn verify(
         (true, Some(p)) => Some(p.account_id()),
         (false, _) => None,
     };
-    let (purpose, proof, target) = (req.purpose, Proof::Code(&req.code), &dest);
-    let loaded = async {
-        match session {
-            Some(session) => session.load(s).await.map(Some),
-            None => Ok(None),
-        }
-    };
-    let (loaded, first) = tokio::join!(loaded, redeem_for(s, purpose, target, account, proof));
-    loaded.map_err(|e| match e {
-        AuthError::Unauthorized => CheckError::Unauthorized,
-        AuthError::Fault(f) => CheckError::Fault(f),
-    })?;
-    let mut first = Some(first);
-    let (jti, now) = retry::run(|| {
-        let read = first.take();
-        async move {
-            let redeemed = match read {
-                Some(read) => read,
-                None => redeem_for(s, purpose, target, account, proof).await,
-            };
-            let Redemption { mut record, expected_version } = redeemed?;
-            let (now, jti) = (s.clock.now(), s.new_id()?);
-            record.token =
-                Some(LiveToken { jti: jti.clone(), expires_at: now + VERIFICATION_TOKEN_TTL });
-            record.expires_at = horizon(&record, now, &s.config);
-            Ok::<_, CheckError>(match s.store.save_destination(&record, expected_version).await? {
-                SaveOutcome::Committed => Attempt::Done((jti, now)),
-                // Another check came first; look again (the code may be gone).
-                SaveOutcome::Conflict => Attempt::Retry,
-            })
-        }
-    })
-    .await?
-    .ok_or(CheckError::Busy)?;
+    let guess = well_formed(s, &req.code)?;
+    if let Some(session) = session {
+        session.load(s).await?;
+    }
+    let key = &record_key(req.purpose, &dest, account);
+    let (jti, now) =
+        retry::run(|| guess_once(s, key, &dest, guess)).await?.ok_or(CheckError::Busy)?;
     tracing::info!(purpose = req.purpose.as_str(), to = %dest, passed = true, "code checked");
     let claims = VerificationClaims {
         sub: dest.key(),
@@ -109,6 +94,81 @@ pub async fn verify(
     };
     let token = s.tokens.sign(&claims).map_err(|e| Fault::internal("token", e))?;
     Ok(Verified { verification_token: token, expires_in: VERIFICATION_TOKEN_TTL })
+}
+
+/// The guess, if it has the codes' shape (else `invalid_request`, nothing counted).
+fn well_formed<'a>(s: &Services, code: &'a str) -> Result<&'a str, CheckError> {
+    let guess = code.trim();
+    let digits = guess.bytes().all(|b| b.is_ascii_digit());
+    if guess.len() != s.config.code_length as usize || !digits {
+        return Err(Invalid::value("code").into());
+    }
+    Ok(guess)
+}
+
+/// One guess, decided by the store. Right: the token's id and when it was
+/// issued. When the store refused to decide although the record it saw
+/// holds a live code open to checks, the record changed under it (`Retry`),
+/// or its code was stored without a hash: then it is checked by reading.
+async fn guess_once(
+    s: &Services,
+    key: &str,
+    dest: &Destination,
+    guess: &str,
+) -> Result<Attempt<(String, Timestamp)>, CheckError> {
+    let (cfg, now) = (&s.config, s.clock.now());
+    let g = Guess {
+        key: key.to_string(),
+        hash: s.keys.code_hash(key, guess),
+        token: LiveToken { jti: s.new_id()?, expires_at: now + VERIFICATION_TOKEN_TTL },
+        max_attempts: cfg.code_max_attempts,
+        fail_max: cfg.verify_fail_max,
+        fails_since: now - cfg.verify_fail_window_secs,
+        expires_at: now + longest(cfg),
+    };
+    let stored = match s.store.guess_code(&g, now).await? {
+        GuessOutcome::Right => return Ok(Attempt::Done((g.token.jti, now))),
+        GuessOutcome::Wrong { attempts } => {
+            let attempts_left = Some(cfg.code_max_attempts.saturating_sub(attempts));
+            return Err(CheckError::CodeInvalid { attempts_left });
+        }
+        GuessOutcome::Refused(stored) => stored,
+    };
+    let record = fresh(&stored, now, cfg);
+    if let Some(&nth) = record.fails.get(cfg.verify_fail_max as usize - 1) {
+        let retry_after = secs_until(nth + cfg.verify_fail_window_secs, now);
+        return Err(CheckError::RateLimited { retry_after });
+    }
+    match &record.code {
+        None => Err(CheckError::CodeInvalid { attempts_left: None }),
+        Some(c) if c.attempts >= cfg.code_max_attempts => {
+            Err(CheckError::CodeInvalid { attempts_left: Some(0) })
+        }
+        Some(c) if c.hash.is_some() => Ok(Attempt::Retry),
+        Some(_) => check_by_reading(s, key, dest, guess).await,
+    }
+}
+
+/// The check of a code stored without its hash: read, compare, write.
+async fn check_by_reading(
+    s: &Services,
+    key: &str,
+    dest: &Destination,
+    guess: &str,
+) -> Result<Attempt<(String, Timestamp)>, CheckError> {
+    let Attempt::Done(Redemption { mut record, expected_version }) =
+        check_code(s, key, dest, guess).await?
+    else {
+        return Ok(Attempt::Retry);
+    };
+    let (now, jti) = (s.clock.now(), s.new_id()?);
+    record.token = Some(LiveToken { jti: jti.clone(), expires_at: now + VERIFICATION_TOKEN_TTL });
+    record.expires_at = horizon(&record, now, &s.config);
+    Ok(match s.store.save_destination(&record, expected_version).await? {
+        SaveOutcome::Committed => Attempt::Done((jti, now)),
+        // Another check came first; look again (the code may be gone).
+        SaveOutcome::Conflict => Attempt::Retry,
+    })
 }
 
 /// Checks `proof` for (`purpose`, `dest`) without using it up yet. A wrong
@@ -147,11 +207,7 @@ pub async fn redeem_for(
             redeem_token(s, &claims, &key).await
         }
         Proof::Code(code) => {
-            let guess = code.trim();
-            let digits = guess.bytes().all(|b| b.is_ascii_digit());
-            if guess.len() != s.config.code_length as usize || !digits {
-                return Err(Invalid::value("code").into());
-            }
+            let guess = well_formed(s, code)?;
             retry::run(|| check_code(s, &key, dest, guess)).await?.ok_or(CheckError::Busy)
         }
     }

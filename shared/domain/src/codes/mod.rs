@@ -2,15 +2,23 @@
 //! and the redemption of a code or verification token by the account flows.
 //!
 //! Everything about one (purpose, destination) lives in one versioned record
-//! (`DestRecord`): recent sends, the live code (sealed), recent failed checks
-//! and the live verification token. A request reads it, decides (`policy`,
-//! pure), and writes it back on condition that nobody wrote in between; a
-//! lost race is retried from the read (`retry`). Per-IP and SMS budget
-//! limits are fixed-window counters incremented in the same transaction as
-//! the captcha and the record, so no concurrent requests can exceed any limit.
+//! (`DestRecord`): recent sends, the live code (sealed, and its keyed hash),
+//! recent failed checks and the live verification token. The common cases
+//! write it without reading it first, on conditions the store checks: a
+//! send puts a new code in only if no live code is there and the
+//! destination's limits are unspent (`RecordWrite::NewCode`); a check
+//! counts a wrong guess or swaps a right one for a token only while the
+//! code lives and checks are allowed (`CodeStore::guess_code`). Where the
+//! store refuses, it hands back the record, and the request decides from it
+//! (`policy`, pure) and writes on condition that nobody wrote in between; a
+//! lost race is retried (`retry`). Per-IP and SMS budget limits are
+//! fixed-window counters incremented in the same transaction as the captcha
+//! and the record, so no concurrent requests can exceed any limit. Who owns
+//! the address decides what a send's message is, at delivery.
 //!
-//! Round trips: send = 2 (read record + owner; one transaction), plus 1 to
-//! read the account when authenticated. Verify = 2 (read; conditional write).
+//! Round trips: send = 1 (one transaction), 2 for a resend while the code
+//! lives (it is repeated); verify = 1. A session sent along is loaded
+//! first: +1.
 
 mod budget;
 mod check;

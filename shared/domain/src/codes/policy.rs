@@ -1,74 +1,55 @@
-//! The send policy, pure: from the request, who owns the address and the
-//! destination's record, decide what a send does. No store, no clock, no
-//! randomness — the orchestration in `send` runs the decision against the
-//! ports (and the counters refuse inside the store's transaction).
+//! The send policy, pure: whether the destination's own limits allow a send
+//! now, what record it writes, and — where the message is delivered — what
+//! goes out, decided by who owns the address. No store, no clock, no
+//! randomness: `send` and the delivery run these against the ports (and the
+//! counters refuse inside the store's transaction).
 
 use super::record::{fresh, secs_until};
-use crate::address::Channel;
 use crate::config::Config;
-use crate::ports::{DestRecord, Timestamp};
+use crate::outbox::Kind;
+use crate::ports::{DestRecord, SendLimits, Timestamp};
 use crate::purpose::Purpose;
 
-/// What the policy sees.
-pub struct Facts<'a> {
-    pub purpose: Purpose,
-    pub channel: Channel,
-    /// The account owning the address, if any.
-    pub owner: Option<&'a str>,
-    /// The logged-in caller, if any.
-    pub caller: Option<&'a str>,
-    /// The destination's record as read.
-    pub record: &'a DestRecord,
-    pub now: Timestamp,
-}
-
-/// What a send does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Store a code and send it: the live one again, or a new one.
-    Deliver,
-    /// Store a code exactly as `Deliver` would — same writes, same limits,
-    /// so every later check and response is the same — but never deliver
-    /// it; send the address's owner `notice` instead, if any
-    /// (anti-enumeration: the purpose's rule does not hold).
-    Decoy { notice: Option<Notice> },
-    /// Refuse: too soon after the last send, or too many in the window.
-    Wait { retry_after: u64 },
-}
-
-/// What the owner of an address is told in place of a code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Notice {
-    /// Someone asked to sign up with an address that has an account.
-    AccountExists,
-    /// Another account asked to add this address, which is this account's.
-    BindAttempt,
-}
-
-/// Decides a send. Who owns the address decides what goes out; the
-/// destination's own limits (resend interval, sends per window) decide
-/// whether anything does.
-pub fn decide(f: &Facts<'_>, cfg: &Config) -> Decision {
-    let owned = f.owner.is_some();
-    let rule = match f.purpose {
-        Purpose::Register if !owned => Decision::Deliver,
-        Purpose::Register => Decision::Decoy { notice: Some(Notice::AccountExists) },
-        Purpose::Login | Purpose::ResetPassword if owned => Decision::Deliver,
-        Purpose::Login | Purpose::ResetPassword => Decision::Decoy { notice: None },
-        Purpose::Bind if !owned || f.owner == f.caller => Decision::Deliver,
-        Purpose::Bind => Decision::Decoy { notice: Some(Notice::BindAttempt) },
-        Purpose::Verify | Purpose::Confirm => Decision::Deliver,
-    };
-    match next_send_at(f.record, f.now, cfg) {
-        Some(at) => Decision::Wait { retry_after: secs_until(at, f.now) },
-        None => rule,
+/// What a send's message is, given the account owning the address (if any)
+/// and the caller who asked (if logged in). Where the purpose's rule does
+/// not hold, the send still stores its code exactly as it would have — same
+/// writes, same limits, so every later check and response is the same — but
+/// the code never goes out: the owner is sent a notice instead, or nothing
+/// (anti-enumeration). Decided at delivery, off the request's path, so the
+/// request never reads who owns the address.
+pub fn what_goes_out(purpose: Purpose, owner: Option<&str>, caller: Option<&str>) -> Kind {
+    let owned = owner.is_some();
+    match purpose {
+        Purpose::Register if !owned => Kind::Code,
+        Purpose::Register => Kind::AccountExists,
+        Purpose::Login | Purpose::ResetPassword if owned => Kind::Code,
+        Purpose::Login | Purpose::ResetPassword => Kind::Silent,
+        Purpose::Bind if !owned || owner == caller => Kind::Code,
+        Purpose::Bind => Kind::BindAttempt,
+        Purpose::Verify | Purpose::Confirm => Kind::Code,
     }
 }
 
-/// When the destination may be sent to again, if not now: one resend
-/// interval after the last send, and one window after the oldest of the
-/// last `code_window_max` sends.
-fn next_send_at(r: &DestRecord, now: Timestamp, cfg: &Config) -> Option<Timestamp> {
+/// Whether `what_goes_out` depends on who owns the address.
+pub fn owner_decides(purpose: Purpose) -> bool {
+    !matches!(purpose, Purpose::Verify | Purpose::Confirm)
+}
+
+/// The destination's limits, as the store checks them in a send that does
+/// not read the record first.
+pub fn limits(cfg: &Config) -> SendLimits {
+    SendLimits {
+        resend_secs: cfg.code_resend_interval_secs,
+        window_secs: cfg.code_window_secs,
+        window_max: cfg.code_window_max,
+        max_attempts: cfg.code_max_attempts,
+    }
+}
+
+/// Seconds until the destination may be sent to again, if not now: one
+/// resend interval after the last send, and one window after the oldest of
+/// the last `code_window_max` sends.
+pub fn wait(r: &DestRecord, now: Timestamp, cfg: &Config) -> Option<u64> {
     let mut at = None;
     if let Some(&last) = r.sends.first()
         && last > now - cfg.code_resend_interval_secs
@@ -80,7 +61,7 @@ fn next_send_at(r: &DestRecord, now: Timestamp, cfg: &Config) -> Option<Timestam
         let window = nth + cfg.code_window_secs;
         at = Some(at.map_or(window, |a: Timestamp| a.max(window)));
     }
-    at
+    at.map(|at| secs_until(at, now))
 }
 
 /// The record a permitted send writes: expired parts dropped, this send
@@ -103,46 +84,38 @@ mod tests {
         Config::from_lookup(|_| None, Secrets::GenerateIfMissing).unwrap()
     }
 
-    fn facts<'a>(purpose: Purpose, owner: Option<&'a str>, r: &'a DestRecord) -> Facts<'a> {
-        Facts { purpose, channel: Channel::Email, owner, caller: Some("me"), record: r, now: 1000 }
-    }
-
     #[test]
     fn ownership_decides_what_goes_out() {
-        let (c, r) = (cfg(), DestRecord::default());
-        use Decision::*;
-        let decoy = |notice| Decoy { notice };
+        use Kind::*;
         for (purpose, owner, want) in [
-            (Purpose::Register, None, Deliver),
-            (Purpose::Register, Some("x"), decoy(Some(Notice::AccountExists))),
-            (Purpose::Login, Some("x"), Deliver),
-            (Purpose::Login, None, decoy(None)),
-            (Purpose::ResetPassword, Some("x"), Deliver),
-            (Purpose::ResetPassword, None, decoy(None)),
-            (Purpose::Bind, None, Deliver),
-            (Purpose::Bind, Some("me"), Deliver),
-            (Purpose::Bind, Some("x"), decoy(Some(Notice::BindAttempt))),
-            (Purpose::Verify, Some("me"), Deliver),
+            (Purpose::Register, None, Code),
+            (Purpose::Register, Some("x"), AccountExists),
+            (Purpose::Login, Some("x"), Code),
+            (Purpose::Login, None, Silent),
+            (Purpose::ResetPassword, Some("x"), Code),
+            (Purpose::ResetPassword, None, Silent),
+            (Purpose::Bind, None, Code),
+            (Purpose::Bind, Some("me"), Code),
+            (Purpose::Bind, Some("x"), BindAttempt),
+            (Purpose::Verify, Some("me"), Code),
+            (Purpose::Confirm, Some("x"), Code),
+            (Purpose::Confirm, None, Code),
         ] {
-            assert_eq!(decide(&facts(purpose, owner, &r), &c), want, "{purpose:?} {owner:?}");
+            assert_eq!(what_goes_out(purpose, owner, Some("me")), want, "{purpose:?} {owner:?}");
+            let decided = what_goes_out(purpose, None, Some("me")) != want;
+            assert!(!decided || owner_decides(purpose), "{purpose:?} depends on the owner");
         }
-        let sms = Facts { channel: Channel::Sms, ..facts(Purpose::Register, Some("x"), &r) };
-        assert_eq!(decide(&sms, &c), decoy(Some(Notice::AccountExists)), "SMS alike");
     }
 
     #[test]
     fn the_resend_interval_and_the_window_make_sends_wait() {
         let c = cfg();
         let just_sent = DestRecord { sends: vec![990], ..Default::default() };
-        let f = facts(Purpose::Login, None, &just_sent);
-        assert_eq!(decide(&f, &c), Decision::Wait { retry_after: 50 }, "even when silent");
+        assert_eq!(wait(&just_sent, 1000, &c), Some(50));
         let five: DestRecord =
             DestRecord { sends: vec![900, 800, 700, 600, 500], ..Default::default() };
-        assert_eq!(
-            decide(&facts(Purpose::Register, None, &five), &c),
-            Decision::Wait { retry_after: 100 },
-            "the fifth-newest send leaves the 600 s window at 1100"
-        );
+        assert_eq!(wait(&five, 1000, &c), Some(100), "the fifth-newest leaves the window at 1100");
+        assert_eq!(wait(&five, 1100, &c), None);
         let next = next_record(&five, 1000, &c);
         assert_eq!(next.sends, vec![1000, 900, 800, 700, 600]);
         assert_eq!(next.version, 1);

@@ -43,6 +43,21 @@ pub(crate) fn fresh(old: &DestRecord, now: Timestamp, cfg: &Config) -> DestRecor
     }
 }
 
+/// The longest anything in a record matters after it is written: the TTL
+/// of a write that does not read the record first.
+pub(crate) fn longest(cfg: &Config) -> i64 {
+    [
+        cfg.code_window_secs,
+        cfg.code_resend_interval_secs,
+        cfg.code_ttl_secs,
+        cfg.verify_fail_window_secs,
+        super::types::VERIFICATION_TOKEN_TTL,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0)
+}
+
 /// When nothing in the record matters any more (its TTL).
 pub(crate) fn horizon(r: &DestRecord, now: Timestamp, cfg: &Config) -> Timestamp {
     let mut t = now + 1;

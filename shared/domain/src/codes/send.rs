@@ -1,8 +1,8 @@
 //! `POST /v1/codes`: the orchestration that runs the policy against the ports.
 
 use super::budget::Budget;
-use super::policy::{self, Decision, Facts, Notice};
-use super::record::{horizon, record_key, secs_until};
+use super::policy;
+use super::record::{horizon, longest, record_key, secs_until};
 use super::types::{CodeSent, SendCode, SendError};
 use crate::address::{Channel, Destination};
 use crate::captcha::{self, CaptchaCheck, CaptchaError};
@@ -10,15 +10,15 @@ use crate::catalog::Locale;
 use crate::crypto::{digest_eq, random_digits};
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::outbox::{Contents, Kind};
+use crate::outbox::Contents;
 use crate::ports::{
-    AccountRecord, Counter, DestRecord, LimitKind, LiveCode, Metric, OutgoingMessage, SendOutcome,
-    SendResult, Timestamp,
+    AccountRecord, Counter, DestRecord, LimitKind, LiveCode, Metric, OutgoingMessage, RecordWrite,
+    SendOutcome, SendResult, Timestamp,
 };
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
-use crate::sessions::{AuthError, Principal, Session};
+use crate::sessions::{AuthError, Session};
 use crate::templates::DEFAULT as DEFAULT_TEMPLATE;
 use std::net::IpAddr;
 
@@ -55,12 +55,16 @@ struct Target {
 
 /// Sends a code. `locale` is the one the request named, if any (else the
 /// message speaks the account's language: the caller's, or the address
-/// owner's, which the delivery looks up); `principal` is the caller when
-/// the request carried a valid session token; `client_ip` the address API
+/// owner's, which the delivery looks up); `session` is the caller when
+/// the request carried a session token; `client_ip` the address API
 /// Gateway saw.
 ///
-/// A session sent along is loaded alongside the destination's first read,
-/// except for `verify`, whose destination is the account's own address.
+/// One round trip when no live code is there: the transaction writes a new
+/// code on the store's own conditions (no live code, the destination's
+/// limits unspent) without a read first. A resend while the code lives
+/// finds it there and writes again from what it found, repeating the code:
+/// 2. A session sent along is loaded first (+1): it must stand before
+/// anything is written, and `verify` sends to the account's own address.
 pub async fn send(
     s: &Services,
     req: SendCode,
@@ -68,13 +72,12 @@ pub async fn send(
     session: Option<&Session>,
     client_ip: Option<IpAddr>,
 ) -> Result<CodeSent, SendError> {
-    let loaded_first = match session {
-        Some(session) if req.purpose == Purpose::Verify => Some(session.load(s).await?),
-        _ => None,
+    let principal = match session {
+        Some(session) => Some(session.load(s).await?),
+        None => None,
     };
-    let caller = session.map(Session::account_id);
-    let own = loaded_first.as_ref().map(|p| &p.account);
-    let target = prepare(s, &req, caller, own, client_ip)?;
+    let own = principal.as_ref().map(|p| &p.account);
+    let target = prepare(s, &req, own.map(|a| a.id.as_str()), own, client_ip)?;
     if let Some(token) = &target.captcha_token {
         match captcha::verify_token(s, token, client_ip).await {
             Ok(()) => {}
@@ -88,15 +91,14 @@ pub async fn send(
             Err(CaptchaError::Fault(f)) => return Err(SendError::Fault(f)),
         }
     }
-    let (principal, mut first) = load_with_first_read(s, &target, session, loaded_first).await?;
-    let caller_locale =
-        principal.as_ref().and_then(|p| p.account.locale.as_deref()).map(Locale::from_field);
+    let caller_locale = own.and_then(|a| a.locale.as_deref()).map(Locale::from_field);
     let locale = match (locale, caller_locale) {
         (Some(named), _) => MessageLocale::Named(named),
         (None, Some(callers)) => MessageLocale::Named(callers),
         (None, None) => MessageLocale::Owners,
     };
-    let result = retry::run(|| attempt(s, &target, locale, first.take())).await;
+    let mut blind = true;
+    let result = retry::run(|| attempt(s, &target, locale, std::mem::take(&mut blind))).await;
     let outcome = match &result {
         Ok(Some(_)) => Some(SendResult::Accepted),
         Err(SendError::RateLimited { .. }) => Some(SendResult::RateLimited),
@@ -120,29 +122,6 @@ pub async fn send(
         resend_in: s.config.code_resend_interval_secs,
     })
 }
-
-/// The caller (already loaded, or loaded now alongside the destination's
-/// first read), and that read.
-async fn load_with_first_read(
-    s: &Services,
-    target: &Target,
-    session: Option<&Session>,
-    loaded: Option<Principal>,
-) -> Result<(Option<Principal>, Option<FirstRead>), SendError> {
-    Ok(match (session, loaded) {
-        (_, Some(principal)) => (Some(principal), None),
-        (Some(session), None) => {
-            let (now, address) = (s.clock.now(), target.dest.key());
-            let (principal, read) =
-                tokio::join!(session.load(s), s.store.load_destination(&target.key, &address, now));
-            (Some(principal?), Some((read?, now)))
-        }
-        (None, None) => (None, None),
-    })
-}
-
-/// The destination's record and its address's owner, read at a time.
-type FirstRead = ((DestRecord, Option<String>), Timestamp);
 
 /// Validates the request: session, captcha, destination, SMS country,
 /// template set (an unknown one, or one without this channel, is `400`).
@@ -246,41 +225,80 @@ fn budgets(s: &Services, cc: u16) -> Vec<Budget> {
     ]
 }
 
-/// One read-decide-write round; `Retry` when another request wrote the
-/// destination's record in between. Done: the id of the stored message.
+/// One round: if `blind`, a new code written without a read first, and if
+/// the record turns out to hold a live code or spent limits, a write from
+/// what it holds; otherwise read, decide, write. `Retry` when another
+/// request wrote the record in between. Done: the stored message's id.
 async fn attempt(
     s: &Services,
     t: &Target,
     locale: MessageLocale,
-    read: Option<FirstRead>,
+    blind: bool,
 ) -> Result<Attempt<String>, SendError> {
-    let ((old, owner), now) = match read {
-        Some(read) => read,
-        None => {
-            let now = s.clock.now();
-            (s.store.load_destination(&t.key, &t.dest.key(), now).await?, now)
-        }
+    let found = match blind {
+        true => match send_new(s, t, locale).await? {
+            Committed::Done(id) => return Ok(Attempt::Done(id)),
+            Committed::Occupied(record) => Some(record),
+            Committed::Conflict => None,
+        },
+        false => None,
     };
-    let facts = Facts {
-        purpose: t.purpose,
-        channel: t.dest.channel(),
-        owner: owner.as_deref(),
-        caller: t.caller.as_deref(),
-        record: &old,
-        now,
+    let now = s.clock.now();
+    let old = match found {
+        Some(record) => record,
+        None => s.store.load_destination(&t.key, &t.dest.key(), now).await?.0,
     };
-    let decision = policy::decide(&facts, &s.config);
-    if let Decision::Wait { retry_after } = decision {
+    if let Some(retry_after) = policy::wait(&old, now, &s.config) {
         captcha_anyway(s, t, now).await?;
         return Err(SendError::RateLimited { retry_after });
     }
-    // A decoy stores its code exactly as a real send does.
     let mut new = policy::next_record(&old, now, &s.config);
     let code = place_code(s, &t.key, &old, &mut new, now)?;
     new.expires_at = horizon(&new, now, &s.config);
+    let code_expires_at = new.code.as_ref().map_or(now, |c| c.expires_at);
+    let write = RecordWrite::Replace { record: &new, expected_version: old.version };
+    Ok(match commit(s, t, write, (code, code_expires_at), locale, now).await? {
+        Committed::Done(id) => Attempt::Done(id),
+        Committed::Conflict | Committed::Occupied(_) => Attempt::Retry,
+    })
+}
+
+/// A new code, written without reading the record: the store refuses it
+/// (`Occupied`) if a live code is there or the destination's limits are spent.
+async fn send_new(s: &Services, t: &Target, locale: MessageLocale) -> Result<Committed, SendError> {
+    let (cfg, now) = (&s.config, s.clock.now());
+    let plain = random_digits(&*s.random, cfg.code_length as usize)?;
+    let code = LiveCode {
+        sealed: s.keys.seal_code(&t.key, &plain, &*s.random)?,
+        hash: Some(s.keys.code_hash(&t.key, &plain)),
+        expires_at: now + cfg.code_ttl_secs,
+        attempts: 0,
+    };
+    let (limits, expires_at) = (policy::limits(cfg), now + longest(cfg));
+    let write = RecordWrite::NewCode { key: &t.key, code: &code, limits, expires_at };
+    commit(s, t, write, (plain, code.expires_at), locale, now).await
+}
+
+/// What a send's transaction came to, short of a refusal.
+enum Committed {
+    /// The id of the stored message.
+    Done(String),
+    Conflict,
+    Occupied(DestRecord),
+}
+
+/// The send's transaction: captcha, record, counters and message. A shard
+/// of an SMS budget found full is closed and another one tried at once;
+/// the send is refused only when a whole budget is used up.
+async fn commit(
+    s: &Services,
+    t: &Target,
+    write: RecordWrite<'_>,
+    code: (String, Timestamp),
+    locale: MessageLocale,
+    now: Timestamp,
+) -> Result<Committed, SendError> {
     let captcha = t.captcha.as_ref().map(|(id, h)| (id.as_str(), h));
-    // A shard of an SMS budget found full is closed and another one tried
-    // at once; the send is refused only when a whole budget is used up.
     let mut budgets = t.budgets.clone();
     loop {
         let mut counters: Vec<Counter> = t.ip.iter().cloned().collect();
@@ -294,10 +312,11 @@ async fn attempt(
                 }
             }
         }
-        let message = outgoing(s, t, decision, &new, code.clone(), locale, now, &counters)?;
-        match s.store.commit_send(captcha, &new, old.version, &counters, &message, now).await? {
-            SendOutcome::Committed => return Ok(Attempt::Done(message.id)),
-            SendOutcome::Conflict => return Ok(Attempt::Retry),
+        let message = outgoing(s, t, &code, locale, now, &counters)?;
+        match s.store.commit_send(captcha, write, &counters, &message, now).await? {
+            SendOutcome::Committed => return Ok(Committed::Done(message.id)),
+            SendOutcome::Conflict => return Ok(Committed::Conflict),
+            SendOutcome::Occupied(record) => return Ok(Committed::Occupied(record)),
             SendOutcome::CaptchaRejected => {
                 if let Some((id, _)) = &t.captcha {
                     s.store.take_captcha(id, now).await?;
@@ -333,7 +352,8 @@ fn place_code(
         None => (random_digits(&*s.random, cfg.code_length as usize)?, 0),
     };
     let sealed = s.keys.seal_code(key, &plain, &*s.random)?;
-    new.code = Some(LiveCode { sealed, expires_at: now + cfg.code_ttl_secs, attempts });
+    let hash = Some(s.keys.code_hash(key, &plain));
+    new.code = Some(LiveCode { sealed, hash, expires_at: now + cfg.code_ttl_secs, attempts });
     Ok(plain)
 }
 
@@ -349,28 +369,18 @@ async fn captcha_anyway(s: &Services, t: &Target, now: Timestamp) -> Result<(), 
     }
 }
 
-/// The outgoing message of an accepted send, sealed: the code, a notice,
-/// or nothing at all — stored alike, so every send writes the same items.
-#[allow(clippy::too_many_arguments)]
+/// The outgoing message of an accepted send, sealed: the delivery decides
+/// whether it is the code, a notice or nothing at all — stored alike, so
+/// every send writes the same items.
 fn outgoing(
     s: &Services,
     t: &Target,
-    decision: Decision,
-    new: &DestRecord,
-    code: String,
+    (code, code_expires_at): &(String, Timestamp),
     locale: MessageLocale,
     now: Timestamp,
     counters: &[Counter],
 ) -> Result<OutgoingMessage, Fault> {
-    let kind = match decision {
-        Decision::Deliver => Kind::Code,
-        Decision::Decoy { notice: Some(Notice::AccountExists) } => Kind::AccountExists,
-        Decision::Decoy { notice: Some(Notice::BindAttempt) } => Kind::BindAttempt,
-        Decision::Decoy { notice: None } | Decision::Wait { .. } => Kind::Silent,
-    };
-    let code_expires_at = new.code.as_ref().map_or(now, |c| c.expires_at);
     let contents = Contents {
-        kind,
         channel: t.dest.channel(),
         to: t.dest.address().to_string(),
         country: match &t.dest {
@@ -385,13 +395,14 @@ fn outgoing(
         .as_str()
         .to_string(),
         owners_locale: locale == MessageLocale::Owners,
-        code,
-        code_expires_at,
+        code: code.clone(),
+        code_expires_at: *code_expires_at,
         record_key: t.key.clone(),
         sent_at: now,
         // The client IP's count stands: it limits the caller, not the address.
         refunds: counters.iter().filter(|c| c.kind != LimitKind::Ip).cloned().collect(),
         template: t.template.clone(),
+        caller: t.caller.clone(),
     };
     // Kept a day past the code, for operators to see what became of it.
     let expires_at = code_expires_at + MESSAGE_KEPT_SECS;

@@ -11,7 +11,7 @@ use crate::purpose::Purpose;
 use crate::templates::TemplateSets;
 use serde::{Deserialize, Serialize};
 
-/// What goes out.
+/// What goes out: decided at delivery (`codes::policy::what_goes_out`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -29,7 +29,6 @@ pub enum Kind {
 /// sealing, so stored messages of every kind look alike.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contents {
-    pub kind: Kind,
     pub channel: Channel,
     /// The canonical address (email or E.164).
     pub to: String,
@@ -53,6 +52,10 @@ pub struct Contents {
     /// The named template set a code is written with (`None`: the built-in one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// The logged-in account that asked, if any: a `bind` to an address it
+    /// owns itself gets its code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 /// Sealed contents are padded to a multiple of this many bytes.
@@ -85,11 +88,12 @@ impl Contents {
         serde_json::from_slice(&keys.open_message(&m.id, &m.sealed)?).ok()
     }
 
-    /// The message to hand to the provider, in `locale` (or the contents'
-    /// own); a code's SMS ends with the WebOTP line when `webotp` names the
-    /// app's domain. `None` for a silent one.
+    /// The message of `kind` to hand to the provider, in `locale` (or the
+    /// contents' own); a code's SMS ends with the WebOTP line when `webotp`
+    /// names the app's domain. `None` for a silent one.
     pub fn render(
         &self,
+        kind: Kind,
         app: &str,
         locale: Option<&str>,
         webotp: Option<&str>,
@@ -97,7 +101,7 @@ impl Contents {
     ) -> Result<Option<Message>, Fault> {
         let locale = Locale::from_field(locale.unwrap_or(&self.locale));
         let (to, channel) = (self.to.as_str(), self.channel);
-        Ok(Some(match self.kind {
+        Ok(Some(match kind {
             Kind::Code => {
                 let ttl = self.code_expires_at - self.sent_at;
                 let custom = self.template.as_deref().map(|name| (templates, name));

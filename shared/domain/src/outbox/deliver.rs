@@ -2,6 +2,7 @@
 //! or, when it fails for good, disable its code and refund its send.
 
 use super::contents::{Contents, Kind};
+use crate::codes::policy;
 use crate::config::Config;
 use crate::crypto::Keys;
 use crate::error::{Fault, chain};
@@ -109,18 +110,19 @@ async fn send(
         d.store.settle_message(&m.id).await?;
         return Ok(DeliveryResult::Suppressed);
     }
+    let (kind, locale) = what_goes_out(d, c).await?;
     // A silent message asks the provider without sending, so an outage
     // treats it as it treats a real one.
-    let locale = owners_locale(d, c).await?;
     let webotp = d.config.webotp_domain.as_deref();
-    let handed = match c.render(&d.config.app_name, locale.as_deref(), webotp, &d.templates)? {
+    let app = &d.config.app_name;
+    let handed = match c.render(kind, app, locale.as_deref(), webotp, &d.templates)? {
         Some(message) => d.delivery.send(&message).await,
         None => d.delivery.probe(c.channel, &c.to).await,
     };
     match handed {
         Ok(()) => {
             d.store.settle_message(&m.id).await?;
-            if c.kind == Kind::Silent {
+            if kind == Kind::Silent {
                 return Ok(DeliveryResult::Silent);
             }
             if let Some(country) = c.country {
@@ -139,14 +141,21 @@ async fn send(
     }
 }
 
-/// The locale of the account owning the address, where the request named
+/// What the message is, by who owns the address now (the request that
+/// stored it never looked), and the owner's locale where the request named
 /// none and there is something to write.
-async fn owners_locale(d: &Deliverer, c: &Contents) -> Result<Option<String>, DeliverError> {
-    if !c.owners_locale || c.kind == Kind::Silent {
-        return Ok(None);
-    }
-    let owner = d.store.account_by_address(&c.address_key()).await?;
-    Ok(owner.and_then(|a| a.locale))
+async fn what_goes_out(
+    d: &Deliverer,
+    c: &Contents,
+) -> Result<(Kind, Option<String>), DeliverError> {
+    let owner = match policy::owner_decides(c.purpose) || c.owners_locale {
+        true => d.store.account_by_address(&c.address_key()).await?,
+        false => None,
+    };
+    let owner_id = owner.as_ref().map(|a| a.id.as_str());
+    let kind = policy::what_goes_out(c.purpose, owner_id, c.caller.as_deref());
+    let locale = owner.and_then(|a| a.locale).filter(|_| c.owners_locale && kind != Kind::Silent);
+    Ok((kind, locale))
 }
 
 fn log_failure(m: &OutgoingMessage, e: &DeliveryError, what: &str) {

@@ -42,10 +42,14 @@ pub trait CaptchaStore: Send + Sync {
     ) -> Result<Option<StoredCaptcha>, StoreError>;
 }
 
-/// The live code of a destination: sealed (AEAD), never in plain text.
+/// The live code of a destination: sealed (AEAD) for its messages, and its
+/// keyed hash for checks the store decides; never in plain text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveCode {
     pub sealed: Vec<u8>,
+    /// `None` for a code stored before codes carried a hash: it is checked
+    /// by reading it.
+    pub hash: Option<[u8; 32]>,
     pub expires_at: Timestamp,
     pub attempts: u32,
 }
@@ -115,6 +119,45 @@ pub struct OutgoingMessage {
     pub attempts: u32,
 }
 
+/// The limits a send without a read first must find unspent in the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendLimits {
+    /// The newest send must be at least this old…
+    pub resend_secs: i64,
+    /// …and fewer than `window_max` sends younger than `window_secs`.
+    pub window_secs: i64,
+    pub window_max: u32,
+    /// A code checked this many times is dead (no longer live).
+    pub max_attempts: u32,
+}
+
+impl SendLimits {
+    /// The store's condition for a `NewCode` write into `r` (as stored) at
+    /// `now`: no live code, the resend interval past, the window not full.
+    pub fn admit(&self, r: &DestRecord, now: Timestamp) -> bool {
+        let live =
+            r.code.as_ref().is_some_and(|c| c.expires_at > now && c.attempts < self.max_attempts);
+        let nth = self.window_max.saturating_sub(1) as usize;
+        let resent = r.sends.first().is_none_or(|&t| t <= now - self.resend_secs);
+        let room = r.sends.get(nth).is_none_or(|&t| t <= now - self.window_secs);
+        !live && resent && room
+    }
+}
+
+/// How a send's transaction writes the destination's record.
+#[derive(Clone, Copy, Debug)]
+pub enum RecordWrite<'a> {
+    /// Replaces it, if it is still at `expected_version` (else `Conflict`).
+    Replace { record: &'a DestRecord, expected_version: u64 },
+    /// Without reading it first: puts `code` in, this send first in its
+    /// window (at `now`), the version up by one and the TTL at
+    /// `expires_at`; the failed checks and the token stay. Only if the
+    /// record holds no live code (none, expired, or checked
+    /// `max_attempts` times) and `limits` allow a send at `now`; else
+    /// `Occupied` with the record as stored.
+    NewCode { key: &'a str, code: &'a LiveCode, limits: SendLimits, expires_at: Timestamp },
+}
+
 /// The outcome of a send's transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -124,6 +167,9 @@ pub enum SendOutcome {
     CaptchaRejected,
     /// The destination record changed since it was read.
     Conflict,
+    /// A `NewCode` write found a live code or a spent limit: the record as
+    /// stored (empty at its version if expired, as `load_destination`).
+    Occupied(DestRecord),
     /// The counter named `key` is at its limit until `until`.
     LimitReached { kind: LimitKind, key: String, until: Timestamp },
 }
@@ -134,6 +180,50 @@ pub enum SaveOutcome {
     Committed,
     /// Another write came first: the record is no longer at the expected version.
     Conflict,
+}
+
+/// One guess at a destination's code, decided by the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guess {
+    /// The destination record's key.
+    pub key: String,
+    /// The keyed hash of the code guessed (`LiveCode::hash`).
+    pub hash: [u8; 32],
+    /// Stored in place of the code when the guess is right.
+    pub token: LiveToken,
+    /// A code checked this many times is dead.
+    pub max_attempts: u32,
+    /// Checks are refused while `fail_max` failures are younger than
+    /// `fails_since`…
+    pub fail_max: u32,
+    pub fails_since: Timestamp,
+    /// The record's TTL after either write.
+    pub expires_at: Timestamp,
+}
+
+impl Guess {
+    /// The store's condition and decision for `r` (as stored) at `now`:
+    /// `None` when the code is not live (or has no hash) or checks are
+    /// refused, else whether the guess is right.
+    pub fn judge(&self, r: &DestRecord, now: Timestamp) -> Option<bool> {
+        let nth = self.fail_max.saturating_sub(1) as usize;
+        let open = r.fails.get(nth).is_none_or(|&t| t <= self.fails_since);
+        let code = r.code.as_ref().filter(|c| c.expires_at > now && c.attempts < self.max_attempts);
+        code.filter(|_| open).and_then(|c| c.hash).map(|hash| hash == self.hash)
+    }
+}
+
+/// What the store made of a `Guess`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GuessOutcome {
+    /// The code was live and right: removed, the token stored.
+    Right,
+    /// The code was live and wrong: the check counted (`attempts` now) and
+    /// the failure added to the record's failed checks.
+    Wrong { attempts: u32 },
+    /// Nothing was written — no live code, or checks refused: the record as
+    /// stored (empty at its version if expired, as `load_destination`).
+    Refused(DestRecord),
 }
 
 /// The outcome of adding one to a counter.
@@ -158,21 +248,29 @@ pub trait CodeStore: Send + Sync {
     ) -> Result<(DestRecord, Option<String>), StoreError>;
 
     /// All or nothing, one round trip: consumes the captcha `(id, answer
-    /// hash)` if given (it must match and be unexpired at `now`), saves
-    /// `record` if the stored version is still `expected_version`, adds
-    /// one to each counter below its limit, and stores the outgoing
-    /// `message` (pending). A refusal names the part that refused:
-    /// `CaptchaRejected`, `Conflict` or `LimitReached`; nothing is written
-    /// then. Errors: `Unavailable`.
+    /// hash)` if given (it must match and be unexpired at `now`), writes
+    /// the record (`RecordWrite`), adds one to each counter below its
+    /// limit, and stores the outgoing `message` (pending). A refusal names
+    /// the part that refused: `CaptchaRejected`, `Conflict`, `Occupied` or
+    /// `LimitReached`; nothing is written then. Errors: `Unavailable`.
     async fn commit_send(
         &self,
         captcha: Option<(&str, &[u8; 32])>,
-        record: &DestRecord,
-        expected_version: u64,
+        record: RecordWrite<'_>,
         counters: &[Counter],
         message: &OutgoingMessage,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError>;
+
+    /// Checks a guess against the record's code at `now` and writes what
+    /// follows, in one round trip, without a read first. The code must be
+    /// live (unexpired, checked fewer than `max_attempts` times) and
+    /// checks allowed (fewer than `fail_max` failures after
+    /// `fails_since`); then a right guess swaps the code for the token, a
+    /// wrong one is counted; either way the version goes up by one. Of
+    /// concurrent right guesses at most one is `Right`. Errors:
+    /// `Unavailable`, `Corrupt`.
+    async fn guess_code(&self, guess: &Guess, now: Timestamp) -> Result<GuessOutcome, StoreError>;
 
     /// Saves `record` if the stored version is still `expected_version`;
     /// `Conflict` when another write came first. Errors: `Unavailable`.
