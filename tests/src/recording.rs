@@ -104,11 +104,15 @@ impl CodeStore for Recording {
         &self,
         captcha: Option<(&str, &[u8; 32])>,
         record: RecordWrite<'_>,
+        session: Option<&SessionCheck>,
         counters: &[Counter],
         message: &OutgoingMessage,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError> {
         self.note(one("commit_send/message"));
+        if session.is_some() {
+            self.note(one("commit_send/session"));
+        }
         if let RecordWrite::NewCode { .. } = record {
             self.note(one("commit_send/new_code"));
         }
@@ -118,10 +122,13 @@ impl CodeStore for Recording {
         if !counters.is_empty() {
             self.note(one("commit_send/counter"));
         }
-        let commit = self.inner.commit_send(captcha, record, counters, message, now);
+        let commit = self.inner.commit_send(captcha, record, session, counters, message, now);
         self.run(one("commit_send"), commit).await
     }
     async fn guess_code(&self, guess: &Guess, now: Timestamp) -> Result<GuessOutcome, StoreError> {
+        if guess.session.is_some() {
+            self.note(one("guess_code/session"));
+        }
         self.run(one("guess_code"), self.inner.guess_code(guess, now)).await
     }
     async fn save_destination(

@@ -314,6 +314,60 @@ async fn bind_and_verify_need_a_session(b: Backend) {
     );
 }
 
+/// A logged-out session sends nothing and checks nothing: the store
+/// refuses the write itself, as no session is loaded first.
+async fn a_logged_out_session_writes_nothing(b: Backend) {
+    let t = app(b).await;
+    let (account, token) = t.account(Some("hal@example.com"), None).await;
+    let bind = json!({"channel": "email", "to": "hal.new@example.com", "purpose": "bind"});
+    assert_eq!(send_as(&t, bind.clone(), IP, Some(&token)).await.0, 202);
+    let code = t.last_code("hal.new@example.com").unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let logout =
+        parts(&delete_session::handle(&t.app, request(&json!({}), IP, Some(&token))).await);
+    assert_eq!(logout.0, 204);
+    t.clock.advance(61);
+    let (status, body) = send_as(&t, bind, IP, Some(&token)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(t.outbox.to("hal.new@example.com").len(), 1, "nothing more sent");
+    for guess in [wrong, code.as_str()] {
+        let body = check("hal.new@example.com", "bind", guess);
+        let (status, _) =
+            parts(&verify_code::handle(&t.app, request(&body, IP, Some(&token))).await);
+        assert_eq!(status, 401);
+    }
+    // Nothing was counted or used: a new session of the account still has
+    // all five checks of the code.
+    let (token, _) = domain::sessions::issue(&t.app, &account, 3600).unwrap();
+    let body = check("hal.new@example.com", "bind", wrong);
+    let (status, body) =
+        parts(&verify_code::handle(&t.app, request(&body, IP, Some(&token))).await);
+    assert_eq!((status, body["error"]["attempts_left"].as_u64()), (400, Some(4)));
+}
+
+/// Where the request names no locale, the message speaks the caller's
+/// language, else the address owner's (both looked up at delivery).
+async fn messages_speak_the_accounts_language(b: Backend) {
+    use domain::ports::{AccountWrite, ApplyOutcome};
+    let t = app(b).await;
+    let (account, token) = t.account(Some("ida@example.com"), None).await;
+    let chinese = domain::ports::AccountRecord { locale: Some("zh-Hans".into()), ..account };
+    let put = [AccountWrite::PutAccount(chinese)];
+    assert_eq!(t.app.store.apply(&put, 0).await.unwrap(), ApplyOutcome::Committed);
+    let han =
+        |to: &str| t.outbox.to(to)[0].text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let bind = json!({"channel": "email", "to": "ida.new@example.com", "purpose": "bind"});
+    assert_eq!(send_as(&t, bind, IP, Some(&token)).await.0, 202);
+    assert!(han("ida.new@example.com"), "the caller's language");
+    assert_eq!(send(&t, email("ida@example.com", "login")).await.0, 202);
+    assert!(han("ida@example.com"), "the owner's language");
+    t.clock.advance(61);
+    let mut named = email("ida@example.com", "login");
+    named["locale"] = json!("en");
+    assert_eq!(send(&t, named).await.0, 202);
+    assert!(!han("ida@example.com"), "the request's own");
+}
+
 /// The provider refuses the message for good (after the request was
 /// answered): the code is disabled and the send refunded.
 async fn a_refused_delivery_leaves_nothing_behind(b: Backend) {
@@ -555,6 +609,8 @@ both_stores!(
     failed_checks_are_limited_across_codes,
     register_login_and_reset_do_not_tell_who_has_an_account,
     bind_and_verify_need_a_session,
+    a_logged_out_session_writes_nothing,
+    messages_speak_the_accounts_language,
     a_refused_delivery_leaves_nothing_behind,
     concurrent_sends_and_checks,
     concurrent_wrong_guesses_count_exactly,

@@ -17,10 +17,10 @@ const IP: &str = "198.51.100.40";
 const BUDGETS: &[(&str, u32, u32)] = &[
     ("create captcha", 1, 1),
     ("send a code", 1, 1),
-    ("send a code, logged in", 2, 1),
+    ("send a code, logged in", 1, 1),
     ("verify a code", 1, 1),
-    ("send a step-up code", 2, 1),
-    ("verify a code, logged in", 2, 1),
+    ("send a step-up code", 2, 2),
+    ("verify a code, logged in", 1, 1),
     ("register", 2, 2),
     ("get me", 1, 1),
     ("log in by password", 2, 2),

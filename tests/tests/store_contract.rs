@@ -158,6 +158,7 @@ async fn a_send_commits_captcha_record_and_counters_together(b: Backend) {
         .commit_send(
             Some((&c.id, &c.answer_hash)),
             replace(&record(&k, 1), 0),
+            None,
             std::slice::from_ref(&ip),
             &message(),
             T0,
@@ -190,7 +191,14 @@ async fn a_refused_send_writes_nothing(b: Backend) {
             (store.clone(), k.clone(), counters.clone(), refused.clone());
         async move {
             store
-                .commit_send(captcha, replace(&record(&k, 1), version), &counters, &refused, T0)
+                .commit_send(
+                    captcha,
+                    replace(&record(&k, 1), version),
+                    None,
+                    &counters,
+                    &refused,
+                    T0,
+                )
                 .await
         }
     };
@@ -215,8 +223,9 @@ async fn a_refused_send_writes_nothing(b: Backend) {
     let old = captcha(T0);
     store.put_captcha(&old).await.unwrap();
     let (r, m) = (record(&k, 1), message());
-    let outcome =
-        store.commit_send(Some((&old.id, &old.answer_hash)), replace(&r, 0), &[], &m, T0).await;
+    let outcome = store
+        .commit_send(Some((&old.id, &old.answer_hash)), replace(&r, 0), None, &[], &m, T0)
+        .await;
     assert_eq!(outcome.unwrap(), SendOutcome::CaptchaRejected);
 }
 
@@ -227,7 +236,7 @@ async fn concurrent_sends_have_one_winner(b: Backend) {
         .map(|_| {
             let (store, k) = (store.clone(), k.clone());
             tokio::spawn(async move {
-                store.commit_send(None, replace(&record(&k, 1), 0), &[], &message(), T0).await
+                store.commit_send(None, replace(&record(&k, 1), 0), None, &[], &message(), T0).await
             })
         })
         .collect();
@@ -267,7 +276,7 @@ async fn a_new_code_goes_in_on_the_records_conditions(b: Backend) {
                 limits: LIMITS,
                 expires_at: now + 3600,
             };
-            store.commit_send(None, write, &[], &m, now).await.unwrap()
+            store.commit_send(None, write, None, &[], &m, now).await.unwrap()
         }
     };
     assert_eq!(send(live(1, T0 + 600), T0, message()).await, SendOutcome::Committed);
@@ -321,6 +330,7 @@ fn guess(k: &str, hash: u8, jti: &str) -> Guess {
         fail_max: 3,
         fails_since: T0 - 3600,
         expires_at: T0 + 3600,
+        session: None,
     }
 }
 
@@ -396,7 +406,7 @@ async fn concurrent_guesses_count_once_each(b: Backend) {
         match t.await.unwrap() {
             GuessOutcome::Right => right += 1,
             GuessOutcome::Wrong { attempts } => wrong.push(attempts),
-            GuessOutcome::Refused(_) => {}
+            other => assert!(matches!(other, GuessOutcome::Refused(_) | GuessOutcome::Busy)),
         }
     }
     wrong.sort_unstable();
@@ -406,6 +416,61 @@ async fn concurrent_guesses_count_once_each(b: Backend) {
     assert_eq!(wrong, (3..3 + wrong.len() as u32).collect::<Vec<_>>());
     let r = store.load_destination(&k, "email:x", T0).await.unwrap().0;
     assert_eq!(r.version, 1 + (wrong.len() + right) as u64);
+}
+
+/// A send or a guess under a session is written only while the session
+/// stands: its account exists and takes its epoch, and it was not logged out.
+async fn writes_under_a_session_need_it_to_stand(b: Backend) {
+    let (store, _) = store(b).await;
+    let mut acct = account(&unique_email());
+    acct.session_epoch = 2;
+    acct.session_keeper = Some("keeper".into());
+    let put = [AccountWrite::PutAccount(acct.clone())];
+    assert_eq!(store.apply(&put, T0).await.unwrap(), ApplyOutcome::Committed);
+    store.revoke_session("gone", T0 + 60).await.unwrap();
+    let check =
+        |jti: &str, epoch| SessionCheck { account_id: acct.id.clone(), jti: jti.into(), epoch };
+    let stranger = SessionCheck { account_id: "no-such-account".into(), ..check("s", 2) };
+    let cases = [
+        (check("current", 2), true),
+        (check("newer", 3), true),
+        (check("keeper", 1), true),
+        (check("superseded", 1), false),
+        (check("gone", 2), false),
+        (stranger, false),
+    ];
+    for (session, stands) in cases {
+        let k = key();
+        let (r, m) = (record(&k, 1), message());
+        let sent = store.commit_send(None, replace(&r, 0), Some(&session), &[], &m, T0).await;
+        let want = if stands { SendOutcome::Committed } else { SendOutcome::SessionRefused };
+        assert_eq!(sent.unwrap(), want, "{session:?}");
+        let (stored, _) = store.load_destination(&k, "email:x", T0).await.unwrap();
+        assert_eq!(stored.version, u64::from(stands), "{session:?}");
+        if !stands {
+            assert_eq!(store.claim_message(&m.id, T0, T0 + 30).await.unwrap(), Claim::Settled);
+            store.save_destination(&r, 0).await.unwrap();
+        }
+        // record(): the code's hash is [4; 32]; guess wrong, then right.
+        for (hash, right) in [(5, false), (4, true)] {
+            let g = Guess { session: Some(session.clone()), ..guess(&k, hash, "j") };
+            let outcome = store.guess_code(&g, T0).await.unwrap();
+            let want = match (stands, right) {
+                (false, _) => GuessOutcome::SessionRefused,
+                (true, false) => GuessOutcome::Wrong { attempts: 3 },
+                (true, true) => GuessOutcome::Right,
+            };
+            assert_eq!(outcome, want, "{session:?}");
+        }
+        let (after, _) = store.load_destination(&k, "email:x", T0).await.unwrap();
+        assert_eq!(after.version, if stands { 3 } else { 1 }, "{session:?}");
+    }
+    // The logout marker counts only until it expires.
+    let k = key();
+    let (r, m) = (record(&k, 1), message());
+    let gone = check("gone", 2);
+    let sent = store.commit_send(None, replace(&r, 0), Some(&gone), &[], &m, T0 + 60).await;
+    assert_eq!(sent.unwrap(), SendOutcome::Committed);
 }
 
 async fn counters_limit_refund_and_roll_over(b: Backend) {
@@ -637,7 +702,8 @@ async fn concurrent_secret_takes_have_one_winner(b: Backend) {
 async fn a_message_is_claimed_leased_and_settled(b: Backend) {
     let (store, _) = store(b).await;
     let m = message();
-    let sent = store.commit_send(None, replace(&record(&key(), 1), 0), &[], &m, T0).await.unwrap();
+    let sent =
+        store.commit_send(None, replace(&record(&key(), 1), 0), None, &[], &m, T0).await.unwrap();
     assert_eq!(sent, SendOutcome::Committed);
     let Claim::Claimed(first) = store.claim_message(&m.id, T0, T0 + 30).await.unwrap() else {
         panic!("a pending message is claimed")
@@ -664,7 +730,7 @@ async fn a_message_is_claimed_leased_and_settled(b: Backend) {
     // Unknown and expired messages are settled: there is nothing to send.
     assert_eq!(store.claim_message("unknown", T0, T0 + 30).await.unwrap(), Claim::Settled);
     let old = message();
-    store.commit_send(None, replace(&record(&key(), 1), 0), &[], &old, T0).await.unwrap();
+    store.commit_send(None, replace(&record(&key(), 1), 0), None, &[], &old, T0).await.unwrap();
     let late = store.claim_message(&old.id, old.expires_at, old.expires_at + 30).await.unwrap();
     assert_eq!(late, Claim::Settled);
 }
@@ -672,7 +738,7 @@ async fn a_message_is_claimed_leased_and_settled(b: Backend) {
 async fn concurrent_message_claims_have_one_winner(b: Backend) {
     let (store, _) = store(b).await;
     let m = message();
-    store.commit_send(None, replace(&record(&key(), 1), 0), &[], &m, T0).await.unwrap();
+    store.commit_send(None, replace(&record(&key(), 1), 0), None, &[], &m, T0).await.unwrap();
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let (store, id) = (store.clone(), m.id.clone());
@@ -696,7 +762,7 @@ async fn a_failed_message_saves_and_refunds_once(b: Backend) {
     let (k, m) = (key(), message());
     let sms = counter(LimitKind::SmsDaily, 1);
     let counters = std::slice::from_ref(&sms);
-    store.commit_send(None, replace(&record(&k, 1), 0), counters, &m, T0).await.unwrap();
+    store.commit_send(None, replace(&record(&k, 1), 0), None, counters, &m, T0).await.unwrap();
     let full = CountOutcome::LimitReached { until: sms.expires_at };
     assert_eq!(store.increment(&sms, T0).await.unwrap(), full);
     // Not claimed yet: nothing happens.
@@ -742,6 +808,7 @@ both_stores!(
     a_new_code_goes_in_on_the_records_conditions,
     a_guess_is_decided_by_the_store,
     concurrent_guesses_count_once_each,
+    writes_under_a_session_need_it_to_stand,
     counters_limit_refund_and_roll_over,
     concurrent_increments_never_pass_the_limit,
     accounts_are_created_read_and_found_by_address,

@@ -1,7 +1,7 @@
 //! Sessions: bearer tokens (EdDSA JWTs, `token`) and who is calling.
 
 use crate::error::Fault;
-use crate::ports::{AccountRecord, Timestamp};
+use crate::ports::{AccountRecord, SessionCheck, Timestamp};
 use crate::services::Services;
 use crate::token::Expiring;
 use serde::{Deserialize, Serialize};
@@ -104,13 +104,18 @@ impl Session {
         let claims = &self.claims;
         let (account, logged_out) =
             s.store.load_session(&claims.sub, &claims.jti, s.clock.now()).await?;
-        let account = account.ok_or(AuthError::Unauthorized)?;
-        let superseded = claims.epoch < account.session_epoch
-            && account.session_keeper.as_deref() != Some(claims.jti.as_str());
-        if logged_out || superseded {
+        if !self.condition().stands(account.as_ref(), logged_out) {
             return Err(AuthError::Unauthorized);
         }
+        let account = account.ok_or(AuthError::Unauthorized)?;
         Ok(Principal { account, jti: claims.jti.clone(), expires_at: claims.exp })
+    }
+
+    /// What the store checks when a write is made under this session
+    /// without loading it first.
+    pub fn condition(&self) -> SessionCheck {
+        let c = &self.claims;
+        SessionCheck { account_id: c.sub.clone(), jti: c.jti.clone(), epoch: c.epoch }
     }
 }
 

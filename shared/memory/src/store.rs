@@ -9,7 +9,7 @@ use domain::ports::{
     AccountRecord, AccountStore, AccountWrite, ApiKeyRecord, ApiKeyStore, ApplyOutcome,
     CaptchaStore, Claim, CodeStore, CountOutcome, Counter, CounterStore, DestRecord, FailOutcome,
     Guess, GuessOutcome, OutboxStore, OutgoingMessage, RecordWrite, SaveOutcome, SecretKind,
-    SecretOwner, SecretStore, SendOutcome, StoreError, StoredCaptcha, Timestamp,
+    SecretOwner, SecretStore, SendOutcome, SessionCheck, StoreError, StoredCaptcha, Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -85,6 +85,14 @@ impl Inner {
     fn stored(&self, key: &str) -> DestRecord {
         let empty = || DestRecord { key: key.to_string(), ..Default::default() };
         self.destinations.get(key).cloned().unwrap_or_else(empty)
+    }
+
+    /// Whether `session` (if any) still stands at `now`.
+    fn stands(&self, session: Option<&SessionCheck>, now: Timestamp) -> bool {
+        session.is_none_or(|c| {
+            let logged_out = self.revoked.get(&c.jti).is_some_and(|&exp| exp > now);
+            c.stands(self.accounts.get(&c.account_id), logged_out)
+        })
     }
 
     /// Whether the record part of a send may be written.
@@ -197,6 +205,7 @@ impl CodeStore for MemoryStore {
         &self,
         captcha: Option<(&str, &[u8; 32])>,
         record: RecordWrite<'_>,
+        session: Option<&SessionCheck>,
         counters: &[Counter],
         message: &OutgoingMessage,
         now: Timestamp,
@@ -223,6 +232,9 @@ impl CodeStore for MemoryStore {
                 });
             }
         }
+        if !inner.stands(session, now) {
+            return Ok(SendOutcome::SessionRefused);
+        }
         if let Some((id, _)) = captcha {
             inner.captchas.remove(id);
         }
@@ -240,6 +252,9 @@ impl CodeStore for MemoryStore {
 
     async fn guess_code(&self, g: &Guess, now: Timestamp) -> Result<GuessOutcome, StoreError> {
         let mut inner = self.lock();
+        if !inner.stands(g.session.as_ref(), now) {
+            return Ok(GuessOutcome::SessionRefused);
+        }
         let mut r = inner.stored(&g.key);
         let Some(right) = g.judge(&r, now) else {
             return Ok(GuessOutcome::Refused(inner.record(&g.key, now)));

@@ -3,20 +3,20 @@
 //! transaction (captcha, record, counters); fixed-window counters
 //! (`COUNTER#…`).
 
-use super::calls::{build, cancellation_reasons, conditional, conditional_update};
-use super::codec::{Item, b, dest_record_at, get_n, get_s, list, n, s};
+use super::calls::{build, cancellation_reasons, conditional};
+use super::codec::{Item, b, dest_record_at, get_n, get_s, list, n};
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
-use super::writes::{put_message, put_record};
+use super::writes::{put_message, put_record, session_checks};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     Delete, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use domain::ports::{
     CodeStore, CountOutcome, Counter, CounterStore, DestRecord, Guess, GuessOutcome, LiveCode,
-    OutgoingMessage, RecordWrite, SaveOutcome, SendLimits, SendOutcome, StoreError, Timestamp,
+    OutgoingMessage, RecordWrite, SaveOutcome, SendLimits, SendOutcome, SessionCheck, StoreError,
+    Timestamp,
 };
 
 pub(super) const IAM: &[Operation] = &[
@@ -26,7 +26,7 @@ pub(super) const IAM: &[Operation] = &[
     op("commit_send/counter", &["dynamodb:UpdateItem"]),
     op("commit_send/message", &["dynamodb:PutItem"]),
     op("commit_send/new_code", &["dynamodb:UpdateItem"]),
-    op("guess_code", &["dynamodb:UpdateItem"]),
+    op("commit_send/session", &["dynamodb:ConditionCheckItem"]),
     op("save_destination", &["dynamodb:PutItem"]),
     op("increment", &["dynamodb:UpdateItem"]),
     op("refund", &["dynamodb:UpdateItem"]),
@@ -136,69 +136,6 @@ fn record_item(
     })
 }
 
-/// The two writes of a guess, sent together: exactly one of their
-/// conditions can hold. The right one swaps the code for the token…
-fn right_guess(
-    call: UpdateItemFluentBuilder,
-    g: &Guess,
-    now: Timestamp,
-) -> UpdateItemFluentBuilder {
-    guess_values(call, g, now)
-        .update_expression(
-            "REMOVE code_sealed, code_hash, code_expires_at, code_attempts \
-             SET token_jti = :jti, token_expires_at = :token_exp, expires_at = :exp ADD ver :one",
-        )
-        .condition_expression(format!("code_hash = :hash AND {}", open_to_checks(g)))
-        .expression_attribute_values(":jti", s(&g.token.jti))
-        .expression_attribute_values(":token_exp", n(g.token.expires_at))
-}
-
-/// …the wrong one counts the check and the failure, and hands back the
-/// item as it was if neither holds.
-fn wrong_guess(
-    call: UpdateItemFluentBuilder,
-    g: &Guess,
-    now: Timestamp,
-) -> UpdateItemFluentBuilder {
-    guess_values(call, g, now)
-        .update_expression(
-            "SET fails = list_append(:now_list, if_not_exists(fails, :empty)), expires_at = :exp \
-             ADD code_attempts :one, ver :one",
-        )
-        .condition_expression(format!(
-            "attribute_exists(code_hash) AND code_hash <> :hash AND {}",
-            open_to_checks(g)
-        ))
-        .expression_attribute_values(":now_list", list(&[now]))
-        .expression_attribute_values(":empty", list(&[]))
-        .return_values(ReturnValue::UpdatedNew)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-}
-
-/// The live code and the failed-check window, as `Guess::judge` has them.
-fn open_to_checks(g: &Guess) -> String {
-    let nth = g.fail_max.saturating_sub(1);
-    format!(
-        "code_expires_at > :now AND code_attempts < :max \
-         AND (attribute_not_exists(fails[{nth}]) OR fails[{nth}] <= :since)"
-    )
-}
-
-/// What both writes of a guess name: the record, the guess, the limits.
-fn guess_values(
-    call: UpdateItemFluentBuilder,
-    g: &Guess,
-    now: Timestamp,
-) -> UpdateItemFluentBuilder {
-    call.set_key(Some(keys::key(keys::dest(&g.key))))
-        .expression_attribute_values(":hash", b(&g.hash))
-        .expression_attribute_values(":exp", n(g.expires_at))
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":now", n(now))
-        .expression_attribute_values(":max", n(g.max_attempts))
-        .expression_attribute_values(":since", n(g.fails_since))
-}
-
 /// What a cancelled send transaction means: the first refusing item, by
 /// its place (captcha first if any, then the record, then the counters).
 fn send_refusal(
@@ -209,6 +146,7 @@ fn send_refusal(
     now: Timestamp,
 ) -> Result<SendOutcome, StoreError> {
     let offset = usize::from(has_captcha);
+    let message_at = offset + 1 + counters.len();
     for (i, (code, item)) in reasons.into_iter().enumerate() {
         return Ok(match (code.as_str(), i) {
             ("None", _) => continue,
@@ -219,6 +157,7 @@ fn send_refusal(
                     SendOutcome::Occupied(dest_record_at(key, item.as_ref(), now)?)
                 }
             },
+            ("ConditionalCheckFailed", i) if i > message_at => SendOutcome::SessionRefused,
             ("ConditionalCheckFailed", i) => {
                 let c = counters.get(i - offset - 1).ok_or_else(|| {
                     StoreError::Unavailable("cancellation reason for an unknown item".into())
@@ -256,6 +195,7 @@ impl CodeStore for DynamoStore {
         &self,
         captcha: Option<(&str, &[u8; 32])>,
         record: RecordWrite<'_>,
+        session: Option<&SessionCheck>,
         counters: &[Counter],
         message: &OutgoingMessage,
         now: Timestamp,
@@ -273,6 +213,9 @@ impl CodeStore for DynamoStore {
         // Last, so the refusal positions above stay as they are.
         let put = put_message(&self.table, message)?;
         items.push(TransactWriteItem::builder().put(put).build());
+        if let Some(session) = session {
+            items.extend(session_checks(&self.table, session, now)?);
+        }
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(SendOutcome::Committed),
             Err(e) => {
@@ -283,21 +226,7 @@ impl CodeStore for DynamoStore {
     }
 
     async fn guess_code(&self, g: &Guess, now: Timestamp) -> Result<GuessOutcome, StoreError> {
-        let call = || self.client.update_item().table_name(&self.table);
-        let (right, wrong) =
-            tokio::join!(right_guess(call(), g, now).send(), wrong_guess(call(), g, now).send());
-        let (right, wrong) = (conditional_update(right), conditional_update(wrong));
-        Ok(match (right, wrong) {
-            (Ok(Ok(_)), _) => GuessOutcome::Right,
-            (_, Ok(Ok(out))) => {
-                let attempts = out.attributes.as_ref().map(|a| get_n(a, "code_attempts"));
-                GuessOutcome::Wrong { attempts: attempts.transpose()?.unwrap_or(1) as u32 }
-            }
-            (Err(e), _) | (_, Err(e)) => return Err(e),
-            (Ok(Err(_)), Ok(Err(old))) => {
-                GuessOutcome::Refused(dest_record_at(&g.key, old.as_ref(), now)?)
-            }
-        })
+        self.guess(g, now).await
     }
 
     async fn save_destination(

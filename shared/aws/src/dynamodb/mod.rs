@@ -3,10 +3,10 @@
 //! condition also compares `expires_at` with the clock.
 //!
 //! One file per concern: `keys` and `codec` (items), `captchas`, `codes`
-//! (destination records and counters), `accounts` (accounts, addresses,
-//! sessions), `secrets` (login links and invites), `api_keys`, `outbox` (outgoing
-//! messages and suppressed addresses), `table` (creating it
-//! locally). Each of those declares, beside its operations, the DynamoDB
+//! (destination records and counters), `guesses` (a code's check),
+//! `accounts` (accounts, addresses, sessions), `secrets` (login links and
+//! invites), `api_keys`, `outbox` (outgoing messages and suppressed
+//! addresses), `table` (creating it locally). Each of those declares, beside its operations, the DynamoDB
 //! actions each one calls (`IAM`): template.yaml must allow a function the
 //! actions of every operation its requests use, which `tests/tests/iam.rs`
 //! checks from these declarations.
@@ -17,6 +17,7 @@ mod calls;
 mod captchas;
 mod codec;
 mod codes;
+mod guesses;
 mod iam;
 pub mod keys;
 mod outbox;
@@ -31,10 +32,18 @@ pub use table::{Stream, ensure_table};
 
 /// Every operation of the adapter, with its actions.
 pub fn operations() -> impl Iterator<Item = Operation> {
-    [captchas::IAM, codes::IAM, accounts::IAM, secrets::IAM, api_keys::IAM, outbox::IAM]
-        .into_iter()
-        .flatten()
-        .copied()
+    [
+        captchas::IAM,
+        codes::IAM,
+        guesses::IAM,
+        accounts::IAM,
+        secrets::IAM,
+        api_keys::IAM,
+        outbox::IAM,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
 }
 
 /// The actions operation `name` calls; `None` for an unknown operation.

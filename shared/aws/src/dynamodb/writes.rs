@@ -3,8 +3,8 @@
 use super::calls::build;
 use super::codec::{b, dest_item, n, s, version_condition};
 use super::keys::{self, EXPIRES_AT};
-use aws_sdk_dynamodb::types::Put;
-use domain::ports::{DestRecord, OutgoingMessage, StoreError};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
+use domain::ports::{DestRecord, OutgoingMessage, SessionCheck, StoreError, Timestamp};
 
 /// A message's state before delivery claims it.
 pub(super) const PENDING: &str = "pending";
@@ -24,6 +24,36 @@ pub(super) fn put_record(
             .set_expression_attribute_values(value.map(|(k, v)| [(k, v)].into()))
             .build(),
     )
+}
+
+/// A session's conditions inside a transaction: its account still takes
+/// it (`SessionCheck::stands`), and it was not logged out.
+pub(super) fn session_checks(
+    table: &str,
+    c: &SessionCheck,
+    now: Timestamp,
+) -> Result<[TransactWriteItem; 2], StoreError> {
+    let account = build(
+        ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(keys::key(keys::account(&c.account_id))))
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(session_epoch) \
+                 OR session_epoch <= :epoch OR session_keeper = :jti)",
+            )
+            .expression_attribute_values(":epoch", n(c.epoch))
+            .expression_attribute_values(":jti", s(&c.jti))
+            .build(),
+    )?;
+    let logged_out = build(
+        ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(keys::key(keys::revoked(&c.jti))))
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", n(now))
+            .build(),
+    )?;
+    Ok([account, logged_out].map(|c| TransactWriteItem::builder().condition_check(c).build()))
 }
 
 /// A new message, pending, inside the send transaction.

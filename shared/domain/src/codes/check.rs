@@ -11,7 +11,7 @@ use crate::crypto::digest_eq;
 use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::ports::{
-    AccountRecord, DestRecord, Guess, GuessOutcome, LiveToken, SaveOutcome, Timestamp,
+    AccountRecord, DestRecord, Guess, GuessOutcome, LiveToken, SaveOutcome, SessionCheck, Timestamp,
 };
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
@@ -63,8 +63,9 @@ impl Redemption {
 /// `bind` and `verify` codes belong to the account that asked for them: their
 /// check needs that account's session, and the token names it. One round
 /// trip: the store checks the guess against the code's keyed hash and
-/// writes what follows (`CodeStore::guess_code`). A session sent along is
-/// loaded first (+1): it must stand before anything is written.
+/// writes what follows (`CodeStore::guess_code`), and a session sent along
+/// must still stand for anything to be written (a wrong guess under a
+/// session takes a second trip to be counted).
 pub async fn verify(
     s: &Services,
     req: VerifyCode,
@@ -77,12 +78,11 @@ pub async fn verify(
         (false, _) => None,
     };
     let guess = well_formed(s, &req.code)?;
-    if let Some(session) = session {
-        session.load(s).await?;
-    }
-    let key = &record_key(req.purpose, &dest, account);
+    let (key, session) =
+        (&record_key(req.purpose, &dest, account), session.map(Session::condition));
+    let session = session.as_ref();
     let (jti, now) =
-        retry::run(|| guess_once(s, key, &dest, guess)).await?.ok_or(CheckError::Busy)?;
+        retry::run(|| guess_once(s, key, &dest, guess, session)).await?.ok_or(CheckError::Busy)?;
     tracing::info!(purpose = req.purpose.as_str(), to = %dest, passed = true, "code checked");
     let claims = VerificationClaims {
         sub: dest.key(),
@@ -115,6 +115,7 @@ async fn guess_once(
     key: &str,
     dest: &Destination,
     guess: &str,
+    session: Option<&SessionCheck>,
 ) -> Result<Attempt<(String, Timestamp)>, CheckError> {
     let (cfg, now) = (&s.config, s.clock.now());
     let g = Guess {
@@ -125,9 +126,12 @@ async fn guess_once(
         fail_max: cfg.verify_fail_max,
         fails_since: now - cfg.verify_fail_window_secs,
         expires_at: now + longest(cfg),
+        session: session.cloned(),
     };
     let stored = match s.store.guess_code(&g, now).await? {
         GuessOutcome::Right => return Ok(Attempt::Done((g.token.jti, now))),
+        GuessOutcome::SessionRefused => return Err(CheckError::Unauthorized),
+        GuessOutcome::Busy => return Ok(Attempt::Retry),
         GuessOutcome::Wrong { attempts } => {
             let attempts_left = Some(cfg.code_max_attempts.saturating_sub(attempts));
             return Err(CheckError::CodeInvalid { attempts_left });

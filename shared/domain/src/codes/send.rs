@@ -13,7 +13,7 @@ use crate::invalid::Invalid;
 use crate::outbox::Contents;
 use crate::ports::{
     AccountRecord, Counter, DestRecord, LimitKind, LiveCode, Metric, OutgoingMessage, RecordWrite,
-    SendOutcome, SendResult, Timestamp,
+    SendOutcome, SendResult, SessionCheck, Timestamp,
 };
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
@@ -29,6 +29,9 @@ const DAY: i64 = 86_400;
 enum MessageLocale {
     /// The request's, or the logged-in caller's account's.
     Named(Locale),
+    /// The logged-in caller's account's, if it has one (the delivery looks
+    /// it up), else the default.
+    Callers,
     /// The address owner's account's, if it has one (the delivery looks
     /// it up, off the request's path), else the default.
     Owners,
@@ -41,6 +44,8 @@ struct Target {
     /// The destination record's key.
     key: String,
     caller: Option<String>,
+    /// The caller's session, checked inside the send's transaction.
+    session: Option<SessionCheck>,
     /// The captcha's id and the keyed hash of the answer given.
     captcha: Option<(String, [u8; 32])>,
     /// An external provider's token, checked before anything is stored.
@@ -61,10 +66,10 @@ struct Target {
 ///
 /// One round trip when no live code is there: the transaction writes a new
 /// code on the store's own conditions (no live code, the destination's
-/// limits unspent) without a read first. A resend while the code lives
-/// finds it there and writes again from what it found, repeating the code:
-/// 2. A session sent along is loaded first (+1): it must stand before
-/// anything is written, and `verify` sends to the account's own address.
+/// limits unspent) without a read first, and checks the caller's session
+/// (if any) the same way. A resend while the code lives finds it there and
+/// writes again from what it found, repeating the code: 2. `verify` loads
+/// the session first (+1): its code goes to the account's own address.
 pub async fn send(
     s: &Services,
     req: SendCode,
@@ -73,11 +78,12 @@ pub async fn send(
     client_ip: Option<IpAddr>,
 ) -> Result<CodeSent, SendError> {
     let principal = match session {
-        Some(session) => Some(session.load(s).await?),
-        None => None,
+        Some(session) if req.purpose == Purpose::Verify => Some(session.load(s).await?),
+        _ => None,
     };
     let own = principal.as_ref().map(|p| &p.account);
-    let target = prepare(s, &req, own.map(|a| a.id.as_str()), own, client_ip)?;
+    let mut target = prepare(s, &req, session.map(Session::account_id), own, client_ip)?;
+    target.session = session.filter(|_| principal.is_none()).map(Session::condition);
     if let Some(token) = &target.captcha_token {
         match captcha::verify_token(s, token, client_ip).await {
             Ok(()) => {}
@@ -92,10 +98,11 @@ pub async fn send(
         }
     }
     let caller_locale = own.and_then(|a| a.locale.as_deref()).map(Locale::from_field);
-    let locale = match (locale, caller_locale) {
-        (Some(named), _) => MessageLocale::Named(named),
-        (None, Some(callers)) => MessageLocale::Named(callers),
-        (None, None) => MessageLocale::Owners,
+    let locale = match (locale, caller_locale, session) {
+        (Some(named), ..) => MessageLocale::Named(named),
+        (None, Some(callers), _) => MessageLocale::Named(callers),
+        (None, None, Some(_)) if own.is_none() => MessageLocale::Callers,
+        (None, None, _) => MessageLocale::Owners,
     };
     let mut blind = true;
     let result = retry::run(|| attempt(s, &target, locale, std::mem::take(&mut blind))).await;
@@ -179,6 +186,7 @@ fn prepare(
         captcha_token,
         dest,
         caller,
+        session: None,
     })
 }
 
@@ -313,8 +321,10 @@ async fn commit(
             }
         }
         let message = outgoing(s, t, &code, locale, now, &counters)?;
-        match s.store.commit_send(captcha, write, &counters, &message, now).await? {
+        let session = t.session.as_ref();
+        match s.store.commit_send(captcha, write, session, &counters, &message, now).await? {
             SendOutcome::Committed => return Ok(Committed::Done(message.id)),
+            SendOutcome::SessionRefused => return Err(SendError::Unauthorized),
             SendOutcome::Conflict => return Ok(Committed::Conflict),
             SendOutcome::Occupied(record) => return Ok(Committed::Occupied(record)),
             SendOutcome::CaptchaRejected => {
@@ -390,11 +400,12 @@ fn outgoing(
         purpose: t.purpose,
         locale: match locale {
             MessageLocale::Named(l) => l,
-            MessageLocale::Owners => Locale::default(),
+            MessageLocale::Owners | MessageLocale::Callers => Locale::default(),
         }
         .as_str()
         .to_string(),
         owners_locale: locale == MessageLocale::Owners,
+        callers_locale: locale == MessageLocale::Callers,
         code: code.clone(),
         code_expires_at: *code_expires_at,
         record_key: t.key.clone(),

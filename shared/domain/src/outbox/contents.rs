@@ -38,8 +38,11 @@ pub struct Contents {
     /// The locale tag the message is written in…
     pub locale: String,
     /// …unless the address belongs to an account with a locale of its own
-    /// (the request named none).
+    /// (the request named none)…
     pub owners_locale: bool,
+    /// …or the logged-in caller's account has one (the request named none).
+    #[serde(default)]
+    pub callers_locale: bool,
     /// The code the send stored (a decoy's too, though it never goes out).
     pub code: String,
     pub code_expires_at: Timestamp,

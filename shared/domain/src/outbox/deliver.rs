@@ -142,8 +142,8 @@ async fn send(
 }
 
 /// What the message is, by who owns the address now (the request that
-/// stored it never looked), and the owner's locale where the request named
-/// none and there is something to write.
+/// stored it never looked), and the locale of the owner's or the caller's
+/// account where the request named none and there is something to write.
 async fn what_goes_out(
     d: &Deliverer,
     c: &Contents,
@@ -154,7 +154,13 @@ async fn what_goes_out(
     };
     let owner_id = owner.as_ref().map(|a| a.id.as_str());
     let kind = policy::what_goes_out(c.purpose, owner_id, c.caller.as_deref());
-    let locale = owner.and_then(|a| a.locale).filter(|_| c.owners_locale && kind != Kind::Silent);
+    if kind == Kind::Silent {
+        return Ok((kind, None));
+    }
+    let locale = match (&c.caller, c.callers_locale) {
+        (Some(caller), true) => d.store.get_account(caller).await?.and_then(|a| a.locale),
+        _ => owner.and_then(|a| a.locale).filter(|_| c.owners_locale),
+    };
     Ok((kind, locale))
 }
 

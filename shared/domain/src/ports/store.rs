@@ -119,6 +119,28 @@ pub struct OutgoingMessage {
     pub attempts: u32,
 }
 
+/// A session that must still stand when a write is made, checked by the
+/// store inside that write: its account exists, it was issued under the
+/// account's session epoch (or it is the session that raised it), and it
+/// was not logged out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionCheck {
+    pub account_id: String,
+    pub jti: String,
+    pub epoch: u64,
+}
+
+impl SessionCheck {
+    /// Whether it stands, given its account (if it exists) and whether
+    /// this session was logged out.
+    pub fn stands(&self, account: Option<&AccountRecord>, logged_out: bool) -> bool {
+        let current = |a: &AccountRecord| {
+            self.epoch >= a.session_epoch || a.session_keeper.as_deref() == Some(self.jti.as_str())
+        };
+        !logged_out && account.is_some_and(current)
+    }
+}
+
 /// The limits a send without a read first must find unspent in the record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendLimits {
@@ -170,6 +192,8 @@ pub enum SendOutcome {
     /// A `NewCode` write found a live code or a spent limit: the record as
     /// stored (empty at its version if expired, as `load_destination`).
     Occupied(DestRecord),
+    /// The session the send was made under no longer stands.
+    SessionRefused,
     /// The counter named `key` is at its limit until `until`.
     LimitReached { kind: LimitKind, key: String, until: Timestamp },
 }
@@ -199,6 +223,8 @@ pub struct Guess {
     pub fails_since: Timestamp,
     /// The record's TTL after either write.
     pub expires_at: Timestamp,
+    /// The session the check is made under, if any: it must still stand.
+    pub session: Option<SessionCheck>,
 }
 
 impl Guess {
@@ -224,6 +250,10 @@ pub enum GuessOutcome {
     /// Nothing was written — no live code, or checks refused: the record as
     /// stored (empty at its version if expired, as `load_destination`).
     Refused(DestRecord),
+    /// Nothing was written: the guess's session no longer stands.
+    SessionRefused,
+    /// Nothing was written: another write held the record at that moment.
+    Busy,
 }
 
 /// The outcome of adding one to a counter.
@@ -250,13 +280,16 @@ pub trait CodeStore: Send + Sync {
     /// All or nothing, one round trip: consumes the captcha `(id, answer
     /// hash)` if given (it must match and be unexpired at `now`), writes
     /// the record (`RecordWrite`), adds one to each counter below its
-    /// limit, and stores the outgoing `message` (pending). A refusal names
-    /// the part that refused: `CaptchaRejected`, `Conflict`, `Occupied` or
-    /// `LimitReached`; nothing is written then. Errors: `Unavailable`.
+    /// limit, and stores the outgoing `message` (pending) — if `session`,
+    /// when given, still stands. A refusal names the part that refused:
+    /// `CaptchaRejected`, `Conflict`, `Occupied`, `LimitReached` or
+    /// `SessionRefused`, in that order; nothing is written then. Errors:
+    /// `Unavailable`.
     async fn commit_send(
         &self,
         captcha: Option<(&str, &[u8; 32])>,
         record: RecordWrite<'_>,
+        session: Option<&SessionCheck>,
         counters: &[Counter],
         message: &OutgoingMessage,
         now: Timestamp,
@@ -268,8 +301,9 @@ pub trait CodeStore: Send + Sync {
     /// checks allowed (fewer than `fail_max` failures after
     /// `fails_since`); then a right guess swaps the code for the token, a
     /// wrong one is counted; either way the version goes up by one. Of
-    /// concurrent right guesses at most one is `Right`. Errors:
-    /// `Unavailable`, `Corrupt`.
+    /// concurrent right guesses at most one is `Right`. A guess made under
+    /// a session that no longer stands is `SessionRefused` and writes
+    /// nothing. Errors: `Unavailable`, `Corrupt`.
     async fn guess_code(&self, guess: &Guess, now: Timestamp) -> Result<GuessOutcome, StoreError>;
 
     /// Saves `record` if the stored version is still `expected_version`;
