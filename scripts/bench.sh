@@ -22,7 +22,7 @@ for dir in functions/*/; do functions+=("$(basename "$dir")"); done
 
 echo "== 1. store round trips per request (sequential; goal in brackets)"
 cargo test -q -p vericode-tests --test round_trips -- --nocapture --test-threads 1 2>&1 |
-  grep -E '^(Dynamo|Memory)$|: [0-9]+ \(goal' | sed 's/^/  /'
+  grep -oE '(Dynamo|Memory)$|^[a-z].*: [0-9]+ \(goal [0-9]+\)$' | sed 's/^/  /'
 
 echo "== 2. latency"
 cargo run -q --profile bench -p vericode-tests --example request_latency -- "$n" | sed 's/^/  /'
