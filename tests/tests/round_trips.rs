@@ -33,7 +33,7 @@ const BUDGETS: &[(&str, u32, u32)] = &[
     ("redeem a login link", 2, 2),
     ("create an invite", 2, 2),
     ("log out", 2, 2),
-    ("redeem a verification", 3, 3),
+    ("redeem a verification", 2, 2),
     ("delete the account", 2, 2),
 ];
 

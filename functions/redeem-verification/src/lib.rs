@@ -16,8 +16,12 @@ use lambda_http::{Body, Request, Response};
 pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<RedeemVerification>(&req);
     let result = async {
-        let key = auth::require_api_key(app, &req).await?;
-        let redeemed = codes::redeem_verification(app, &key.id, body?).await?;
+        // The token's record is read while the key is looked up; nothing is
+        // written unless the key stands.
+        let read = async { Ok::<_, edge::ApiError>(codes::read_verification(app, body?).await?) };
+        let (key, read) = tokio::join!(auth::require_api_key(app, &req), read);
+        let key = key?;
+        let redeemed = codes::redeem_verification(app, &key.id, read?).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::OK, &redeemed, true))
     };
     finish(result.await, locale)

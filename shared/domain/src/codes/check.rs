@@ -254,39 +254,66 @@ pub struct Redeemed {
     pub verified_at: String,
 }
 
-/// Uses a `confirm` token up, once, for the server holding API key
-/// `api_key` (its id, for the log): 2 round trips (read the record, save
-/// it without the token). Tokens of other purposes belong to the account
-/// endpoints and are refused like used ones (`code_invalid`).
-pub async fn redeem_verification(
+/// A `confirm` token checked offline and its record read, nothing written:
+/// the first half of `POST /v1/verifications/redeem`. It needs no API key,
+/// so the request runs it alongside the key's lookup.
+pub struct VerificationRead {
+    claims: VerificationClaims,
+    channel: &'static str,
+    key: String,
+    first: Redemption,
+}
+
+/// Reads what a `confirm` token would use up. Tokens of other purposes
+/// belong to the account endpoints and are refused like used ones
+/// (`code_invalid`).
+pub async fn read_verification(
     s: &Services,
-    api_key: &str,
     req: RedeemVerification,
-) -> Result<Redeemed, CheckError> {
-    let claims = &token_claims(s, req.verification_token.trim())?;
+) -> Result<VerificationRead, CheckError> {
+    let claims = token_claims(s, req.verification_token.trim())?;
     if claims.purpose != Purpose::Confirm {
         return Err(CheckError::used());
     }
-    let (channel, to) = claims.sub.split_once(':').ok_or_else(CheckError::used)?;
-    let channel = match channel {
-        "email" => "email",
-        "sms" => "sms",
+    let channel = match claims.sub.split_once(':') {
+        Some(("email", _)) => "email",
+        Some(("sms", _)) => "sms",
         _ => return Err(CheckError::used()),
     };
-    let key = &key_of(Purpose::Confirm, &claims.sub, None);
-    retry::run(|| async move {
-        let redemption = redeem_token(s, claims, key).await?;
-        Ok::<_, CheckError>(
-            match s.store.save_destination(&redemption.record, redemption.expected_version).await? {
+    let key = key_of(Purpose::Confirm, &claims.sub, None);
+    let first = redeem_token(s, &claims, &key).await?;
+    Ok(VerificationRead { claims, channel, key, first })
+}
+
+/// Uses the token read by `read_verification` up, once, for the server
+/// holding API key `api_key` (its id, for the log): one conditional write;
+/// 2 round trips in all, the read having gone alongside the key's lookup.
+pub async fn redeem_verification(
+    s: &Services,
+    api_key: &str,
+    read: VerificationRead,
+) -> Result<Redeemed, CheckError> {
+    let VerificationRead { claims, channel, key, first } = read;
+    let (claims, key, mut first) = (&claims, &key, Some(first));
+    retry::run(|| {
+        let read = first.take();
+        async move {
+            let redemption = match read {
+                Some(redemption) => redemption,
+                None => redeem_token(s, claims, key).await?,
+            };
+            let Redemption { record, expected_version } = &redemption;
+            Ok::<_, CheckError>(match s.store.save_destination(record, *expected_version).await? {
                 SaveOutcome::Committed => Attempt::Done(()),
                 // A check on the same address came in between: look again.
                 SaveOutcome::Conflict => Attempt::Retry,
-            },
-        )
+            })
+        }
     })
     .await?
     .ok_or(CheckError::Busy)?;
     tracing::info!(api_key, "verification redeemed");
+    let to = claims.sub.split_once(':').map_or("", |(_, to)| to);
     Ok(Redeemed {
         channel,
         to: to.to_string(),

@@ -29,8 +29,8 @@ mod types;
 
 pub use budget::SHARDS as SMS_BUDGET_SHARDS;
 pub use check::{
-    Proof, RedeemVerification, Redeemed, Redemption, redeem, redeem_for, redeem_step_up,
-    redeem_verification, verify,
+    Proof, RedeemVerification, Redeemed, Redemption, VerificationRead, read_verification, redeem,
+    redeem_for, redeem_step_up, redeem_verification, verify,
 };
 pub use record::record_key;
 pub use send::send;
