@@ -92,13 +92,8 @@ impl CaptchaStore for Recording {
 
 #[async_trait]
 impl CodeStore for Recording {
-    async fn load_destination(
-        &self,
-        key: &str,
-        address: &str,
-        now: Timestamp,
-    ) -> Result<(DestRecord, Option<String>), StoreError> {
-        self.run(one("load_destination"), self.inner.load_destination(key, address, now)).await
+    async fn load_destination(&self, key: &str, now: Timestamp) -> Result<DestRecord, StoreError> {
+        self.run(one("load_destination"), self.inner.load_destination(key, now)).await
     }
     async fn commit_send(
         &self,

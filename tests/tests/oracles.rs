@@ -116,7 +116,7 @@ impl Server {
         let dest = Destination::parse(Channel::Email, email, None, "to").unwrap();
         let key = record_key(purpose, &dest, None);
         let now = self.t.clock.now();
-        let (r, _) = self.t.app.store.load_destination(&key, &dest.key(), now).await.unwrap();
+        let r = self.t.app.store.load_destination(&key, now).await.unwrap();
         let attempts = r.code.as_ref().map_or(0, |c| c.attempts);
         (r.code.is_some(), attempts, r.sends.len(), r.fails.len())
     }

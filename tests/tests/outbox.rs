@@ -58,7 +58,7 @@ async fn spent_retries_disable_the_code_and_refund_the_send(b: Backend) {
     assert_eq!(deliveries(&t), [Retried, Retried, Failed, Refunded]);
     let dest = Destination::parse(Channel::Email, "bo@example.com", None, "to").unwrap();
     let key = domain::codes::record_key(Purpose::Register, &dest, None);
-    let (record, _) = t.app.store.load_destination(&key, &dest.key(), T0).await.unwrap();
+    let record = t.app.store.load_destination(&key, T0).await.unwrap();
     assert!(record.code.is_none() && record.sends.is_empty(), "{record:?}");
     // The send was refunded: asking again at once is accepted, and this
     // time the provider is back.

@@ -121,14 +121,14 @@ async fn concurrent_takes_have_one_winner(b: Backend) {
 async fn destinations_load_empty_stored_and_expired(b: Backend) {
     let (store, _) = store(b).await;
     let k = key();
-    let (empty, owner) = store.load_destination(&k, "email:nobody@example.com", T0).await.unwrap();
-    assert_eq!((empty, owner), (DestRecord { key: k.clone(), ..Default::default() }, None));
+    let empty = store.load_destination(&k, T0).await.unwrap();
+    assert_eq!(empty, DestRecord { key: k.clone(), ..Default::default() });
     let r = record(&k, 1);
     assert_eq!(store.save_destination(&r, 0).await.unwrap(), SaveOutcome::Committed);
-    assert_eq!(store.load_destination(&k, "email:x@example.com", T0).await.unwrap().0, r);
+    assert_eq!(store.load_destination(&k, T0).await.unwrap(), r);
     // Past its expiry (TTL deletion is lazy): read as empty, at the stored
     // version, so the next write still names it.
-    let (gone, _) = store.load_destination(&k, "email:x@example.com", T0 + 600).await.unwrap();
+    let gone = store.load_destination(&k, T0 + 600).await.unwrap();
     assert_eq!(gone, DestRecord { key: k, version: 1, ..Default::default() });
 }
 
@@ -143,10 +143,10 @@ async fn saves_are_conditional_on_the_version(b: Backend) {
     let mut stale = record(&k, 3);
     stale.sends = vec![T0 + 1];
     assert_eq!(store.save_destination(&stale, 2).await.unwrap(), SaveOutcome::Conflict);
-    assert_eq!(store.load_destination(&k, "email:x@example.com", T0).await.unwrap().0, r1);
+    assert_eq!(store.load_destination(&k, T0).await.unwrap(), r1);
     let r2 = DestRecord { version: 2, code: None, token: None, ..record(&k, 2) };
     assert_eq!(store.save_destination(&r2, 1).await.unwrap(), SaveOutcome::Committed);
-    assert_eq!(store.load_destination(&k, "email:x@example.com", T0).await.unwrap().0, r2);
+    assert_eq!(store.load_destination(&k, T0).await.unwrap(), r2);
 }
 
 async fn a_send_commits_captcha_record_and_counters_together(b: Backend) {
@@ -167,7 +167,7 @@ async fn a_send_commits_captcha_record_and_counters_together(b: Backend) {
         .unwrap();
     assert_eq!(outcome, SendOutcome::Committed);
     assert_eq!(store.take_captcha(&c.id, T0).await.unwrap(), None, "the captcha is used up");
-    assert_eq!(store.load_destination(&k, "email:x", T0).await.unwrap().0, record(&k, 1));
+    assert_eq!(store.load_destination(&k, T0).await.unwrap(), record(&k, 1));
     // The counter holds one: one more fits under the limit of 2, then no more.
     assert_eq!(store.increment(&ip, T0).await.unwrap(), CountOutcome::Counted { count: 2 });
     let full = CountOutcome::LimitReached { until: ip.expires_at };
@@ -212,7 +212,7 @@ async fn a_refused_send_writes_nothing(b: Backend) {
     assert_eq!(send(captcha_ref, 0).await.unwrap(), limit);
     // Nothing was written: the record is absent, the IP counter untouched
     // (5 more fit), and the captcha still there with its answer.
-    let (r, _) = store.load_destination(&k, "email:x", T0).await.unwrap();
+    let r = store.load_destination(&k, T0).await.unwrap();
     assert_eq!(r.version, 0);
     for count in 1..=5 {
         assert_eq!(store.increment(&ip, T0).await.unwrap(), CountOutcome::Counted { count });
@@ -265,7 +265,7 @@ async fn a_new_code_goes_in_on_the_records_conditions(b: Backend) {
     let k = key();
     let load = |now| {
         let (store, k) = (store.clone(), k.clone());
-        async move { store.load_destination(&k, "email:x", now).await.unwrap().0 }
+        async move { store.load_destination(&k, now).await.unwrap() }
     };
     let send = |code: LiveCode, now: i64, m: OutgoingMessage| {
         let (store, k) = (store.clone(), k.clone());
@@ -341,7 +341,7 @@ async fn a_guess_is_decided_by_the_store(b: Backend) {
     let k = key();
     let load = || {
         let (store, k) = (store.clone(), k.clone());
-        async move { store.load_destination(&k, "email:x", T0).await.unwrap().0 }
+        async move { store.load_destination(&k, T0).await.unwrap() }
     };
     // No record: refused, as an empty one.
     let empty = DestRecord { key: k.clone(), ..Default::default() };
@@ -414,7 +414,7 @@ async fn concurrent_guesses_count_once_each(b: Backend) {
     // 2 checks before, 5 allowed: at most 3 more, each counted once.
     assert!(wrong.len() + right <= 3, "{wrong:?} + {right}");
     assert_eq!(wrong, (3..3 + wrong.len() as u32).collect::<Vec<_>>());
-    let r = store.load_destination(&k, "email:x", T0).await.unwrap().0;
+    let r = store.load_destination(&k, T0).await.unwrap();
     assert_eq!(r.version, 1 + (wrong.len() + right) as u64);
 }
 
@@ -445,7 +445,7 @@ async fn writes_under_a_session_need_it_to_stand(b: Backend) {
         let sent = store.commit_send(None, replace(&r, 0), Some(&session), &[], &m, T0).await;
         let want = if stands { SendOutcome::Committed } else { SendOutcome::SessionRefused };
         assert_eq!(sent.unwrap(), want, "{session:?}");
-        let (stored, _) = store.load_destination(&k, "email:x", T0).await.unwrap();
+        let stored = store.load_destination(&k, T0).await.unwrap();
         assert_eq!(stored.version, u64::from(stands), "{session:?}");
         if !stands {
             assert_eq!(store.claim_message(&m.id, T0, T0 + 30).await.unwrap(), Claim::Settled);
@@ -462,7 +462,7 @@ async fn writes_under_a_session_need_it_to_stand(b: Backend) {
             };
             assert_eq!(outcome, want, "{session:?}");
         }
-        let (after, _) = store.load_destination(&k, "email:x", T0).await.unwrap();
+        let after = store.load_destination(&k, T0).await.unwrap();
         assert_eq!(after.version, if stands { 3 } else { 1 }, "{session:?}");
     }
     // The logout marker counts only until it expires.
@@ -587,7 +587,7 @@ async fn a_refused_account_write_writes_nothing(b: Backend) {
     // None of them wrote anything.
     assert_eq!(store.get_account(&other.id).await.unwrap(), None);
     assert_eq!(store.account_by_address(&k1).await.unwrap().unwrap().id, a.id);
-    assert_eq!(store.load_destination(&k, "email:x", T0).await.unwrap().0.version, 0);
+    assert_eq!(store.load_destination(&k, T0).await.unwrap().version, 0);
 }
 
 async fn an_address_moves_between_accounts_atomically(b: Backend) {
@@ -776,7 +776,7 @@ async fn a_failed_message_saves_and_refunds_once(b: Backend) {
     assert_eq!(fail(7).await, FailOutcome::Conflict);
     assert_eq!(store.increment(&sms, T0).await.unwrap(), full, "a conflict refunds nothing");
     assert_eq!(fail(1).await, FailOutcome::Committed);
-    assert_eq!(store.load_destination(&k, "email:x", T0).await.unwrap().0, disabled);
+    assert_eq!(store.load_destination(&k, T0).await.unwrap(), disabled);
     assert_eq!(store.claim_message(&m.id, T0 + 31, T0 + 61).await.unwrap(), Claim::Settled);
     // Refunded once: one send fits again, and failing again changes nothing.
     assert_eq!(fail(2).await, FailOutcome::NotClaimed);

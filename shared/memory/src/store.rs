@@ -191,14 +191,8 @@ impl CaptchaStore for MemoryStore {
 
 #[async_trait]
 impl CodeStore for MemoryStore {
-    async fn load_destination(
-        &self,
-        key: &str,
-        address: &str,
-        now: Timestamp,
-    ) -> Result<(DestRecord, Option<String>), StoreError> {
-        let inner = self.lock();
-        Ok((inner.record(key, now), inner.owners.get(address).cloned()))
+    async fn load_destination(&self, key: &str, now: Timestamp) -> Result<DestRecord, StoreError> {
+        Ok(self.lock().record(key, now))
     }
 
     async fn commit_send(

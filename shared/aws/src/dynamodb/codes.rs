@@ -4,7 +4,7 @@
 //! (`COUNTER#…`).
 
 use super::calls::{build, cancellation_reasons, conditional};
-use super::codec::{Item, b, dest_record_at, get_n, get_s, list, n};
+use super::codec::{Item, b, dest_record_at, get_n, list, n};
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
@@ -20,7 +20,7 @@ use domain::ports::{
 };
 
 pub(super) const IAM: &[Operation] = &[
-    op("load_destination", &["dynamodb:BatchGetItem"]),
+    op("load_destination", &["dynamodb:GetItem"]),
     op("commit_send", &["dynamodb:PutItem"]),
     op("commit_send/captcha", &["dynamodb:DeleteItem"]),
     op("commit_send/counter", &["dynamodb:UpdateItem"]),
@@ -178,17 +178,8 @@ fn send_refusal(
 
 #[async_trait]
 impl CodeStore for DynamoStore {
-    async fn load_destination(
-        &self,
-        key: &str,
-        address: &str,
-        now: Timestamp,
-    ) -> Result<(DestRecord, Option<String>), StoreError> {
-        let [record_item, owner_item] =
-            self.batch_get([keys::dest(key), keys::addr(address)]).await?;
-        let record = dest_record_at(key, record_item.as_ref(), now)?;
-        let owner = owner_item.and_then(|i| get_s(&i, "account_id"));
-        Ok((record, owner))
+    async fn load_destination(&self, key: &str, now: Timestamp) -> Result<DestRecord, StoreError> {
+        dest_record_at(key, self.get(keys::dest(key)).await?.as_ref(), now)
     }
 
     async fn commit_send(

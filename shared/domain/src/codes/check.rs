@@ -82,7 +82,7 @@ pub async fn verify(
         (&record_key(req.purpose, &dest, account), session.map(Session::condition));
     let session = session.as_ref();
     let (jti, now) =
-        retry::run(|| guess_once(s, key, &dest, guess, session)).await?.ok_or(CheckError::Busy)?;
+        retry::run(|| guess_once(s, key, guess, session)).await?.ok_or(CheckError::Busy)?;
     tracing::info!(purpose = req.purpose.as_str(), to = %dest, passed = true, "code checked");
     let claims = VerificationClaims {
         sub: dest.key(),
@@ -113,7 +113,6 @@ fn well_formed<'a>(s: &Services, code: &'a str) -> Result<&'a str, CheckError> {
 async fn guess_once(
     s: &Services,
     key: &str,
-    dest: &Destination,
     guess: &str,
     session: Option<&SessionCheck>,
 ) -> Result<Attempt<(String, Timestamp)>, CheckError> {
@@ -149,7 +148,7 @@ async fn guess_once(
             Err(CheckError::CodeInvalid { attempts_left: Some(0) })
         }
         Some(c) if c.hash.is_some() => Ok(Attempt::Retry),
-        Some(_) => check_by_reading(s, key, dest, guess).await,
+        Some(_) => check_by_reading(s, key, guess).await,
     }
 }
 
@@ -157,11 +156,10 @@ async fn guess_once(
 async fn check_by_reading(
     s: &Services,
     key: &str,
-    dest: &Destination,
     guess: &str,
 ) -> Result<Attempt<(String, Timestamp)>, CheckError> {
     let Attempt::Done(Redemption { mut record, expected_version }) =
-        check_code(s, key, dest, guess).await?
+        check_code(s, key, guess).await?
     else {
         return Ok(Attempt::Retry);
     };
@@ -212,7 +210,7 @@ pub async fn redeem_for(
         }
         Proof::Code(code) => {
             let guess = well_formed(s, code)?;
-            retry::run(|| check_code(s, &key, dest, guess)).await?.ok_or(CheckError::Busy)
+            retry::run(|| check_code(s, &key, guess)).await?.ok_or(CheckError::Busy)
         }
     }
 }
@@ -339,7 +337,7 @@ async fn redeem_token(
     key: &str,
 ) -> Result<Redemption, CheckError> {
     let now = s.clock.now();
-    let (old, _) = s.store.load_destination(key, &claims.sub, now).await?;
+    let old = s.store.load_destination(key, now).await?;
     if !old.token.as_ref().is_some_and(|t| t.jti == claims.jti && t.expires_at > now) {
         return Err(CheckError::used());
     }
@@ -358,12 +356,11 @@ async fn redeem_token(
 async fn check_code(
     s: &Services,
     key: &str,
-    dest: &Destination,
     guess: &str,
 ) -> Result<Attempt<Redemption>, CheckError> {
     let cfg = &s.config;
     let now = s.clock.now();
-    let (old, _) = s.store.load_destination(key, &dest.key(), now).await?;
+    let old = s.store.load_destination(key, now).await?;
     let mut record = fresh(&old, now, cfg);
     if let Some(&nth) = record.fails.get(cfg.verify_fail_max as usize - 1) {
         let retry_after = secs_until(nth + cfg.verify_fail_window_secs, now);

@@ -254,7 +254,7 @@ async fn attempt(
     let now = s.clock.now();
     let old = match found {
         Some(record) => record,
-        None => s.store.load_destination(&t.key, &t.dest.key(), now).await?.0,
+        None => s.store.load_destination(&t.key, now).await?,
     };
     if let Some(retry_after) = policy::wait(&old, now, &s.config) {
         captcha_anyway(s, t, now).await?;

@@ -193,10 +193,9 @@ async fn give_up(
     m: &OutgoingMessage,
     c: &Contents,
 ) -> Result<DeliveryResult, DeliverError> {
-    let address = c.address_key();
     let done = retry::run(|| async {
         let now = d.clock.now();
-        let (old, _) = d.store.load_destination(&c.record_key, &address, now).await?;
+        let old = d.store.load_destination(&c.record_key, now).await?;
         let new = without_send(d, &old, c);
         let record = new.as_ref().map(|r| (r, old.version));
         Ok::<_, DeliverError>(match d.store.fail_message(&m.id, record, &c.refunds).await? {

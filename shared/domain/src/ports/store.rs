@@ -267,15 +267,9 @@ pub enum CountOutcome {
 
 #[async_trait]
 pub trait CodeStore: Send + Sync {
-    /// The destination's record (an empty one at its stored version if
-    /// missing or expired at `now`) and the account owning `address`
-    /// (`email:…`/`sms:…`), in one round trip. Errors: `Unavailable`, `Corrupt`.
-    async fn load_destination(
-        &self,
-        key: &str,
-        address: &str,
-        now: Timestamp,
-    ) -> Result<(DestRecord, Option<String>), StoreError>;
+    /// The destination's record: an empty one at its stored version if
+    /// missing or expired at `now`. Errors: `Unavailable`, `Corrupt`.
+    async fn load_destination(&self, key: &str, now: Timestamp) -> Result<DestRecord, StoreError>;
 
     /// All or nothing, one round trip: consumes the captcha `(id, answer
     /// hash)` if given (it must match and be unexpired at `now`), writes
