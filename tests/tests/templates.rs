@@ -113,6 +113,24 @@ fn a_broken_set_is_refused_at_load_naming_its_file() {
     assert!(TemplateSets::load(Path::new("/no/such/templates/dir")).is_err());
 }
 
+/// A set is written as the built-in one is: built-in filters work, and
+/// what goes into an `.html` file is escaped (a text file's is not).
+#[test]
+fn sets_have_the_built_in_filters_and_escape_html() {
+    let sets = TemplateSets::load(&tree(&[
+        ("brand/en/code.subject.txt", "{{ app_name | upper }}: {{ code }}"),
+        ("brand/en/code.txt", "{{ app_name }} {{ code }}"),
+        ("brand/en/code.html", "<b>{{ app_name }}</b> {{ code | default('none') }}"),
+    ]))
+    .expect("the set loads");
+    let ctx = minijinja::context! { app_name => "Tom & <Jerry>", code => "123456" };
+    let en = domain::catalog::Locale::default();
+    let render = |file: &str| sets.render("brand", en, file, &ctx).unwrap().unwrap();
+    assert_eq!(render("code.subject.txt"), "TOM & <JERRY>: 123456");
+    assert_eq!(render("code.txt"), "Tom & <Jerry> 123456");
+    assert_eq!(render("code.html"), "<b>Tom &amp; &lt;Jerry&gt;</b> 123456");
+}
+
 /// The send function reads only the sets' index: the same sets and
 /// channels as a full load, the same layout refusals, nothing compiled.
 #[test]

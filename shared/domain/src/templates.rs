@@ -138,9 +138,11 @@ fn walk_locale(
 }
 
 impl TemplateSets {
-    /// Reads, compiles and test-renders every set under `dir`.
+    /// Reads, compiles and test-renders every set under `dir`. Sets are
+    /// written as the built-in one is: minijinja's built-in filters, tests
+    /// and functions, and `.html` files escaped as HTML.
     pub fn load(dir: &Path) -> Result<Self, TemplateError> {
-        let mut env = Environment::empty();
+        let mut env = Environment::new();
         let sets = walk(dir, &mut |key, file, path| {
             let source = std::fs::read_to_string(path).map_err(|e| refuse(path, e))?;
             env.add_template_owned(key.to_string(), source).map_err(|e| refuse(path, e))?;

@@ -95,8 +95,8 @@ impl Inner {
         })
     }
 
-    /// Whether the record part of a send may be written.
-    fn record_write_holds(&self, write: &RecordWrite<'_>, now: Timestamp) -> Option<SendOutcome> {
+    /// Why the record part of a send may not be written, if it may not.
+    fn record_write_refusal(&self, write: &RecordWrite<'_>, now: Timestamp) -> Option<SendOutcome> {
         match write {
             RecordWrite::Replace { record, expected_version } => {
                 (self.version(&record.key) != *expected_version).then_some(SendOutcome::Conflict)
@@ -214,7 +214,7 @@ impl CodeStore for MemoryStore {
                 return Ok(SendOutcome::CaptchaRejected);
             }
         }
-        if let Some(refused) = inner.record_write_holds(&record, now) {
+        if let Some(refused) = inner.record_write_refusal(&record, now) {
             return Ok(refused);
         }
         for c in counters {

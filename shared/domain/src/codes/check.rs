@@ -7,6 +7,7 @@ use super::types::{
 };
 use crate::accounts::rfc3339;
 use crate::address::Destination;
+use crate::config::Config;
 use crate::crypto::digest_eq;
 use crate::error::Fault;
 use crate::invalid::Invalid;
@@ -17,6 +18,7 @@ use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::{AuthError, Session};
+use serde::{Deserialize, Serialize};
 
 impl From<AuthError> for CheckError {
     fn from(e: AuthError) -> Self {
@@ -26,8 +28,6 @@ impl From<AuthError> for CheckError {
         }
     }
 }
-
-use serde::{Deserialize, Serialize};
 
 /// What proves control of an address in an account request: the code
 /// itself, or the verification token `POST /v1/codes/verify` returned.
@@ -138,17 +138,30 @@ async fn guess_once(
         GuessOutcome::Refused(stored) => stored,
     };
     let record = fresh(&stored, now, cfg);
-    if let Some(&nth) = record.fails.get(cfg.verify_fail_max as usize - 1) {
-        let retry_after = secs_until(nth + cfg.verify_fail_window_secs, now);
-        return Err(CheckError::RateLimited { retry_after });
+    if let Some(refused) = refusal(&record, now, cfg) {
+        return Err(refused);
     }
     match &record.code {
-        None => Err(CheckError::CodeInvalid { attempts_left: None }),
-        Some(c) if c.attempts >= cfg.code_max_attempts => {
-            Err(CheckError::CodeInvalid { attempts_left: Some(0) })
-        }
         Some(c) if c.hash.is_some() => Ok(Attempt::Retry),
-        Some(_) => check_by_reading(s, key, guess).await,
+        _ => check_by_reading(s, key, guess).await,
+    }
+}
+
+/// Why a (fresh) record takes no check, if it does not: too many failures
+/// in the window (`429`), no live code, or a code whose checks are used up
+/// (an unexpired one still says so: `0`). Both ways of checking decide by
+/// this.
+fn refusal(record: &DestRecord, now: Timestamp, cfg: &Config) -> Option<CheckError> {
+    if let Some(&nth) = record.fails.get(cfg.verify_fail_max as usize - 1) {
+        let retry_after = secs_until(nth + cfg.verify_fail_window_secs, now);
+        return Some(CheckError::RateLimited { retry_after });
+    }
+    match &record.code {
+        None => Some(CheckError::CodeInvalid { attempts_left: None }),
+        Some(c) if c.attempts >= cfg.code_max_attempts => {
+            Some(CheckError::CodeInvalid { attempts_left: Some(0) })
+        }
+        Some(_) => None,
     }
 }
 
@@ -362,17 +375,12 @@ async fn check_code(
     let now = s.clock.now();
     let old = s.store.load_destination(key, now).await?;
     let mut record = fresh(&old, now, cfg);
-    if let Some(&nth) = record.fails.get(cfg.verify_fail_max as usize - 1) {
-        let retry_after = secs_until(nth + cfg.verify_fail_window_secs, now);
-        return Err(CheckError::RateLimited { retry_after });
+    if let Some(refused) = refusal(&record, now, cfg) {
+        return Err(refused);
     }
-    // An unexpired code whose checks are used up still says so (`0`).
     let Some(code) = record.code.as_mut() else {
         return Err(CheckError::CodeInvalid { attempts_left: None });
     };
-    if code.attempts >= cfg.code_max_attempts {
-        return Err(CheckError::CodeInvalid { attempts_left: Some(0) });
-    }
     record.version = old.version + 1;
     let right = s
         .keys

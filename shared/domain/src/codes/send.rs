@@ -37,6 +37,26 @@ enum MessageLocale {
     Owners,
 }
 
+impl MessageLocale {
+    /// The request's language wins. A step-up send has read the caller's
+    /// account (`own`): its language, else the owner's, who is the caller.
+    /// Any other logged-in send leaves the caller's to the delivery; an
+    /// anonymous one, the owner's.
+    fn choose(named: Option<Locale>, own: Option<&AccountRecord>, logged_in: bool) -> Self {
+        if let Some(named) = named {
+            return Self::Named(named);
+        }
+        match own {
+            Some(account) => match account.locale.as_deref() {
+                Some(field) => Self::Named(Locale::from_field(field)),
+                None => Self::Owners,
+            },
+            None if logged_in => Self::Callers,
+            None => Self::Owners,
+        }
+    }
+}
+
 /// A send, validated: everything is known before the store is touched.
 struct Target {
     purpose: Purpose,
@@ -97,13 +117,7 @@ pub async fn send(
             Err(CaptchaError::Fault(f)) => return Err(SendError::Fault(f)),
         }
     }
-    let caller_locale = own.and_then(|a| a.locale.as_deref()).map(Locale::from_field);
-    let locale = match (locale, caller_locale, session) {
-        (Some(named), ..) => MessageLocale::Named(named),
-        (None, Some(callers), _) => MessageLocale::Named(callers),
-        (None, None, Some(_)) if own.is_none() => MessageLocale::Callers,
-        (None, None, _) => MessageLocale::Owners,
-    };
+    let locale = MessageLocale::choose(locale, own, session.is_some());
     let mut blind = true;
     let result = retry::run(|| attempt(s, &target, locale, std::mem::take(&mut blind))).await;
     let outcome = match &result {

@@ -106,11 +106,13 @@ async fn send(
         tracing::warn!(message_id = %m.id, "the code expired before its message went out");
         return give_up(d, m, c).await;
     }
-    if d.store.is_suppressed(&c.address_key()).await? {
+    let key = c.address_key();
+    let (suppressed, decided) = tokio::join!(d.store.is_suppressed(&key), what_goes_out(d, c));
+    if suppressed? {
         d.store.settle_message(&m.id).await?;
         return Ok(DeliveryResult::Suppressed);
     }
-    let (kind, locale) = what_goes_out(d, c).await?;
+    let (kind, locale) = decided?;
     // A silent message asks the provider without sending, so an outage
     // treats it as it treats a real one.
     let webotp = d.config.webotp_domain.as_deref();
@@ -144,22 +146,39 @@ async fn send(
 /// What the message is, by who owns the address now (the request that
 /// stored it never looked), and the locale of the owner's or the caller's
 /// account where the request named none and there is something to write.
+/// The message's suppression is read beside these reads, so a delivery
+/// reads once before it sends.
 async fn what_goes_out(
     d: &Deliverer,
     c: &Contents,
 ) -> Result<(Kind, Option<String>), DeliverError> {
-    let owner = match policy::owner_decides(c.purpose) || c.owners_locale {
-        true => d.store.account_by_address(&c.address_key()).await?,
-        false => None,
-    };
+    let key = c.address_key();
+    let wants_owner = policy::owner_decides(c.purpose) || c.owners_locale;
+    let callers = c.caller.as_deref().filter(|_| c.callers_locale);
+    // Both reads go out together: one round trip.
+    let (owner, caller) = tokio::join!(
+        async {
+            match wants_owner {
+                true => d.store.account_by_address(&key).await,
+                false => Ok(None),
+            }
+        },
+        async {
+            match callers {
+                Some(id) => d.store.get_account(id).await,
+                None => Ok(None),
+            }
+        },
+    );
+    let (owner, caller) = (owner?, caller?);
     let owner_id = owner.as_ref().map(|a| a.id.as_str());
     let kind = policy::what_goes_out(c.purpose, owner_id, c.caller.as_deref());
     if kind == Kind::Silent {
         return Ok((kind, None));
     }
-    let locale = match (&c.caller, c.callers_locale) {
-        (Some(caller), true) => d.store.get_account(caller).await?.and_then(|a| a.locale),
-        _ => owner.and_then(|a| a.locale).filter(|_| c.owners_locale),
+    let locale = match callers {
+        Some(_) => caller.and_then(|a| a.locale),
+        None => owner.and_then(|a| a.locale).filter(|_| c.owners_locale),
     };
     Ok((kind, locale))
 }
