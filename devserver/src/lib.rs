@@ -399,14 +399,7 @@ pub async fn dev_from_env() -> Result<Dev, DevError> {
                 let outbox = Arc::new(memory::Outbox::new(Arc::new(SystemClock)));
                 (outbox.clone(), Some(outbox))
             }
-            ("aws", Some(sdk)) => {
-                let d = Deployment::from_env();
-                let from = d.sender()?;
-                (
-                    Arc::new(aws::delivery::AwsDelivery::new(sdk, from, d.ses_configuration_set)),
-                    None,
-                )
-            }
+            ("aws", Some(sdk)) => (Arc::new(Deployment::from_env().delivery(sdk)?), None),
             (other, _) => return Err(DevError::Delivery(other.to_string())),
         };
     let relay = Arc::new(InlineRelay::background(Arc::new(Deliverer::new(&services, delivery))));

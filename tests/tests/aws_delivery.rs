@@ -206,7 +206,10 @@ impl Rig {
 
     /// A deliverer whose SES/SNS clients reach `endpoint`, sending as `from`.
     fn deliverer(&self, sdk: &aws_config::SdkConfig, from: &str) -> Deliverer {
-        Deliverer::new(&self.app, Arc::new(AwsDelivery::new(sdk, from.to_string(), None)))
+        Deliverer::new(
+            &self.app,
+            Arc::new(AwsDelivery::new(sdk, from.to_string(), None, Default::default())),
+        )
     }
 
     async fn send(&self, body: Value) -> (u16, Value) {
@@ -327,6 +330,33 @@ async fn a_provider_outage_is_retried_until_delivered() {
     let up = rig.deliverer(&sdk, &from);
     assert!(failures(&deliver::handle(&up, event).await).is_empty());
     assert_eq!(emails_to(&to).await.len(), 1);
+}
+
+/// `AWS_ENDPOINT_URL_SES` and `_SNS`, read with the deployment, win over
+/// the general endpoint, which here leads nowhere.
+#[tokio::test]
+async fn the_deployments_provider_endpoints_are_the_ones_used() {
+    let mut rig = Rig::new().await;
+    let from = verified_sender(&sdk_at(&stand_in()).await).await;
+    let env = |name: &str| match name {
+        "AWS_ENDPOINT_URL_SES" | "AWS_ENDPOINT_URL_SNS" => Some(stand_in()),
+        "EMAIL_FROM" => Some(from.clone()),
+        _ => None,
+    };
+    let deployment = edge::compose::Deployment::from_lookup(env);
+    assert_eq!(deployment.ses_endpoint, Some(stand_in()));
+    let delivery = deployment.delivery(&sdk_at("http://127.0.0.1:9").await).expect("delivery");
+    let d = Deliverer::new(&rig.app, Arc::new(delivery));
+    let (to, phone) = (unique_email(), unique_phone());
+    assert_eq!(rig.send(json!({"channel": "email", "to": to, "purpose": "register"})).await.0, 202);
+    let sms = json!({"channel": "sms", "to": phone, "purpose": "register"});
+    assert_eq!(rig.send(sms).await.0, 202);
+    let event = rig.stream.next_event().await;
+    assert!(failures(&deliver::handle(&d, event).await).is_empty());
+    assert_eq!(emails_to(&to).await.len(), 1);
+    assert_eq!(sms_to(&phone).await.len(), 1);
+    let missing = edge::compose::Deployment::from_lookup(|_| None);
+    assert!(missing.delivery(&sdk_at(&stand_in()).await).is_err(), "EMAIL_FROM is required");
 }
 
 #[tokio::test]

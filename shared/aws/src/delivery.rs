@@ -61,19 +61,27 @@ fn content(text: &str) -> Result<Content, DeliveryError> {
     Content::builder().data(text).charset("UTF-8").build().map_err(DeliveryError::permanent)
 }
 
+/// `AWS_ENDPOINT_URL_SES` and `_SNS`, which override the SDK configuration's
+/// endpoint for one provider (read with the rest of the deployment).
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints {
+    pub ses: Option<String>,
+    pub sns: Option<String>,
+}
+
 impl AwsDelivery {
     pub fn new(
         sdk: &aws_config::SdkConfig,
         from: String,
         configuration_set: Option<String>,
+        endpoints: Endpoints,
     ) -> Self {
-        let env = |name: &str| std::env::var(name).ok();
         let mut ses = aws_sdk_ses::config::Builder::from(sdk);
-        if let Some(url) = crate::service_endpoint(env, "SES") {
+        if let Some(url) = endpoints.ses {
             ses = ses.endpoint_url(url);
         }
         let mut sns = aws_sdk_sns::config::Builder::from(sdk);
-        if let Some(url) = crate::service_endpoint(env, "SNS") {
+        if let Some(url) = endpoints.sns {
             sns = sns.endpoint_url(url);
         }
         AwsDelivery {

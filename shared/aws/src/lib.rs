@@ -57,8 +57,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// `AWS_SESSION_TOKEN`), `AWS_ENDPOINT_URL` when set, and `timeouts`. No
 /// profile files, SSO, STS or instance metadata: a function never needs
 /// them, and leaving them out keeps about a megabyte out of each binary.
-/// Service-specific endpoints (`AWS_ENDPOINT_URL_DYNAMODB`, …) are read by
-/// each client (`service_endpoint`).
+/// Service-specific endpoints (`AWS_ENDPOINT_URL_DYNAMODB`, …) are read
+/// with the rest of the deployment (`service_endpoint`) and given to each
+/// client.
 pub fn lambda_sdk_config(get: impl Fn(&str) -> Option<String>) -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
     use aws_credential_types::provider::SharedCredentialsProvider;

@@ -21,6 +21,10 @@ pub struct Deployment {
     pub email_from: Option<String>,
     /// `SES_CONFIGURATION_SET`: publishes bounces and complaints (optional).
     pub ses_configuration_set: Option<String>,
+    /// `AWS_ENDPOINT_URL_SES`: overrides the SES endpoint.
+    pub ses_endpoint: Option<String>,
+    /// `AWS_ENDPOINT_URL_SNS`: overrides the SNS endpoint.
+    pub sns_endpoint: Option<String>,
 }
 
 impl Deployment {
@@ -32,11 +36,28 @@ impl Deployment {
                 .or_else(|| aws::service_endpoint(get, "DYNAMODB")),
             email_from: get("EMAIL_FROM"),
             ses_configuration_set: get("SES_CONFIGURATION_SET"),
+            ses_endpoint: aws::service_endpoint(get, "SES"),
+            sns_endpoint: aws::service_endpoint(get, "SNS"),
         }
     }
 
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// SES and SNS, as this deployment reaches them: the sender (or the
+    /// error naming `EMAIL_FROM`), the configuration set and the endpoints.
+    #[cfg(feature = "delivery")]
+    pub fn delivery(
+        &self,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<aws::delivery::AwsDelivery, ConfigError> {
+        let endpoints = aws::delivery::Endpoints {
+            ses: self.ses_endpoint.clone(),
+            sns: self.sns_endpoint.clone(),
+        };
+        let set = self.ses_configuration_set.clone();
+        Ok(aws::delivery::AwsDelivery::new(sdk, self.sender()?, set, endpoints))
     }
 
     /// The sender, or the error naming `EMAIL_FROM`.
@@ -138,10 +159,9 @@ pub async fn deliverer_from_env() -> Result<domain::outbox::Deliverer, StartupEr
     let config = config_from_env(Secrets::Required)?;
     check_templates()?;
     let deployment = Deployment::from_env();
-    let from = deployment.sender()?;
     let sdk = aws::lambda_sdk_config(|name| std::env::var(name).ok());
+    let delivery = deployment.delivery(&sdk)?;
     let store = deployment.store(&sdk);
-    let delivery = aws::delivery::AwsDelivery::new(&sdk, from, deployment.ses_configuration_set);
     let services = Services::new(config, Arc::new(store))?
         .with_metrics(Arc::new(EmfMetrics))
         .with_templates(templates_from_env()?);
