@@ -14,11 +14,17 @@ its table (`VERICODE_TEST_DYNAMODB`) and moto as SES/SNS
 
 Each function starts RUNS times; the table shows the median init and first
 invocation and the largest peak RSS. Prints one row per function.
+
+With `LAMBDA_RUNNER` set (e.g. `qemu-aarch64-static -L /usr/aarch64-linux-gnu`
+for arm64 binaries on an x86_64 machine), each binary runs under it once and
+the table only says that it started and answered its event: an emulator's
+times and memory are not the function's.
 """
 
 import http.server
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -29,6 +35,7 @@ import uuid
 import boto3
 
 RUNS = int(os.environ.get("INIT_RUNS", "5"))
+RUNNER = shlex.split(os.environ.get("LAMBDA_RUNNER", ""))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -115,7 +122,7 @@ def cold_start(binary, function, env):
     env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}",
                AWS_LAMBDA_FUNCTION_NAME=function)
     started = time.perf_counter()
-    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*RUNNER, binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         if not rig["answered"].wait(20):
             err = proc.stderr.read1(2000).decode(errors="replace") if proc.poll() is not None else ""
@@ -161,6 +168,12 @@ def main():
         "CODE_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         "RUST_LOG": "warn",
     }
+    if RUNNER:
+        print(f"under {' '.join(RUNNER)}: each function starts and answers its sample event")
+        for function in functions:
+            cold_start(os.path.join(bin_dir, function), function, env)
+            print(f"{function:<22} ok")
+        return
     print(f"cold start under a local Runtime API, {RUNS} runs each (median; RSS: largest)")
     print(f"{'function':<22} {'init ms':>8} {'first ms':>9} {'peak RSS MiB':>13}")
     for function in functions:
