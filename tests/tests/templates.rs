@@ -1,7 +1,7 @@
 //! Named template sets (`TEMPLATES_DIR`, the `template` of `POST /v1/codes`):
 //! end to end on both stores, and refused at start when broken.
 
-use domain::templates::{TemplateError, TemplateSets};
+use domain::templates::{TemplateError, TemplateIndex, TemplateSets};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,18 +136,18 @@ fn sets_have_the_built_in_filters_and_escape_html() {
 #[test]
 fn the_index_names_the_same_sets_without_compiling_them() {
     let loaded = TemplateSets::load(&fixtures()).expect("the fixture sets load");
-    let index = TemplateSets::index(&fixtures()).expect("the fixture sets index");
+    let index = TemplateIndex::read(&fixtures()).expect("the fixture sets index");
     for name in ["default", "welcome", "sms-only", "no-such-set"] {
         for channel in [domain::address::Channel::Email, domain::address::Channel::Sms] {
-            assert_eq!(index.serves(name, channel), loaded.serves(name, channel), "{name}");
+            assert_eq!(index.serves(name, channel), loaded.index().serves(name, channel), "{name}");
         }
     }
     let layout = tree(&[("welcome/zh-Hans/code.sms.txt", "{{ code }}")]);
-    let e = TemplateSets::index(&layout).expect_err("no en");
+    let e = TemplateIndex::read(&layout).expect_err("no en");
     assert!(e.file.ends_with("welcome/en"), "{e}");
     let broken = tree(&[("welcome/en/code.sms.txt", "{{ code ")]);
     assert!(
-        TemplateSets::index(&broken)
+        TemplateIndex::read(&broken)
             .is_ok_and(|s| s.serves("welcome", domain::address::Channel::Sms))
     );
     assert!(TemplateSets::load(&broken).is_err());

@@ -12,7 +12,7 @@ use crate::ports::{
     CaptchaLog, CaptchaRenderer, CaptchaVerifier, Clock, Metrics, NoCaptchaLog, NoCaptchaVerifier,
     NoMetrics, NoRenderer, OsRandom, Random, Relay, Store, StreamRelay, SystemClock,
 };
-use crate::templates::TemplateSets;
+use crate::templates::{TemplateIndex, TemplateSets};
 use crate::token::TokenKeys;
 use std::sync::Arc;
 
@@ -34,8 +34,11 @@ pub struct Services {
     /// Checks external providers' tokens (`CAPTCHA_PROVIDER=turnstile|hcaptcha`).
     pub captcha_verifier: Arc<dyn CaptchaVerifier>,
     pub passwords: Passwords,
-    /// Named template sets for code messages (`TEMPLATES_DIR`; none by default).
+    /// Named template sets for code messages (`TEMPLATES_DIR`; none by
+    /// default), compiled: what delivery renders with.
     pub templates: Arc<TemplateSets>,
+    /// Which of them there are: what a send accepts by name.
+    pub template_index: Arc<TemplateIndex>,
 }
 
 impl Services {
@@ -58,6 +61,7 @@ impl Services {
             captcha_verifier: Arc::new(NoCaptchaVerifier),
             passwords: Passwords::new()?,
             templates: Arc::new(TemplateSets::default()),
+            template_index: Arc::new(TemplateIndex::default()),
         })
     }
 
@@ -96,8 +100,17 @@ impl Services {
         self
     }
 
+    /// Sends may name the sets in `templates`, and delivery renders them.
     pub fn with_templates(mut self, templates: Arc<TemplateSets>) -> Self {
+        self.template_index = templates.index();
         self.templates = templates;
+        self
+    }
+
+    /// Sends may name the sets in `index`: for the send function, which
+    /// never renders (the delivery function `load`s the sets).
+    pub fn with_template_index(mut self, index: Arc<TemplateIndex>) -> Self {
+        self.template_index = index;
         self
     }
 

@@ -15,14 +15,16 @@
 //! built-in set's context (`app_name`, `code`, `minutes`, `purpose`,
 //! `channel`). Whatever renders them (`load`) reads, compiles and renders
 //! everything once with a sample at start: a broken set stops the start with
-//! its file named, never a send. The send function reads only the `index`
-//! (the layout checked, nothing compiled).
+//! its file named, never a send. The send function reads only a
+//! `TemplateIndex` (the layout checked, nothing compiled): a different type,
+//! so it can't be wired where messages are rendered.
 
 use crate::address::Channel;
 use crate::catalog::Locale;
 use minijinja::{Environment, context};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The name of the built-in set.
 pub const DEFAULT: &str = "default";
@@ -41,17 +43,25 @@ fn refuse(file: impl AsRef<Path>, reason: impl ToString) -> TemplateError {
     TemplateError { file: file.as_ref().display().to_string(), reason: reason.to_string() }
 }
 
-/// The sets loaded from `TEMPLATES_DIR` (none without it).
+/// The sets loaded and compiled from `TEMPLATES_DIR` (none without it):
+/// what renders messages.
 #[derive(Default)]
 pub struct TemplateSets {
     env: Environment<'static>,
-    sets: Sets,
+    index: Arc<TemplateIndex>,
 }
 
 impl std::fmt::Debug for TemplateSets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TemplateSets").field("sets", &self.sets.keys()).finish()
+        f.debug_struct("TemplateSets").field("sets", &self.index.sets.keys()).finish()
     }
+}
+
+/// The sets under `TEMPLATES_DIR` and the channels each serves, nothing
+/// compiled: what a send needs to accept or refuse a set's name.
+#[derive(Debug, Default)]
+pub struct TemplateIndex {
+    sets: Sets,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -156,25 +166,12 @@ impl TemplateSets {
                 Err(e) => Err(refuse(path, e)),
             }
         })?;
-        Ok(TemplateSets { env, sets })
+        Ok(TemplateSets { env, index: Arc::new(TemplateIndex { sets }) })
     }
 
-    /// The sets under `dir` and the channels each serves, with the folder
-    /// layout checked but nothing compiled: what a function that only
-    /// names a set when it sends needs (the delivery function `load`s them,
-    /// and refuses to start on a broken one). Links no template engine.
-    pub fn index(dir: &Path) -> Result<Self, TemplateError> {
-        let sets = walk(dir, &mut |_, _, _| Ok(()))?;
-        Ok(TemplateSets { env: Environment::empty(), sets })
-    }
-
-    /// Whether `name` can write a code message on `channel` (`default` always can).
-    pub fn serves(&self, name: &str, channel: Channel) -> bool {
-        name == DEFAULT
-            || self.sets.get(name).is_some_and(|(email, sms)| match channel {
-                Channel::Email => *email,
-                Channel::Sms => *sms,
-            })
+    /// Which sets there are and what each serves.
+    pub fn index(&self) -> Arc<TemplateIndex> {
+        self.index.clone()
     }
 
     /// Renders file `file` of set `name` in `locale`, else in `en`; `None`
@@ -186,10 +183,29 @@ impl TemplateSets {
         file: &str,
         ctx: &minijinja::Value,
     ) -> Option<Result<String, minijinja::Error>> {
-        self.sets.get(name)?;
+        self.index.sets.get(name)?;
         let template = [locale.as_str(), "en"]
             .iter()
             .find_map(|tag| self.env.get_template(&format!("{name}/{tag}/{file}")).ok())?;
         Some(template.render(ctx).map(|t| t.trim().to_string()))
+    }
+}
+
+impl TemplateIndex {
+    /// The sets under `dir` and the channels each serves, with the folder
+    /// layout checked but nothing compiled: what a function that only
+    /// names a set when it sends needs (the delivery function `load`s them,
+    /// and refuses to start on a broken one). Links no template engine.
+    pub fn read(dir: &Path) -> Result<Self, TemplateError> {
+        Ok(TemplateIndex { sets: walk(dir, &mut |_, _, _| Ok(()))? })
+    }
+
+    /// Whether `name` can write a code message on `channel` (`default` always can).
+    pub fn serves(&self, name: &str, channel: Channel) -> bool {
+        name == DEFAULT
+            || self.sets.get(name).is_some_and(|(email, sms)| match channel {
+                Channel::Email => *email,
+                Channel::Sms => *sms,
+            })
     }
 }

@@ -5,7 +5,7 @@
 use crate::metrics::EmfMetrics;
 use aws::dynamodb::{self, DynamoStore};
 use domain::config::{Config, ConfigError, Secrets};
-use domain::templates::TemplateSets;
+use domain::templates::{TemplateIndex, TemplateSets};
 use domain::{Fault, Services};
 use std::sync::Arc;
 
@@ -101,24 +101,25 @@ pub fn check_templates() -> Result<(), StartupError> {
 /// compiled and test-rendered now: a broken one fails the start, naming its
 /// file.
 pub fn templates_from_env() -> Result<Arc<TemplateSets>, StartupError> {
-    templates_with(TemplateSets::load)
+    Ok(Arc::new(templates_with(TemplateSets::load)?.unwrap_or_default()))
 }
 
 /// The names of the template sets under `TEMPLATES_DIR` and the channels
 /// each serves, the layout checked but nothing compiled: the send function
 /// only names a set (the delivery function renders it, and refuses to start
 /// on a broken one), so it links no template engine.
-pub fn template_index_from_env() -> Result<Arc<TemplateSets>, StartupError> {
-    templates_with(TemplateSets::index)
+pub fn template_index_from_env() -> Result<Arc<TemplateIndex>, StartupError> {
+    Ok(Arc::new(templates_with(TemplateIndex::read)?.unwrap_or_default()))
 }
 
-fn templates_with(
-    read: fn(&std::path::Path) -> Result<TemplateSets, domain::templates::TemplateError>,
-) -> Result<Arc<TemplateSets>, StartupError> {
-    Ok(Arc::new(match std::env::var("TEMPLATES_DIR") {
-        Ok(dir) if !dir.trim().is_empty() => read(std::path::Path::new(dir.trim()))?,
-        _ => TemplateSets::default(),
-    }))
+/// `read` of `TEMPLATES_DIR`; `None` when it is unset.
+fn templates_with<T>(
+    read: fn(&std::path::Path) -> Result<T, domain::templates::TemplateError>,
+) -> Result<Option<T>, StartupError> {
+    match std::env::var("TEMPLATES_DIR") {
+        Ok(dir) if !dir.trim().is_empty() => Ok(Some(read(std::path::Path::new(dir.trim()))?)),
+        _ => Ok(None),
+    }
 }
 
 /// A deployed function's services: DynamoDB, and metrics in EMF. No

@@ -183,7 +183,7 @@ fn prepare(
     }
     let template = match req.template.as_deref().map(str::trim) {
         None | Some(DEFAULT_TEMPLATE) => None,
-        Some(name) if s.templates.serves(name, dest.channel()) => Some(name.to_string()),
+        Some(name) if s.template_index.serves(name, dest.channel()) => Some(name.to_string()),
         Some(_) => return Err(Invalid::value("template").into()),
     };
     let caller = caller.map(str::to_string);
