@@ -262,4 +262,44 @@ async fn every_request_within_its_budget(b: Backend) {
     assert_eq!(m.seen.len(), BUDGETS.len(), "every budgeted request was measured");
 }
 
-both_stores!(every_request_within_its_budget);
+/// Keeps each committed message's id instead of delivering it.
+#[derive(Default)]
+struct Held(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl domain::ports::Relay for Held {
+    async fn committed(&self, message_id: &str) {
+        self.0.lock().unwrap().push(message_id.to_string());
+    }
+}
+
+/// A delivery, off the request path: the claim, then the suppression list
+/// and the address's owner read together, then the settle — three round
+/// trips around the provider call, whoever owns the address.
+async fn a_delivery_reads_once_between_claim_and_settle(b: Backend) {
+    let (inner, dynamo) = store(b).await;
+    let held = Arc::new(Held::default());
+    let relay = held.clone();
+    let t = services_split(inner.clone(), inner.clone(), config(), dynamo)
+        .map_services(|s| s.with_relay(relay));
+    t.account(Some("owner@example.com"), None).await;
+    let recording = Arc::new(Recording::new(inner));
+    let mut d = domain::outbox::Deliverer::new(&t.app, t.outbox.clone());
+    d.store = recording.clone();
+    for to in ["owner@example.com", "nobody@example.com"] {
+        let (id, answer) = t.captcha().await;
+        let body = json!({"channel": "email", "to": to, "purpose": "reset_password",
+            "captcha": {"id": id, "answer": answer}});
+        let (status, resp) = parts(&send_code::handle(&t.app, request(&body, IP, None)).await);
+        assert_eq!(status, 202, "{resp}");
+        let message = held.0.lock().unwrap().pop().expect("a message committed");
+        recording.take_depth();
+        let done = domain::outbox::deliver(&d, &message).await.expect("delivered");
+        assert!(matches!(done, domain::outbox::Delivered::Done(_)), "{to}: {done:?}");
+        assert_eq!(recording.take_depth(), 3, "{to}: claim, reads, settle");
+    }
+    assert!(t.last_code("owner@example.com").is_some(), "the owner is sent a code");
+    assert!(t.last_code("nobody@example.com").is_none(), "a stranger's address gets no code");
+}
+
+both_stores!(every_request_within_its_budget, a_delivery_reads_once_between_claim_and_settle);

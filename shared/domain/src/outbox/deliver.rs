@@ -107,7 +107,8 @@ async fn send(
         return give_up(d, m, c).await;
     }
     let key = c.address_key();
-    let (suppressed, decided) = tokio::join!(d.store.is_suppressed(&key), what_goes_out(d, c));
+    let (suppressed, decided) =
+        tokio::join!(d.store.is_suppressed(&key), what_goes_out(d, c, &key));
     if suppressed? {
         d.store.settle_message(&m.id).await?;
         return Ok(DeliveryResult::Suppressed);
@@ -151,15 +152,15 @@ async fn send(
 async fn what_goes_out(
     d: &Deliverer,
     c: &Contents,
+    key: &str,
 ) -> Result<(Kind, Option<String>), DeliverError> {
-    let key = c.address_key();
     let wants_owner = policy::owner_decides(c.purpose) || c.owners_locale;
     let callers = c.caller.as_deref().filter(|_| c.callers_locale);
     // Both reads go out together: one round trip.
     let (owner, caller) = tokio::join!(
         async {
             match wants_owner {
-                true => d.store.account_by_address(&key).await,
+                true => d.store.account_by_address(key).await,
                 false => Ok(None),
             }
         },
