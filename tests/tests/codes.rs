@@ -596,6 +596,32 @@ async fn bad_input_changes_nothing(b: Backend) {
     );
 }
 
+/// Sends written without a read add to the record without trimming it: a
+/// destination sent a code every ten minutes for hours, with a wrong guess
+/// each time, keeps a small record, and every send still goes out.
+async fn a_busy_destinations_record_stays_small(b: Backend) {
+    use domain::ports::Clock;
+    let t = app(b).await;
+    let to = "dave@example.com";
+    let dest = domain::address::Destination::parse(domain::address::Channel::Email, to, None, "to")
+        .unwrap();
+    let key = domain::codes::record_key(domain::purpose::Purpose::Login, &dest, None);
+    let cfg = config();
+    let keep = 2 * cfg.code_window_max.max(cfg.verify_fail_max) as usize;
+    t.account(Some(to), None).await;
+    for round in 0..3 * keep {
+        let (status, body) = send(&t, email(to, "login")).await;
+        assert_eq!(status, 202, "send {round}: {body}");
+        let (status, _) = verify(&t, check(to, "login", "000000")).await;
+        assert!(matches!(status, 400 | 429), "a wrong guess is refused");
+        let record = t.app.store.load_destination(&key, t.clock.now()).await.unwrap();
+        assert!(record.sends.len() <= keep, "send {round}: {} sends held", record.sends.len());
+        assert!(record.fails.len() <= keep, "send {round}: {} failures held", record.fails.len());
+        t.clock.advance(cfg.code_ttl_secs + 1);
+    }
+    assert_eq!(t.outbox.to(to).len(), 3 * keep, "every send went out");
+}
+
 both_stores!(
     email_send_then_verify,
     two_spellings_are_one_destination,
@@ -615,6 +641,7 @@ both_stores!(
     concurrent_wrong_guesses_count_exactly,
     a_code_stored_without_its_hash_still_checks,
     bad_input_changes_nothing,
+    a_busy_destinations_record_stays_small,
 );
 
 mod redemption {

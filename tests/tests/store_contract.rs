@@ -254,9 +254,10 @@ fn live(hash: u8, expires_at: i64) -> LiveCode {
     LiveCode { sealed: vec![hash; 40], hash: Some([hash; 32]), expires_at, attempts: 0 }
 }
 
-/// One send in 60 s, 2 in 2,000 s, 5 checks per code.
+/// One send in 60 s, 2 in 2,000 s, 5 checks per code; a record holding 3
+/// sends or failures is written from a read instead.
 const LIMITS: SendLimits =
-    SendLimits { resend_secs: 60, window_secs: 2000, window_max: 2, max_attempts: 5 };
+    SendLimits { resend_secs: 60, window_secs: 2000, window_max: 2, max_attempts: 5, keep: 3 };
 
 /// A send's new code goes in without a read, on the record's conditions;
 /// a refusal hands back the record as stored and writes nothing.
@@ -318,7 +319,21 @@ async fn a_new_code_goes_in_on_the_records_conditions(b: Backend) {
     // even once the code has expired.
     assert_eq!(send(live(4, T0 + 1600), T0 + 1000, message()).await, SendOutcome::Occupied(second));
     assert_eq!(send(live(4, T0 + 2600), T0 + 2000, message()).await, SendOutcome::Committed);
-    assert_eq!(load(T0 + 2000).await.sends[..2], [T0 + 2000, T0 + 60]);
+    let third = load(T0 + 2000).await;
+    assert_eq!(third.sends, [T0 + 2000, T0 + 60, T0], "nothing trimmed without a read");
+    // Three sends held: refused though every limit allows a send, until a
+    // write from a read trims them.
+    assert_eq!(send(live(5, T0 + 4700), T0 + 4100, message()).await, SendOutcome::Occupied(third));
+    let mut trimmed = load(T0 + 4100).await;
+    (trimmed.sends, trimmed.fails, trimmed.version) = (vec![T0 + 2000], vec![T0 + 1; 3], 5);
+    assert_eq!(store.save_destination(&trimmed, 4).await.unwrap(), SaveOutcome::Committed);
+    // So are three failures.
+    let outcome = send(live(5, T0 + 4700), T0 + 4100, message()).await;
+    assert_eq!(outcome, SendOutcome::Occupied(trimmed.clone()));
+    trimmed.fails.truncate(2);
+    trimmed.version = 6;
+    assert_eq!(store.save_destination(&trimmed, 5).await.unwrap(), SaveOutcome::Committed);
+    assert_eq!(send(live(5, T0 + 4700), T0 + 4100, message()).await, SendOutcome::Committed);
 }
 
 fn guess(k: &str, hash: u8, jti: &str) -> Guess {

@@ -75,7 +75,8 @@ pub(super) fn counter_increment(
 
 /// A send's new code, written without a read first (see
 /// `RecordWrite::NewCode`): refused, with the item as it was, if the
-/// record holds a live code or the destination's limits are spent.
+/// record holds a live code, the destination's limits are spent, or it
+/// holds `keep` sends or failures (the send then rewrites it, trimmed).
 fn new_code(
     table: &str,
     key: &str,
@@ -85,6 +86,7 @@ fn new_code(
     now: Timestamp,
 ) -> Result<Update, StoreError> {
     let nth = limits.window_max.saturating_sub(1);
+    let last = limits.keep.saturating_sub(1);
     let hash =
         code.hash.ok_or_else(|| StoreError::Corrupt("a new code without its hash".into()))?;
     build(
@@ -100,7 +102,8 @@ fn new_code(
                 "(attribute_not_exists(code_sealed) OR code_expires_at <= :now \
                  OR code_attempts >= :max) \
                  AND (attribute_not_exists(sends[0]) OR sends[0] <= :resent) \
-                 AND (attribute_not_exists(sends[{nth}]) OR sends[{nth}] <= :window)"
+                 AND (attribute_not_exists(sends[{nth}]) OR sends[{nth}] <= :window) \
+                 AND attribute_not_exists(sends[{last}]) AND attribute_not_exists(fails[{last}])"
             ))
             .expression_attribute_values(":now_list", list(&[now]))
             .expression_attribute_values(":empty", list(&[]))

@@ -43,6 +43,9 @@ pub fn limits(cfg: &Config) -> SendLimits {
         window_secs: cfg.code_window_secs,
         window_max: cfg.code_window_max,
         max_attempts: cfg.code_max_attempts,
+        // After a write from a read, a record holds at most `code_window_max`
+        // sends and `verify_fail_max` failures: room for as many again.
+        keep: 2 * cfg.code_window_max.max(cfg.verify_fail_max),
     }
 }
 

@@ -151,18 +151,25 @@ pub struct SendLimits {
     pub window_max: u32,
     /// A code checked this many times is dead (no longer live).
     pub max_attempts: u32,
+    /// A write without a read adds to the record's sends (and a wrong
+    /// check to its failures) without dropping what has aged out: a record
+    /// holding this many of either is written from a read instead, which
+    /// trims them, so no record grows without bound.
+    pub keep: u32,
 }
 
 impl SendLimits {
     /// The store's condition for a `NewCode` write into `r` (as stored) at
-    /// `now`: no live code, the resend interval past, the window not full.
+    /// `now`: no live code, the resend interval past, the window not full,
+    /// fewer than `keep` sends and failures held.
     pub fn admit(&self, r: &DestRecord, now: Timestamp) -> bool {
         let live =
             r.code.as_ref().is_some_and(|c| c.expires_at > now && c.attempts < self.max_attempts);
         let nth = self.window_max.saturating_sub(1) as usize;
         let resent = r.sends.first().is_none_or(|&t| t <= now - self.resend_secs);
         let room = r.sends.get(nth).is_none_or(|&t| t <= now - self.window_secs);
-        !live && resent && room
+        let small = r.sends.len().max(r.fails.len()) < self.keep as usize;
+        !live && resent && room && small
     }
 }
 
@@ -175,8 +182,9 @@ pub enum RecordWrite<'a> {
     /// window (at `now`), the version up by one and the TTL at
     /// `expires_at`; the failed checks and the token stay. Only if the
     /// record holds no live code (none, expired, or checked
-    /// `max_attempts` times) and `limits` allow a send at `now`; else
-    /// `Occupied` with the record as stored.
+    /// `max_attempts` times), fewer than `limits.keep` sends and failures,
+    /// and `limits` allow a send at `now`; else `Occupied` with the record
+    /// as stored.
     NewCode { key: &'a str, code: &'a LiveCode, limits: SendLimits, expires_at: Timestamp },
 }
 
