@@ -15,8 +15,10 @@ its table (`VERICODE_TEST_DYNAMODB`) and moto as SES/SNS
 Each function starts RUNS times; the table shows the median init and first
 invocation and the largest peak RSS. Prints one row per function.
 
-With `LAMBDA_RUNNER` set (e.g. `qemu-aarch64-static -L /usr/aarch64-linux-gnu`
-for arm64 binaries on an x86_64 machine), each binary runs under it once and
+With `LAMBDA_RUNNER` set (e.g. `qemu-aarch64-static -L /` for arm64 binaries
+on an x86_64 machine with Debian's arm64 libc installed; the cross
+toolchain's `/usr/aarch64-linux-gnu` holds a different glibc build, and a
+binary hangs under it), each binary runs under it once and
 the table only says that it started and answered its event: an emulator's
 times and memory are not the function's.
 """
