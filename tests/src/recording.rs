@@ -68,6 +68,8 @@ fn write_name(w: &AccountWrite) -> String {
         AccountWrite::SaveDestination { .. } => "SaveDestination",
         AccountWrite::UseSecret { .. } => "UseSecret",
         AccountWrite::DeleteAccount { .. } => "DeleteAccount",
+        AccountWrite::Session(_) => "Session",
+        AccountWrite::PutMessage(_) => "PutMessage",
     };
     format!("apply/{kind}")
 }

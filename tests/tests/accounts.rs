@@ -68,12 +68,12 @@ async fn the_whole_flow(b: Backend) {
     assert_eq!((status, body["expires_in"].as_i64()), (200, Some(600)));
     let second = body["token"].as_str().unwrap().to_string();
 
-    // Bind a phone with a bind code sent to it.
+    // Bind a phone with a bind code sent to it and the current password.
     let code = code_for(&t, "sms", "+8613800138000", "bind", Some(&first)).await;
     let (status, body) = call!(
         t,
         bind_phone,
-        json!({"phone": "13800138000", "country_code": 86, "code": code}),
+        json!({"phone": "13800138000", "country_code": 86, "code": code, "current_password": "first password"}),
         &first
     );
     assert_eq!((status, &body["phone"]), (200, &json!("+8613800138000")), "{body}");
@@ -436,9 +436,15 @@ async fn step_up_guards_changes(b: Backend) {
     let session = body["token"].as_str().unwrap().to_string();
     let s = session.as_str();
 
-    // Filling a blank address needs only the bind code.
+    // Filling a blank address needs a step-up too: the bind code alone is
+    // refused and spends nothing.
     let code = code_for(&t, "sms", "+8613800138000", "bind", Some(s)).await;
-    let (status, body) = call!(t, bind_phone, json!({"phone": "+8613800138000", "code": code}), s);
+    let bare = json!({"phone": "+8613800138000", "code": code});
+    let (status, body) = call!(t, bind_phone, bare, s);
+    assert_eq!((status, &body["error"]["field"]), (400, &json!("step_up_token")), "{body}");
+    let good =
+        json!({"phone": "+8613800138000", "code": code, "current_password": "first password"});
+    let (status, body) = call!(t, bind_phone, good, s);
     assert_eq!(status, 200, "{body}");
 
     // Replacing a bound one needs a step-up as well; refused, it spends nothing.
@@ -506,7 +512,9 @@ async fn deleting_an_account(b: Backend) {
     let session = body["token"].as_str().unwrap().to_string();
     let s = session.as_str();
     let code = code_for(&t, "sms", "+8613800138000", "bind", Some(s)).await;
-    assert_eq!(call!(t, bind_phone, json!({"phone": "+8613800138000", "code": code}), s).0, 200);
+    let bind =
+        json!({"phone": "+8613800138000", "code": code, "current_password": "first password"});
+    assert_eq!(call!(t, bind_phone, bind, s).0, 200);
     let login = json!({"email": "leaving@example.com", "password": "first password", "captcha": solved(&t).await});
     let other_session = call!(t, create_session, login).1["token"].as_str().unwrap().to_string();
     let (_, link) = call!(t, create_login_link, json!({}), s);
@@ -543,7 +551,8 @@ async fn deleting_an_account(b: Backend) {
     assert_eq!(status, 201, "{body}");
     let fresh = body["token"].as_str().unwrap().to_string();
     let code = code_for(&t, "sms", "+8613800138000", "bind", Some(&fresh)).await;
-    let bind = json!({"phone": "+8613800138000", "code": code});
+    let bind =
+        json!({"phone": "+8613800138000", "code": code, "current_password": "second password"});
     assert_eq!(call!(t, bind_phone, bind, &fresh).0, 200);
 }
 

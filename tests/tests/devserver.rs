@@ -587,7 +587,7 @@ async fn every_account_flow_over_http(b: Backend) {
     assert_eq!(call(Method::POST, "/v1/sessions", login, None).await.0, 200);
 
     let c = code("sms", phone, "bind", s.clone()).await;
-    let bind = json!({"phone": phone, "code": c});
+    let bind = json!({"phone": phone, "code": c, "current_password": "first password"});
     assert_eq!(call(Method::PUT, "/v1/me/phone", bind, s.clone()).await.0, 200);
 
     let c = code("sms", phone, "verify", s.clone()).await;

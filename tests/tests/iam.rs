@@ -192,12 +192,13 @@ async fn every_function_is_allowed_what_it_calls() {
     call!(h, redeem_login_link, json!({"authorization": link["authorization"]}), None);
     call!(h, create_invite, json!({}), t);
 
-    // Bind both addresses (replacing one steps up: by token for the phone,
-    // by password for the email; each releases the old address), change
+    // Bind both addresses (each steps up: by password, by token for the
+    // phone's replacement; each replacement releases the old address), change
     // the password (by password and by token), reset, log out.
     let code =
         h.code(json!({"channel": "sms", "to": "+8613800138000", "purpose": "bind"}), t).await;
-    call!(h, bind_phone, json!({"phone": "+8613800138000", "code": code}), t);
+    let body = json!({"phone": "+8613800138000", "code": code, "current_password": "long enough"});
+    call!(h, bind_phone, body, t);
     let step_up = h.step_up("sms", "+8613800138000", t).await;
     let code =
         h.code(json!({"channel": "sms", "to": "+8613800138001", "purpose": "bind"}), t).await;

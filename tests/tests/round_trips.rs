@@ -170,7 +170,7 @@ async fn every_request_within_its_budget(b: Backend) {
     })
     .await;
     let code = m.t.last_code(phone).expect("code");
-    let bind = json!({"phone": phone, "code": code});
+    let bind = json!({"phone": phone, "code": code, "current_password": "third password"});
     let s = session.clone();
     m.measure("bind an address", 200, |app| async move {
         bind_phone::handle(&app, authed(bind, &s)).await

@@ -18,6 +18,7 @@ pub mod error;
 pub mod invalid;
 mod jwt_crypto;
 pub mod messages;
+pub mod network;
 pub mod outbox;
 pub mod password;
 mod phone;

@@ -50,7 +50,7 @@ pub fn code(
     Ok(Message {
         channel,
         to: to.to_string(),
-        purpose,
+        purpose: purpose.as_str(),
         subject,
         text,
         html,
@@ -63,11 +63,10 @@ fn notice(
     name: &str,
     channel: Channel,
     to: &str,
-    purpose: Purpose,
+    purpose: &'static str,
     locale: Locale,
-    app_name: &str,
+    ctx: minijinja::Value,
 ) -> Result<Message, Fault> {
-    let ctx = context! { app_name, channel => channel.as_str() };
     let (subject, text, html) = match channel {
         Channel::Email => (
             Some(render(locale, &format!("{name}.subject.txt"), &ctx)?),
@@ -87,7 +86,8 @@ pub fn account_exists(
     locale: Locale,
     app_name: &str,
 ) -> Result<Message, Fault> {
-    notice("account_exists", channel, to, Purpose::Register, locale, app_name)
+    let ctx = context! { app_name, channel => channel.as_str() };
+    notice("account_exists", channel, to, Purpose::Register.as_str(), locale, ctx)
 }
 
 /// "Another account tried to add your address", sent instead of a bind
@@ -98,7 +98,28 @@ pub fn bind_attempt(
     locale: Locale,
     app_name: &str,
 ) -> Result<Message, Fault> {
-    notice("bind_attempt", channel, to, Purpose::Bind, locale, app_name)
+    let ctx = context! { app_name, channel => channel.as_str() };
+    notice("bind_attempt", channel, to, Purpose::Bind.as_str(), locale, ctx)
+}
+
+/// "Your account changed": `change` (`password_changed`, …), the address
+/// it concerns (masked), when (RFC 3339) and from which network (masked).
+#[allow(clippy::too_many_arguments)]
+pub fn security_notice(
+    channel: Channel,
+    to: &str,
+    locale: Locale,
+    app_name: &str,
+    change: &str,
+    address: Option<&str>,
+    when: &str,
+    network: Option<&str>,
+) -> Result<Message, Fault> {
+    let ctx = context! {
+        app_name, channel => channel.as_str(), change, address, when,
+        network => network.unwrap_or("?"),
+    };
+    notice("security_notice", channel, to, "security", locale, ctx)
 }
 
 #[cfg(test)]

@@ -33,6 +33,10 @@ pub fn document(metric: Metric, timestamp_ms: u128) -> Value {
                 ("outcome", outcome.as_str().into()),
             ],
         ),
+        Metric::Notice { channel, outcome } => (
+            "Notices",
+            vec![("channel", channel.as_str().into()), ("outcome", outcome.as_str().into())],
+        ),
         Metric::SmsSent { country } => ("SmsSent", vec![("country", country.to_string())]),
     };
     let names: Vec<&str> = dims.iter().map(|(k, _)| *k).collect();

@@ -80,7 +80,7 @@ impl Delivery for Outbox {
         entries.push(SentMessage {
             channel: m.channel.as_str(),
             to: m.to.clone(),
-            purpose: m.purpose.as_str(),
+            purpose: m.purpose,
             subject: m.subject.clone(),
             text: m.text.clone(),
             code: m.code.clone(),

@@ -143,6 +143,8 @@ impl Inner {
             AccountWrite::DeleteAccount { id, version } => {
                 self.accounts.get(id).is_some_and(|stored| stored.version == *version)
             }
+            AccountWrite::Session(c) => self.stands(Some(c), now),
+            AccountWrite::PutMessage(m) => !self.messages.contains_key(&m.id),
         }
     }
 
@@ -168,6 +170,10 @@ impl Inner {
             }
             AccountWrite::DeleteAccount { id, .. } => {
                 self.accounts.remove(id);
+            }
+            AccountWrite::Session(_) => {}
+            AccountWrite::PutMessage(m) => {
+                self.messages.insert(m.id.clone(), (m.clone(), MessageState::Pending));
             }
         }
     }

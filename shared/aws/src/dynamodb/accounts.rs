@@ -11,10 +11,14 @@ use super::codec::{
 use super::iam::{Operation, op};
 use super::keys::{self, EXPIRES_AT};
 use super::store::DynamoStore;
+use super::writes::{
+    SESSION_EPOCH_HOLDS, logout_check, put_message, session_epoch_check, session_values,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use domain::ports::{
-    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, Refusal, StoreError, Timestamp,
+    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, Refusal, SessionCheck, StoreError,
+    Timestamp,
 };
 use domain::retry::{self, Attempt};
 
@@ -29,6 +33,8 @@ pub(super) const IAM: &[Operation] = &[
     op("apply/SaveDestination", &["dynamodb:PutItem"]),
     op("apply/UseSecret", &["dynamodb:DeleteItem"]),
     op("apply/DeleteAccount", &["dynamodb:DeleteItem"]),
+    op("apply/Session", &["dynamodb:ConditionCheckItem"]),
+    op("apply/PutMessage", &["dynamodb:PutItem"]),
 ];
 
 fn put(
@@ -47,11 +53,11 @@ fn put(
     Ok(TransactWriteItem::builder().put(build(put)?).build())
 }
 
-fn delete(
+fn delete<K: Into<String>>(
     table: &str,
     pk: String,
     cond: &str,
-    values: Vec<(&str, AttributeValue)>,
+    values: Vec<(K, AttributeValue)>,
 ) -> Result<TransactWriteItem, StoreError> {
     let mut d =
         Delete::builder().table_name(table).set_key(Some(keys::key(pk))).condition_expression(cond);
@@ -83,13 +89,39 @@ fn transact_items(
     let copy_of = |key: &str, id: &str| {
         stored.iter().find(|a| a.id == id && a.address_keys().iter().any(|k| k == key))
     };
-    let mut items = Vec::with_capacity(writes.len() + 2);
+    let session = writes.iter().find_map(|w| match w {
+        AccountWrite::Session(c) => Some(c),
+        _ => None,
+    });
+    // A write to the session's own account carries its epoch condition;
+    // DynamoDB takes one operation per item in a transaction.
+    let writes_account = |id: &str| {
+        writes.iter().any(|w| match w {
+            AccountWrite::PutAccount(a) => a.id == id,
+            AccountWrite::DeleteAccount { id: d, .. } => d == id,
+            _ => false,
+        })
+    };
+    let mut items = Vec::with_capacity(writes.len() + 3);
     for w in writes {
         let item = match w {
             AccountWrite::ClaimAddress { key, account_id } => {
                 claim(table, key, account_id, copy_of(key, account_id))?
             }
-            other => transact_item(table, other, now)?,
+            AccountWrite::Session(c) => {
+                if !writes_account(&c.account_id) {
+                    items.push((session_epoch_check(table, c)?, Refusal::SessionEnded));
+                }
+                logout_check(table, c, now)?
+            }
+            other => {
+                let own = session.filter(|c| match other {
+                    AccountWrite::PutAccount(a) => a.id == c.account_id,
+                    AccountWrite::DeleteAccount { id, .. } => *id == c.account_id,
+                    _ => false,
+                });
+                transact_item(table, other, own, now)?
+            }
         };
         items.push((item, w.refusal()));
     }
@@ -121,17 +153,27 @@ fn claim(
     put(table, item, "attribute_not_exists(pk) OR account_id = :me", me)
 }
 
-/// One account write as a transaction item with its condition.
+/// One account write as a transaction item with its condition; a write to
+/// the account of `session` also requires the session to stand.
 fn transact_item(
     table: &str,
     w: &AccountWrite,
+    session: Option<&SessionCheck>,
     now: Timestamp,
 ) -> Result<TransactWriteItem, StoreError> {
+    let with_session = |cond: &str, mut values: Vec<(String, AttributeValue)>| match session {
+        Some(c) => {
+            values.extend(session_values(c));
+            (format!("{cond} AND {SESSION_EPOCH_HOLDS}"), values)
+        }
+        None => (cond.to_string(), values),
+    };
     match w {
         AccountWrite::PutAccount(a) => {
             let stored = AccountRecord { version: a.version + 1, ..a.clone() };
             let (cond, value) = version_condition(a.version);
-            put(table, account_item(&stored), cond, value.into_iter().collect())
+            let (cond, values) = with_session(cond, value.into_iter().collect());
+            put(table, account_item(&stored), &cond, values)
         }
         AccountWrite::ClaimAddress { key, account_id } => claim(table, key, account_id, None),
         AccountWrite::ReleaseAddress { key, account_id } => {
@@ -145,12 +187,15 @@ fn transact_item(
             let cond = "attribute_exists(pk) AND expires_at > :now";
             delete(table, keys::secret(*kind, hash), cond, vec![(":now", n(now))])
         }
-        AccountWrite::DeleteAccount { id, version } => delete(
-            table,
-            keys::account(id),
-            "ver = :expected_ver",
-            vec![(":expected_ver", n(*version))],
-        ),
+        AccountWrite::DeleteAccount { id, version } => {
+            let (cond, values) =
+                with_session("ver = :expected_ver", vec![(":expected_ver".into(), n(*version))]);
+            delete(table, keys::account(id), &cond, values)
+        }
+        AccountWrite::Session(c) => logout_check(table, c, now),
+        AccountWrite::PutMessage(m) => {
+            Ok(TransactWriteItem::builder().put(put_message(table, m)?).build())
+        }
     }
 }
 

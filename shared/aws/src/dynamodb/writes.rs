@@ -3,7 +3,7 @@
 use super::calls::build;
 use super::codec::{b, dest_item, n, s, version_condition};
 use super::keys::{self, EXPIRES_AT};
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use domain::ports::{DestRecord, OutgoingMessage, SessionCheck, StoreError, Timestamp};
 
 /// A message's state before delivery claims it.
@@ -26,26 +26,40 @@ pub(super) fn put_record(
     )
 }
 
-/// A session's conditions inside a transaction: its account still takes
-/// it (`SessionCheck::stands`), and it was not logged out.
-pub(super) fn session_checks(
+/// What an account item must hold for a session issued under `:epoch`
+/// (with id `:jti`) to stand: `SessionCheck::stands`.
+pub(super) const SESSION_EPOCH_HOLDS: &str = "(attribute_not_exists(session_epoch) \
+     OR session_epoch <= :epoch OR session_keeper = :jti)";
+
+/// The values `SESSION_EPOCH_HOLDS` names.
+pub(super) fn session_values(c: &SessionCheck) -> [(String, AttributeValue); 2] {
+    [(":epoch".into(), n(c.epoch)), (":jti".into(), s(&c.jti))]
+}
+
+/// The session's account still takes it, as a check of its own (for a
+/// transaction that writes nothing else to the account).
+pub(super) fn session_epoch_check(
     table: &str,
     c: &SessionCheck,
-    now: Timestamp,
-) -> Result<[TransactWriteItem; 2], StoreError> {
-    let account = build(
+) -> Result<TransactWriteItem, StoreError> {
+    let check = build(
         ConditionCheck::builder()
             .table_name(table)
             .set_key(Some(keys::key(keys::account(&c.account_id))))
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(session_epoch) \
-                 OR session_epoch <= :epoch OR session_keeper = :jti)",
-            )
-            .expression_attribute_values(":epoch", n(c.epoch))
-            .expression_attribute_values(":jti", s(&c.jti))
+            .condition_expression(format!("attribute_exists(pk) AND {SESSION_EPOCH_HOLDS}"))
+            .set_expression_attribute_values(Some(session_values(c).into()))
             .build(),
     )?;
-    let logged_out = build(
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// The session was not logged out (its marker is absent or expired).
+pub(super) fn logout_check(
+    table: &str,
+    c: &SessionCheck,
+    now: Timestamp,
+) -> Result<TransactWriteItem, StoreError> {
+    let check = build(
         ConditionCheck::builder()
             .table_name(table)
             .set_key(Some(keys::key(keys::revoked(&c.jti))))
@@ -53,7 +67,17 @@ pub(super) fn session_checks(
             .expression_attribute_values(":now", n(now))
             .build(),
     )?;
-    Ok([account, logged_out].map(|c| TransactWriteItem::builder().condition_check(c).build()))
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// A session's conditions inside a transaction: its account still takes
+/// it (`SessionCheck::stands`), and it was not logged out.
+pub(super) fn session_checks(
+    table: &str,
+    c: &SessionCheck,
+    now: Timestamp,
+) -> Result<[TransactWriteItem; 2], StoreError> {
+    Ok([session_epoch_check(table, c)?, logout_check(table, c, now)?])
 }
 
 /// A new message, pending, inside the send transaction.

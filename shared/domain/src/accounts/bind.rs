@@ -6,6 +6,7 @@ use crate::address::{Channel, Destination};
 use crate::codes::{self, CheckError, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
+use crate::outbox::{self, AccountChange};
 use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal};
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
@@ -77,10 +78,20 @@ fn replaced<'a>(
     old.filter(|o| *o != dest.address())
 }
 
+/// Whether binding to `account` needs a step-up: it has a password or an
+/// address already (every registered account does), so a session alone,
+/// which a thief may hold, can never add a way into the account.
+fn needs_step_up(account: &AccountRecord) -> bool {
+    account.password_hash.is_some() || account.email.is_some() || account.phone.is_some()
+}
+
 /// Binds a new address (proved by a `bind` code) and releases the old one,
-/// all at once. Filling a blank address needs only the code; replacing a
-/// bound one also a step-up (current password or step-up token), so a
-/// stolen session cannot quietly move the account to another address.
+/// all at once. An account with a password or an address (every account
+/// that registered) also needs a step-up, current password or step-up
+/// token, whether the address fills a blank or replaces a bound one: a
+/// stolen session cannot add a way into the account, nor mint its own
+/// step-up factor. Every address the account had is told, the replaced
+/// one included, and the write holds only while the session stands.
 ///
 /// Round trips: the session (with failed-login slots for a password) and
 /// the code's record together (1), then the transaction (1, with the slots
@@ -118,20 +129,31 @@ pub async fn bind(
                     (account, codes::redeem_for(s, Purpose::Bind, dest, Some(id), proof).await)
                 }
             };
-            // Bound meanwhile by another request: the step-up is needed now.
-            if reauth.is_none() && replaced(&account, channel, dest).is_some() {
-                return Err(Invalid::missing("step_up_token").into());
+            if reauth.is_none() && needs_step_up(&account) {
+                return Err(BindError::from(Invalid::missing("step_up_token")));
             }
+            let change = match replaced(&account, channel, dest) {
+                Some(_) => AccountChange::AddressReplaced,
+                None => AccountChange::AddressAdded,
+            };
+            let told = (change, Some(dest.masked()));
+            let (guards, notices) = step_up::guarded(s, session, &account, &told, client_ip)?;
             let Redemption { record, expected_version } = redeemed?;
-            let mut writes = vec![AccountWrite::SaveDestination { record, expected_version }];
+            let mut writes = guards;
+            writes.push(AccountWrite::SaveDestination { record, expected_version });
             if let Some(token) = token {
                 writes.push(step_up::use_token(s, &account, token).await?);
             }
-            bind_once(s, account, channel, dest, writes).await
+            Ok(match bind_once(s, account, channel, dest, writes).await? {
+                Attempt::Done(account) => Attempt::Done((account, notices)),
+                Attempt::Retry => Attempt::Retry,
+            })
         }
     });
-    let account = step_up::with_give_back(s, pending, bound).await?.ok_or(BindError::Busy)?;
-    tracing::info!(account = %who.account.id, to = %dest, "address bound");
+    let (account, notices) =
+        step_up::with_give_back(s, pending, bound).await?.ok_or(BindError::Busy)?;
+    outbox::relay_notices(s, &notices).await;
+    tracing::info!(account = %who.account.id, to = %dest.masked(), "address bound");
     Ok((&account).into())
 }
 
@@ -165,6 +187,7 @@ async fn bind_once(
             Ok(Attempt::Done(account))
         }
         ApplyOutcome::Refused(Refusal::AddressTaken) => Err(BindError::AddressTaken),
+        ApplyOutcome::Refused(Refusal::SessionEnded) => Err(BindError::Unauthorized),
         // The code (or, in a rare race, the step-up token) was spent first.
         ApplyOutcome::Refused(Refusal::ProofUsed) => Err(CheckError::used().into()),
         ApplyOutcome::Refused(_) => Ok(Attempt::Retry),

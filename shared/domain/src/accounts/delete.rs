@@ -1,6 +1,7 @@
 //! `DELETE /v1/me`: the account goes, with everything that made it usable.
 
 use super::step_up::{self, ChangeError, Reauth};
+use crate::outbox::AccountChange;
 use crate::ports::AccountWrite;
 use crate::services::Services;
 use crate::sessions::Session;
@@ -32,7 +33,8 @@ pub async fn delete_account(
     let reauth = Reauth::required(req.current_password.as_deref(), req.step_up_token.as_deref())?;
     let (who, token, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
     let who = &who;
-    let change = step_up::apply_change(s, who, token, |account| {
+    let told = (AccountChange::AccountDeleted, None);
+    let change = step_up::apply_change(s, session, who, token, told, client_ip, |account| {
         let mut writes =
             vec![AccountWrite::DeleteAccount { id: account.id.clone(), version: account.version }];
         for key in account.address_keys() {

@@ -6,7 +6,7 @@ use super::common::{
 };
 use crate::address::Destination;
 use crate::captcha::{self, CaptchaError, CaptchaInput};
-use crate::codes::{self, CheckError, Redemption};
+use crate::codes::{self, CheckError, Proof, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::ports::{
@@ -62,11 +62,14 @@ pub async fn login(
     let secs = super::common::session_secs(req.expires_in)?;
     let account = match req.password.as_deref() {
         Some(password) => {
-            if req.code.is_some() || req.verification_token.is_some() {
-                return Err(Invalid::value("password").into());
-            }
             let captcha = req.captcha.as_ref().ok_or_else(|| Invalid::missing("captcha"))?;
-            by_password(s, &dest, password, captcha, client_ip).await?
+            // Past the address's ceiling of wrong passwords, its `login`
+            // code (or that code's verification token) must come along.
+            let second = match (req.code.as_deref(), req.verification_token.as_deref()) {
+                (None, None) => None,
+                (code, token) => Some(proof(code, token)?),
+            };
+            by_password(s, &dest, password, captcha, second, client_ip).await?
         }
         None => {
             let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
@@ -89,21 +92,30 @@ pub async fn login(
     Ok(issue(s, &account, secs)?)
 }
 
-/// The captcha, the account and the failed-login slots of the address
-/// are taken together (1 round trip); the slots go back after a right
-/// password (1 more).
+/// The captcha, the account, the failed-login slots of the address and,
+/// when one came along, the `login` code's record are taken together (1
+/// round trip); after a right password the slots go back and the code is
+/// used up (1 more).
 async fn by_password(
     s: &Services,
     dest: &Destination,
     password: &str,
     captcha: &CaptchaInput,
+    second: Option<Proof<'_>>,
     ip: Option<IpAddr>,
 ) -> Result<crate::ports::AccountRecord, LoginError> {
     let key = dest.key();
-    let (checked, account, slots) = tokio::join!(
+    let redeemed = async {
+        match second {
+            Some(proof) => Some(codes::redeem(s, Purpose::Login, dest, proof).await),
+            None => None,
+        }
+    };
+    let (checked, account, slots, redeemed) = tokio::join!(
         captcha::consume(s, captcha, ip),
         s.store.account_by_address(&key),
-        take_slots(s, &key, ip)
+        take_slots(s, &key, ip),
+        redeemed
     );
     let slots = slots?;
     if let Err(e) = checked {
@@ -118,15 +130,62 @@ async fn by_password(
             return Err(Fault::Store(e).into());
         }
     };
+    let redemption = match redeemed.transpose() {
+        Ok(redemption) => redemption,
+        Err(e) => {
+            // A wrong code: the password is not checked.
+            slots.give_back(s).await?;
+            return Err(e.into());
+        }
+    };
     let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
-    match slots.check(s, || s.passwords.verify(password, stored)).await? {
-        Checked::Limited { retry_after } => Err(LoginError::RateLimited { retry_after }),
-        Checked::Passed if account.is_some() => {
+    let second_factor = redemption.is_some();
+    let checked =
+        slots.check_deferred(s, second_factor, || s.passwords.verify(password, stored)).await?;
+    match checked {
+        (Checked::Limited { retry_after }, _) => Err(LoginError::RateLimited { retry_after }),
+        (Checked::Passed, pending) if account.is_some() => {
             let account = account.ok_or(LoginError::InvalidCredentials)?;
+            let used = use_up(s, redemption);
+            with_give_back(s, pending, used).await?;
             tracing::info!(account = %account.id, "logged in by password");
             Ok(account)
         }
-        Checked::Passed | Checked::Failed => Err(LoginError::InvalidCredentials),
+        (Checked::Passed, pending) => {
+            if let Some(slots) = pending {
+                slots.give_back(s).await?;
+            }
+            Err(LoginError::InvalidCredentials)
+        }
+        (Checked::Failed, _) => Err(LoginError::InvalidCredentials),
+    }
+}
+
+/// Runs `write` and gives `pending` slots back at the same time (one round
+/// trip for both).
+pub(super) async fn with_give_back<T, E: From<Fault>>(
+    s: &Services,
+    pending: Option<Slots>,
+    write: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let give_back = async {
+        match pending {
+            Some(slots) => slots.give_back(s).await,
+            None => Ok(()),
+        }
+    };
+    let (written, given) = tokio::join!(write, give_back);
+    given.map_err(Fault::Store)?;
+    written
+}
+
+/// Uses up the code that came with a right password, if one did.
+async fn use_up(s: &Services, redemption: Option<Redemption>) -> Result<(), LoginError> {
+    let Some(Redemption { record, expected_version }) = redemption else { return Ok(()) };
+    let writes = [AccountWrite::SaveDestination { record, expected_version }];
+    match s.store.apply(&writes, s.clock.now()).await? {
+        ApplyOutcome::Committed => Ok(()),
+        ApplyOutcome::Refused(_) => Err(CheckError::used().into()),
     }
 }
 
@@ -140,7 +199,7 @@ pub(super) enum Checked {
 /// The failed-login counters of `subject` (the address for a login, the
 /// account for a step-up) as seen from `ip`: per (subject, IP), and per subject.
 fn login_counters(subject: &str, ip: Option<IpAddr>, now: Timestamp) -> (Counter, Counter) {
-    let ip = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let ip = ip.map_or_else(|| "unknown".to_string(), crate::network::client_key);
     let short = now.div_euclid(LOGIN_FAIL_WINDOW_SECS);
     let long = now.div_euclid(LOGIN_FAIL_CEILING_WINDOW_SECS);
     let per_ip = Counter {
@@ -176,11 +235,13 @@ pub(super) async fn take_slots(
 /// first (so concurrent guesses cannot pass a limit), and given back when
 /// the check passes (or is not made), so only failures count.
 ///
-/// - 10 failures per (subject, client IP) in 15 minutes: `Limited` for that
-///   IP only — a stranger's failures never touch the owner's IP.
-/// - 100 failures per subject in an hour (the ceiling): then an IP with
-///   failures of its own in the current 15 minutes is `Limited` at once, but
-///   a clean IP still gets its password checked, so the owner gets in.
+/// - 10 failures per (subject, client network) in 15 minutes: `Limited`
+///   for that network only — a stranger's failures never touch the owner's.
+/// - 100 failures per subject in an hour (the ceiling): then no password is
+///   checked from any network unless a second factor came with it (the
+///   address's `login` code for a login), so guesses stay bounded however
+///   many networks make them. The owner still gets in: by code, by
+///   password with the code, or by resetting the password.
 pub(super) struct Slots {
     per_ip: Counter,
     per_subject: Counter,
@@ -204,35 +265,20 @@ impl Slots {
         give_back(s, &self.taken()).await
     }
 
-    /// Runs `check` unless a limit is reached; gives the slots back when
-    /// it passes or is not run.
-    pub(super) async fn check(
-        self,
-        s: &Services,
-        check: impl FnOnce() -> bool,
-    ) -> Result<Checked, StoreError> {
-        let (checked, pending) = self.check_deferred(s, check).await?;
-        if let Some(slots) = pending {
-            slots.give_back(s).await?;
-        }
-        Ok(checked)
-    }
-
-    /// `check`, except that after a pass the slots come back to the caller,
-    /// to be given back alongside its next write.
+    /// Runs `check` unless a limit is reached (giving the slots back when
+    /// it is not run); after a pass the slots come back to the caller, to
+    /// be given back alongside its next write. `second_factor`: a proof
+    /// besides the password came with it, which lets it past the ceiling.
     pub(super) async fn check_deferred(
         self,
         s: &Services,
+        second_factor: bool,
         check: impl FnOnce() -> bool,
     ) -> Result<(Checked, Option<Slots>), StoreError> {
         let retry_after = |until: Timestamp| (until - self.now).max(1) as u64;
         let limited = match (self.by_ip, self.by_subject) {
             (CountOutcome::LimitReached { until }, _) => Some(retry_after(until)),
-            (CountOutcome::Counted { count }, CountOutcome::LimitReached { until })
-                if count > 1 =>
-            {
-                Some(retry_after(until))
-            }
+            (_, CountOutcome::LimitReached { until }) if !second_factor => Some(retry_after(until)),
             (CountOutcome::Counted { .. }, _) => None,
         };
         if let Some(retry_after) = limited {

@@ -5,6 +5,7 @@ use super::step_up::{self, ChangeError, Reauth};
 use crate::codes::{self, CheckError, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
+use crate::outbox::{self, AccountChange};
 use crate::password::Password;
 use crate::ports::{AccountWrite, ApplyOutcome, Refusal};
 use crate::purpose::Purpose;
@@ -42,7 +43,8 @@ pub async fn change_password(
     let (who, token, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
     let who = &who;
     let hash = &s.passwords.hash(&new, &*s.random)?;
-    let change = step_up::apply_change(s, who, token, |mut account| {
+    let told = (AccountChange::PasswordChanged, None);
+    let change = step_up::apply_change(s, session, who, token, told, client_ip, |mut account| {
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
         account.session_keeper = Some(who.jti.clone());
@@ -79,8 +81,12 @@ pub enum ResetError {
 crate::faults!(ResetError);
 
 /// A new password with a `reset_password` code; every session of the
-/// account is revoked.
-pub async fn reset_password(s: &Services, req: ResetPassword) -> Result<(), ResetError> {
+/// account is revoked, and every address it has is told.
+pub async fn reset_password(
+    s: &Services,
+    req: ResetPassword,
+    client_ip: Option<IpAddr>,
+) -> Result<(), ResetError> {
     let dest = &address(req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let new = &Password::parse(&req.new_password, "new_password")?;
     let proof = super::common::proof(req.code.as_deref(), req.verification_token.as_deref())?;
@@ -96,21 +102,26 @@ pub async fn reset_password(s: &Services, req: ResetPassword) -> Result<(), Rese
         let Redemption { record, expected_version } = redeemed?;
         let hash = hash.get_or_try_init(|| async { s.passwords.hash(new, &*s.random) }).await?;
         let mut account = account?.ok_or_else(CheckError::used)?;
+        let change = AccountChange::PasswordReset;
+        let notices = outbox::notices(s, &account, change, None, client_ip)?;
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
         account.session_keeper = None;
-        let writes = [
+        let mut writes = vec![
             AccountWrite::PutAccount(account.clone()),
             AccountWrite::SaveDestination { record, expected_version },
         ];
+        writes.extend(notices.iter().cloned().map(AccountWrite::PutMessage));
         Ok::<_, ResetError>(match s.store.apply(&writes, s.clock.now()).await? {
-            ApplyOutcome::Committed => Attempt::Done(account.id),
+            ApplyOutcome::Committed => Attempt::Done((account.id, notices)),
             ApplyOutcome::Refused(Refusal::AccountChanged) => Attempt::Retry,
             ApplyOutcome::Refused(_) => return Err(CheckError::used().into()),
         })
     })
     .await?
     .ok_or(ResetError::Busy)?;
+    let (id, notices) = id;
+    outbox::relay_notices(s, &notices).await;
     tracing::info!(account = %id, "password reset");
     Ok(())
 }

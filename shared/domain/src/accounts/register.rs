@@ -92,7 +92,7 @@ pub async fn register(s: &Services, req: Register) -> Result<SessionIssued, Regi
         ApplyOutcome::Refused(Refusal::AddressTaken) => return Err(RegisterError::AccountExists),
         ApplyOutcome::Refused(Refusal::ProofUsed) => return Err(CheckError::used().into()),
         ApplyOutcome::Refused(Refusal::SecretUnusable) => return Err(RegisterError::InviteInvalid),
-        ApplyOutcome::Refused(Refusal::AccountChanged) => {
+        ApplyOutcome::Refused(Refusal::AccountChanged | Refusal::SessionEnded) => {
             return Err(Fault::internal("register", "account id collision").into());
         }
     }

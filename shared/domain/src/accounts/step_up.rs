@@ -5,11 +5,13 @@
 //! code sent to one of the account's own bound addresses, used up in the
 //! same transaction as the change.
 
+pub(super) use super::login::with_give_back;
 use super::login::{Checked, Slots, take_slots};
 use crate::codes::{self, CheckError, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal};
+use crate::outbox::{self, AccountChange};
+use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, OutgoingMessage, Refusal};
 use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::{AuthError, Principal, Session};
@@ -96,30 +98,12 @@ pub(super) async fn reauthenticate<'a>(
         }
     };
     let stored = who.account.password_hash.as_deref();
-    let checked = slots.check_deferred(s, || s.passwords.verify(password, stored)).await;
+    let checked = slots.check_deferred(s, false, || s.passwords.verify(password, stored)).await;
     match checked.map_err(|e| StepUpError::Fault(Fault::Store(e)))? {
         (Checked::Passed, pending) => Ok((who, None, pending)),
         (Checked::Failed, _) => Err(StepUpError::InvalidCredentials),
         (Checked::Limited { retry_after }, _) => Err(StepUpError::RateLimited { retry_after }),
     }
-}
-
-/// Runs `write` and gives `pending` slots back at the same time (one round
-/// trip for both).
-pub(super) async fn with_give_back<T, E: From<Fault>>(
-    s: &Services,
-    pending: Option<Slots>,
-    write: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, E> {
-    let give_back = async {
-        match pending {
-            Some(slots) => slots.give_back(s).await,
-            None => Ok(()),
-        }
-    };
-    let (written, given) = tokio::join!(write, give_back);
-    given.map_err(Fault::Store)?;
-    written
 }
 
 /// The write that uses a step-up token of `account` up, to go into the
@@ -160,18 +144,50 @@ pub enum ChangeError {
 }
 crate::faults!(ChangeError);
 
+/// What a change tells the account's addresses: the kind of change, and
+/// the address it concerns (masked), if any.
+pub(super) type Told = (AccountChange, Option<String>);
+
+/// The writes every account change made under a session carries, on every
+/// attempt: the session must still stand (checked by the store inside the
+/// write, so a logout, password change, reset or deletion that commits
+/// first refuses it), and a security notice to each address the account
+/// had. `Unauthorized` when `account` (as just read) no longer takes the
+/// session. Returns the writes and the notices, to relay once committed.
+pub(super) fn guarded(
+    s: &Services,
+    session: &Session,
+    account: &AccountRecord,
+    told: &Told,
+    client_ip: Option<IpAddr>,
+) -> Result<(Vec<AccountWrite>, Vec<OutgoingMessage>), ChangeError> {
+    let condition = session.condition();
+    if !condition.stands(Some(account), false) {
+        return Err(ChangeError::Unauthorized);
+    }
+    let (change, address) = told;
+    let messages = outbox::notices(s, account, *change, address.clone(), client_ip)?;
+    let mut writes = vec![AccountWrite::Session(condition)];
+    writes.extend(messages.iter().cloned().map(AccountWrite::PutMessage));
+    Ok((writes, messages))
+}
+
 /// Writes what `change` makes of the caller's account together with the
-/// step-up token's use, all or nothing; read afresh and tried again when the
-/// account changed meanwhile. Round trips: 1 (+1 to read the token's record).
+/// step-up token's use, the session's conditions and the notices, all or
+/// nothing; read afresh and tried again when the account changed meanwhile.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn apply_change(
     s: &Services,
+    session: &Session,
     who: &Principal,
     token: Option<&str>,
+    told: Told,
+    client_ip: Option<IpAddr>,
     change: impl Fn(AccountRecord) -> Vec<AccountWrite>,
 ) -> Result<(), ChangeError> {
     let mut read = Some(who.account.clone());
-    let change = &change;
-    retry::run(|| {
+    let (change, told) = (&change, &told);
+    let notices = retry::run(|| {
         let account = read.take();
         async move {
             let account = match account {
@@ -180,22 +196,27 @@ pub(super) async fn apply_change(
                     s.store.get_account(&who.account.id).await?.ok_or(ChangeError::Unauthorized)?
                 }
             };
-            let mut writes = Vec::new();
+            let (mut writes, notices) = guarded(s, session, &account, told, client_ip)?;
             if let Some(token) = token {
                 writes.push(use_token(s, &account, token).await?);
             }
             writes.extend(change(account));
             Ok::<_, ChangeError>(match s.store.apply(&writes, s.clock.now()).await? {
-                ApplyOutcome::Committed => Attempt::Done(()),
+                ApplyOutcome::Committed => Attempt::Done(notices),
                 ApplyOutcome::Refused(Refusal::ProofUsed) => {
                     return Err(ChangeError::InvalidCredentials);
+                }
+                ApplyOutcome::Refused(Refusal::SessionEnded) => {
+                    return Err(ChangeError::Unauthorized);
                 }
                 ApplyOutcome::Refused(_) => Attempt::Retry,
             })
         }
     })
     .await?
-    .ok_or(ChangeError::Busy)
+    .ok_or(ChangeError::Busy)?;
+    outbox::relay_notices(s, &notices).await;
+    Ok(())
 }
 
 /// `From<StepUpError>` for the errors of the use cases that step up (each
@@ -216,3 +237,16 @@ macro_rules! step_up_errors {
 }
 
 step_up_errors!(ChangeError, super::BindError);
+
+impl From<ChangeError> for super::BindError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::Invalid(i) => Self::Invalid(i),
+            ChangeError::InvalidCredentials => Self::InvalidCredentials,
+            ChangeError::RateLimited { retry_after } => Self::RateLimited { retry_after },
+            ChangeError::Unauthorized => Self::Unauthorized,
+            ChangeError::Busy => Self::Busy,
+            ChangeError::Fault(f) => Self::Fault(f),
+        }
+    }
+}

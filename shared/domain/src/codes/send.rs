@@ -224,7 +224,7 @@ fn ip_counter(s: &Services, ip: IpAddr) -> Counter {
     let cfg = &s.config;
     let bucket = s.clock.now().div_euclid(cfg.ip_window_secs);
     Counter {
-        key: format!("ip|{ip}|{bucket}"),
+        key: format!("ip|{}|{bucket}", crate::network::client_key(ip)),
         kind: LimitKind::Ip,
         limit: cfg.ip_window_max,
         expires_at: (bucket + 1) * cfg.ip_window_secs,

@@ -64,6 +64,23 @@ pub struct Contents {
 /// Sealed contents are padded to a multiple of this many bytes.
 const PAD: usize = 512;
 
+/// Seals what a message holds (a code's contents or a notice) into a new
+/// outgoing message, padded so every kind looks alike.
+pub(super) fn seal(
+    what: &impl Serialize,
+    keys: &Keys,
+    id: String,
+    now: Timestamp,
+    expires_at: Timestamp,
+    random: &dyn Random,
+) -> Result<OutgoingMessage, Fault> {
+    let mut plain = serde_json::to_vec(what).map_err(|e| Fault::internal("message", e))?;
+    // JSON ignores trailing whitespace.
+    plain.resize(plain.len().div_ceil(PAD) * PAD, b' ');
+    let sealed = keys.seal_message(&id, &plain, random)?;
+    Ok(OutgoingMessage { id, sealed, created_at: now, expires_at, attempts: 0 })
+}
+
 impl Contents {
     /// `email:…`/`sms:…`: the key suppression uses.
     pub fn address_key(&self) -> String {
@@ -79,11 +96,7 @@ impl Contents {
         expires_at: Timestamp,
         random: &dyn Random,
     ) -> Result<OutgoingMessage, Fault> {
-        let mut plain = serde_json::to_vec(self).map_err(|e| Fault::internal("message", e))?;
-        // JSON ignores trailing whitespace.
-        plain.resize(plain.len().div_ceil(PAD) * PAD, b' ');
-        let sealed = keys.seal_message(&id, &plain, random)?;
-        Ok(OutgoingMessage { id, sealed, created_at: now, expires_at, attempts: 0 })
+        seal(self, keys, id, now, expires_at, random)
     }
 
     /// The contents of a stored message, or `None` if they cannot be opened.

@@ -2,6 +2,7 @@
 //! or, when it fails for good, disable its code and refund its send.
 
 use super::contents::{Contents, Kind};
+use super::notice::Notice;
 use crate::codes::policy;
 use crate::config::Config;
 use crate::crypto::Keys;
@@ -77,6 +78,9 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
         Claim::Leased { until } => return Err(DeliverError::Leased { until }),
     };
     let Some(contents) = Contents::open(&d.keys, &m) else {
+        if let Some(notice) = Notice::open(&d.keys, &m) {
+            return deliver_notice(d, &m, &notice, now).await;
+        }
         tracing::error!(message_id = id, "an outgoing message cannot be opened; marked failed");
         d.store.fail_message(id, None, &[]).await?;
         return Ok(Delivered::Done(DeliveryResult::Failed));
@@ -93,6 +97,55 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
     };
     record(d, &contents, outcome);
     Ok(Delivered::Done(outcome))
+}
+
+/// Sends a claimed security notice and settles it. Nothing to refund: a
+/// notice that fails for good is only marked failed.
+async fn deliver_notice(
+    d: &Deliverer,
+    m: &OutgoingMessage,
+    n: &Notice,
+    now: Timestamp,
+) -> Result<Delivered, DeliverError> {
+    let outcome = async {
+        if now >= n.expires_at {
+            tracing::warn!(message_id = %m.id, "a notice expired before it went out");
+            d.store.fail_message(&m.id, None, &[]).await?;
+            return Ok(DeliveryResult::Failed);
+        }
+        if d.store.is_suppressed(&n.address_key()).await? {
+            d.store.settle_message(&m.id).await?;
+            return Ok(DeliveryResult::Suppressed);
+        }
+        match d.delivery.send(&n.render(&d.config.app_name)?).await {
+            Ok(()) => {
+                d.store.settle_message(&m.id).await?;
+                Ok(DeliveryResult::Delivered)
+            }
+            Err(e) if e.permanent || m.attempts >= d.config.delivery_max_attempts => {
+                log_failure(m, &e, "gave up on a notice");
+                d.store.fail_message(&m.id, None, &[]).await?;
+                Ok(DeliveryResult::Failed)
+            }
+            Err(e) => {
+                log_failure(m, &e, "the provider failed; the notice will be tried again");
+                Err(DeliverError::Retry { attempts: m.attempts })
+            }
+        }
+    };
+    let outcome: Result<DeliveryResult, DeliverError> = outcome.await;
+    let result = match &outcome {
+        Ok(result) => *result,
+        Err(_) => DeliveryResult::Retried,
+    };
+    d.metrics.record(Metric::Notice { channel: n.channel, outcome: result });
+    match outcome {
+        Ok(result) => Ok(Delivered::Done(result)),
+        Err(e) => {
+            d.store.release_message(&m.id).await?;
+            Err(e)
+        }
+    }
 }
 
 /// Sends a claimed message and settles it; `Err` leaves it to be released.

@@ -15,10 +15,12 @@
 
 mod contents;
 mod deliver;
+mod notice;
 mod relay;
 
 pub use contents::{Contents, Kind};
 pub use deliver::{DeliverError, Delivered, Deliverer, deliver};
+pub use notice::{AccountChange, Notice, notices, relay as relay_notices};
 pub use relay::InlineRelay;
 
 use crate::address::EmailAddress;

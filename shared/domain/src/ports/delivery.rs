@@ -1,7 +1,6 @@
 //! Handing a message to a provider (SES, SNS) or the dev outbox.
 
 use crate::address::Channel;
-use crate::purpose::Purpose;
 use async_trait::async_trait;
 use std::error::Error as StdError;
 use std::fmt;
@@ -12,7 +11,9 @@ pub struct Message {
     pub channel: Channel,
     /// The canonical address (email or E.164).
     pub to: String,
-    pub purpose: Purpose,
+    /// What it is about: a code's purpose (`login`, …), or `security` for
+    /// a security notice.
+    pub purpose: &'static str,
     pub subject: Option<String>,
     pub text: String,
     pub html: Option<String>,

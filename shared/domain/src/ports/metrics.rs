@@ -16,6 +16,8 @@ pub enum Metric {
     CaptchaFailed,
     /// The delivery function's verdict on one message.
     Delivery { channel: Channel, purpose: Purpose, outcome: DeliveryResult },
+    /// The delivery function's verdict on one security notice.
+    Notice { channel: Channel, outcome: DeliveryResult },
     /// A text message handed to the provider, by country calling code.
     SmsSent { country: u16 },
 }

@@ -397,6 +397,12 @@ pub enum AccountWrite {
     UseSecret { kind: SecretKind, hash: [u8; 32] },
     /// Deletes the account; it must still be at `version`.
     DeleteAccount { id: String, version: u64 },
+    /// The write is made under this session, which must still stand
+    /// (`SessionCheck::stands`): a logout, a password change or reset, or
+    /// a deletion that commits first refuses the whole write.
+    Session(SessionCheck),
+    /// A new outgoing message (a security notice), pending delivery.
+    PutMessage(OutgoingMessage),
 }
 
 /// Why an all-or-nothing account write was refused.
@@ -410,6 +416,8 @@ pub enum Refusal {
     ProofUsed,
     /// The one-time secret is unknown, used or expired.
     SecretUnusable,
+    /// The session the write was made under was logged out or revoked.
+    SessionEnded,
 }
 
 impl AccountWrite {
@@ -419,7 +427,9 @@ impl AccountWrite {
         match self {
             AccountWrite::PutAccount(_)
             | AccountWrite::ReleaseAddress { .. }
-            | AccountWrite::DeleteAccount { .. } => Refusal::AccountChanged,
+            | AccountWrite::DeleteAccount { .. }
+            | AccountWrite::PutMessage(_) => Refusal::AccountChanged,
+            AccountWrite::Session(_) => Refusal::SessionEnded,
             AccountWrite::ClaimAddress { .. } => Refusal::AddressTaken,
             AccountWrite::SaveDestination { .. } => Refusal::ProofUsed,
             AccountWrite::UseSecret { .. } => Refusal::SecretUnusable,
