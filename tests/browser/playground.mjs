@@ -89,11 +89,14 @@ async function flows(lang, n) {
   await act("#login", "POST /v1/sessions → 200");
   await act("#me", "GET /v1/me → 200");
 
-  // Bind a phone: filling a blank address needs only its bind code.
+  // Bind a phone: its bind code and a step-up (the current password), even
+  // where the account has no phone yet.
   await send("sms", "bind", phone);
   await verify();
+  await page.fill("#current-password", "first password");
   const bound = await act("#bind", "PUT /v1/me/phone → 200");
   if (!bound.includes(phone)) fail(`${lang}: the phone was not bound: ${bound}`);
+  await page.fill("#current-password", "");
 
   // Step up with a verify code to the bound phone, then change the password.
   await send("sms", "verify", phone);

@@ -123,7 +123,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in by password + captcha, or by a `login` code or verification token. */
+        /** Log in by password + captcha, or by a `login` code or verification token. Past the address's ceiling of wrong passwords (100 an hour), a password is checked only with the address's `login` code (or its verification token) beside it; without one, `429`. */
         post: operations["logIn"];
         delete?: never;
         options?: never;
@@ -191,7 +191,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Bind the email address with a `bind` code; replacing a bound one also needs a step-up (`current_password` or `step_up_token`). */
+        /** Bind the email address with a `bind` code and a step-up (`current_password` or `step_up_token`), whether it fills a blank or replaces a bound one; every address the account had is told. */
         put: operations["bindEmail"];
         post?: never;
         delete?: never;
@@ -208,7 +208,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Bind the phone number with a `bind` code; replacing a bound one also needs a step-up (`current_password` or `step_up_token`). */
+        /** Bind the phone number with a `bind` code and a step-up (`current_password` or `step_up_token`), whether it fills a blank or replaces a bound one; every address the account had is told. */
         put: operations["bindPhone"];
         post?: never;
         delete?: never;
