@@ -283,7 +283,9 @@ async fn binding_a_taken_address(b: Backend) {
     let (_, a) = t.account(Some("a@example.com"), None).await;
     let (_, other) = t.account(Some("b@example.com"), None).await;
     let code_a = code_for(&t, "email", "fresh@example.com", "bind", Some(&a)).await;
-    // Another account asks for its own code meanwhile and binds it first.
+    // Another account asks for its own code meanwhile (a minute on: one
+    // bind send a minute to an address, whoever asks) and binds it first.
+    t.clock.advance(61);
     let code_b = code_for(&t, "email", "fresh@example.com", "bind", Some(&other)).await;
     let step = step_up(&t, "email", "b@example.com", &other).await;
     let (status, body) = call!(

@@ -363,17 +363,18 @@ async fn the_deployments_provider_endpoints_are_the_ones_used() {
 async fn a_permanent_refusal_disables_the_code_and_refunds_the_send() {
     let mut rig = Rig::new().await;
     let sdk = sdk_at(&stand_in()).await;
-    // SES refuses a sender it has not verified, for good.
+    // SES refuses a sender it has not verified, for good. A `confirm` code
+    // (no decoys) is disabled and refunded; one with decoys would stay.
     let refused = rig.deliverer(&sdk, "unverified@example.net");
     let to = unique_email();
-    let send = json!({"channel": "email", "to": to, "purpose": "register"});
+    let send = json!({"channel": "email", "to": to, "purpose": "confirm"});
     assert_eq!(rig.send(send.clone()).await.0, 202);
     let code = rig.sealed_code(&to).await;
     let event = rig.stream.next_event().await;
     assert!(failures(&deliver::handle(&refused, event).await).is_empty(), "settled: failed");
     assert!(emails_to(&to).await.is_empty());
 
-    let check = json!({"channel": "email", "to": to, "purpose": "register", "code": code});
+    let check = json!({"channel": "email", "to": to, "purpose": "confirm", "code": code});
     let (status, body) =
         parts(&verify_code::handle(&rig.app, request(&check, "192.0.2.1", None)).await);
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("code_invalid")));

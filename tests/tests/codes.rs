@@ -370,29 +370,36 @@ async fn messages_speak_the_accounts_language(b: Backend) {
 
 /// The provider refuses the message for good (after the request was
 /// answered): the code is disabled and the send refunded.
+/// A message the provider refuses for good, for a purpose without decoys
+/// (`confirm`): its code is disabled and its send refunded. For a purpose
+/// with decoys (`register`) the code and the counts stay, as a decoy's do.
 async fn a_refused_delivery_leaves_nothing_behind(b: Backend) {
-    let t = app_with(b, with(|c| c.sms_daily_max = 1)).await;
+    let t = app_with(b, with(|c| c.sms_daily_max = 2)).await;
+    let record = async |purpose, to: &str| {
+        let dest =
+            domain::address::Destination::parse(domain::address::Channel::Sms, to, None, "to")
+                .unwrap();
+        let key = domain::codes::record_key(purpose, &dest, None);
+        t.app.store.load_destination(&key, vericode_tests::T0).await.unwrap()
+    };
     t.outbox.refuse("+8613800138009");
-    let body = json!({"channel": "sms", "to": "+8613800138009", "purpose": "register"});
+    let body = json!({"channel": "sms", "to": "+8613800138009", "purpose": "confirm"});
     let (status, body) = send(&t, body.clone()).await;
     assert_eq!(status, 202, "the request never waits for the provider: {body}");
     assert!(t.outbox.to("+8613800138009").is_empty());
-    let key = domain::codes::record_key(
-        domain::purpose::Purpose::Register,
-        &domain::address::Destination::parse(
-            domain::address::Channel::Sms,
-            "+8613800138009",
-            None,
-            "to",
-        )
-        .unwrap(),
-        None,
-    );
-    let record = t.app.store.load_destination(&key, vericode_tests::T0).await.unwrap();
-    assert!(record.code.is_none() && record.sends.is_empty(), "{record:?}");
-    // The send did not count: not against the destination, nor the SMS budget of 1.
-    let ok = json!({"channel": "sms", "to": "+8613800138008", "purpose": "register"});
+    let confirm = record(domain::purpose::Purpose::Confirm, "+8613800138009").await;
+    assert!(confirm.code.is_none() && confirm.sends.is_empty(), "{confirm:?}");
+    // The send did not count: not against the destination, nor the SMS budget of 2.
+    let ok = json!({"channel": "sms", "to": "+8613800138008", "purpose": "confirm"});
     assert_eq!(send(&t, ok).await.0, 202);
+
+    // A sign-up code refused: what stays is what a decoy's send leaves.
+    let body = json!({"channel": "sms", "to": "+8613800138009", "purpose": "register"});
+    assert_eq!(send(&t, body).await.0, 202);
+    let register = record(domain::purpose::Purpose::Register, "+8613800138009").await;
+    assert!(register.code.is_some() && register.sends.len() == 1, "{register:?}");
+    let over = json!({"channel": "sms", "to": "+8613800138007", "purpose": "confirm"});
+    assert_eq!(send(&t, over).await.1["error"]["code"], "sms_budget_exhausted");
 }
 
 async fn concurrent_sends_and_checks(b: Backend) {

@@ -148,7 +148,8 @@ async fn every_function_is_allowed_what_it_calls() {
     again["captcha"] = h.captcha().await;
     call!(h, send_code, again, None);
     h.t.outbox.refuse("+8613800138099");
-    let mut refused = json!({"channel": "sms", "to": "+8613800138099", "purpose": "register"});
+    // A refused `confirm` (no decoys): delivery disables its code and refunds it.
+    let mut refused = json!({"channel": "sms", "to": "+8613800138099", "purpose": "confirm"});
     refused["captcha"] = h.captcha().await;
     call!(h, send_code, refused, None);
     let code = h.t.outbox.to("iam@example.com")[0].code.clone().unwrap();

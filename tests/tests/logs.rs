@@ -190,3 +190,132 @@ async fn secrets_stay_out_of_the_logs() {
         assert!(line.is_none(), "{address} reached the logs: {line:?}");
     }
 }
+
+/// A function binary as Lambda runs it, under a local Runtime API, at the
+/// most verbose `RUST_LOG` there is: the runtime's own crates, which log
+/// each raw invocation event at `trace` (passwords, captcha answers, bearer
+/// tokens and API keys among it), stay under the ceiling too.
+#[tokio::test]
+async fn a_function_binary_at_trace_logs_no_secret() {
+    use axum::extract::State;
+    use axum::routing::{get, post};
+    use std::process::{Command, Stdio};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let built = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "create-session"])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(built.success(), "building create-session failed");
+    let target = std::env::var("CARGO_TARGET_DIR").map(Into::into).unwrap_or(root.join("target"));
+    let binary = target.join("debug").join("create-session");
+
+    let (password, answer, bearer) =
+        ("runtime-secret-password", "RUNTIMEANSWERX", "runtime.bearer.secret-token");
+    let mut event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("events/create-session.password.json")).unwrap(),
+    )
+    .unwrap();
+    event["body"] = json!({"email": "runtime.person@example.com", "password": password,
+        "captcha": {"id": "00000000-0000-4000-8000-000000000000", "answer": answer}})
+    .to_string()
+    .into();
+    event["headers"]["authorization"] = format!("Bearer {bearer}").into();
+
+    // The Runtime API: one invocation, then a "next" that never ends.
+    #[derive(Clone)]
+    struct Rig {
+        event: Arc<Mutex<Option<serde_json::Value>>>,
+        answered: Arc<tokio::sync::Notify>,
+        answer: Arc<Mutex<Option<String>>>,
+    }
+    let rig = Rig {
+        event: Arc::new(Mutex::new(Some(event))),
+        answered: Arc::default(),
+        answer: Arc::default(),
+    };
+    let next = async |State(rig): State<Rig>| {
+        let Some(event) = rig.event.lock().unwrap().take() else {
+            return std::future::pending().await;
+        };
+        let deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(30))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            .to_string();
+        (
+            [
+                ("lambda-runtime-aws-request-id", "runtime-request-1".to_string()),
+                ("lambda-runtime-deadline-ms", deadline),
+                (
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:create-session".to_string(),
+                ),
+            ],
+            event.to_string(),
+        )
+    };
+    let done = async |State(rig): State<Rig>, body: String| {
+        *rig.answer.lock().unwrap() = Some(body);
+        rig.answered.notify_one();
+        axum::http::StatusCode::ACCEPTED
+    };
+    let app = axum::Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route("/2018-06-01/runtime/invocation/{id}/response", post(done))
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(done))
+        .route("/2018-06-01/runtime/init/error", post(done))
+        .with_state(rig.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let client = vericode_tests::dynamodb_client().await;
+    let table = vericode_tests::fresh_table(&client).await;
+    let out = tempfile_path("create-session.log");
+    let log = std::fs::File::create(&out).unwrap();
+    let mut child = Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", api.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "create-session")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/create-session")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "trace")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", vericode_tests::dynamodb_endpoint())
+        .env("TABLE_NAME", &table)
+        .env("JWT_SIGNING_KEY", "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=")
+        .env("CODE_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .env("RUST_LOG", "trace,lambda_runtime=trace,lambda_runtime_api_client=trace,lambda_http=trace,tower=trace,tower_http=trace,axum=trace,hyper=trace")
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let answered =
+        tokio::time::timeout(std::time::Duration::from_secs(30), rig.answered.notified());
+    let answered = answered.await;
+    let _ = child.kill();
+    let _ = child.wait();
+    answered.expect("the function answered its invocation");
+    let reply = rig.answer.lock().unwrap().clone().unwrap();
+    assert!(reply.contains("403") && reply.contains("captcha_invalid"), "{reply}");
+
+    let logs = std::fs::read_to_string(&out).unwrap();
+    assert!(!logs.trim().is_empty(), "the function logged");
+    for secret in [password, answer, bearer] {
+        let line = logs.lines().find(|l| l.contains(secret));
+        assert!(line.is_none(), "a secret reached the logs: {line:?}");
+    }
+    let line = logs.lines().find(|l| l.contains("runtime.person@example.com"));
+    assert!(line.is_none(), "a whole address reached the logs: {line:?}");
+}
+
+/// A fresh file path under the system's temporary folder.
+fn tempfile_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("{}-{name}", uuid::Uuid::new_v4()))
+}

@@ -252,8 +252,20 @@ async fn look_alike_addresses_are_refused_or_one(b: Backend) {
         "alice@example.com\u{202e}",
         "\u{2066}alice@example.com",
         "alicé@example.com",
+        // Quoted and escaped local parts: many spellings of one mailbox.
+        "\"alice\"@example.com",
+        "\"\\alice\"@example.com",
+        "\"a\\lice\"@example.com",
+        "a\\lice@example.com",
+        "\"alice smith\"@example.com",
+        ".alice@example.com",
+        "al..ice@example.com",
     ] {
         let reply = s.send("email", to, "register", None).await;
+        assert_eq!(reply.body["error"]["code"], "invalid_email", "{to:?}");
+        // Nor can one register, bind or log in with it.
+        let body = json!({"email": to, "password": "long enough", "code": "123456"});
+        let reply = s.post("/v1/accounts", body, None).await;
         assert_eq!(reply.body["error"]["code"], "invalid_email", "{to:?}");
     }
     for to in
@@ -334,7 +346,7 @@ async fn an_outage_tells_nothing(b: Backend) {
         assert_eq!(known.status, 202);
         let shape = s.record_shape(purpose, "known@example.com").await;
         assert_eq!(shape, s.record_shape(purpose, "unknown@example.com").await, "{purpose:?}");
-        assert_eq!(shape, (false, 0, 0, 0), "{purpose:?}: disabled and refunded");
+        assert_eq!(shape, (true, 0, 1, 0), "{purpose:?}: kept, as a decoy's is");
     }
     let taken = s.send("email", "taken@example.com", "bind", Some(&token)).await;
     let free = s.send("email", "free@example.com", "bind", Some(&token)).await;
@@ -344,7 +356,36 @@ async fn an_outage_tells_nothing(b: Backend) {
     }
 }
 
+/// A provider that refuses real sends but answers probes (a sandbox, a
+/// quota, a per-number refusal) fails only the messages with something to
+/// send. Afterwards every answer and the stored state are the same for an
+/// address with an account and one without: a wrong check's
+/// `attempts_left`, a resend's `429`, the record's shape.
+async fn a_partial_provider_failure_tells_nothing(b: Backend) {
+    let s = Server::start(b).await;
+    s.t.account(Some("known@example.com"), None).await;
+    s.t.outbox.refuse_sends_but_answer_probes();
+    for purpose in [Purpose::Login, Purpose::ResetPassword, Purpose::Register] {
+        let (known, unknown) = ("known@example.com", "unknown@example.com");
+        assert_eq!(s.send("email", known, purpose.as_str(), None).await.status, 202);
+        assert_eq!(s.send("email", unknown, purpose.as_str(), None).await.status, 202);
+        assert!(s.t.outbox.to(known).is_empty() && s.t.outbox.to(unknown).is_empty());
+        let shape = s.record_shape(purpose, known).await;
+        assert_eq!(shape, s.record_shape(purpose, unknown).await, "{purpose:?}");
+        let check = |to: &str| json!({"channel": "email", "to": to, "purpose": purpose.as_str(), "code": "000000"});
+        let a = s.post("/v1/codes/verify", check(known), None).await;
+        let b = s.post("/v1/codes/verify", check(unknown), None).await;
+        assert_eq!(a, b, "{purpose:?}");
+        assert_eq!(a.body["error"]["attempts_left"], 4, "{purpose:?}: {:?}", a.body);
+        let again_known = s.send("email", known, purpose.as_str(), None).await;
+        let again_unknown = s.send("email", unknown, purpose.as_str(), None).await;
+        assert_eq!(again_known, again_unknown, "{purpose:?}");
+        assert_eq!(again_known.status, 429, "{purpose:?}");
+    }
+}
+
 both_stores!(
+    a_partial_provider_failure_tells_nothing,
     checks_answer_alike_with_and_without_an_account,
     bind_to_a_taken_address_tells_nothing,
     a_session_waives_the_captcha_only_for_bind_and_verify,

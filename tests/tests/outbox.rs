@@ -47,24 +47,37 @@ async fn an_outage_is_retried_until_delivered(b: Backend) {
     assert_eq!(t.metrics.all().first(), Some(&accepted));
 }
 
+/// Retries spent on a `confirm` code (a purpose without decoys): the code
+/// is disabled and the send refunded. A `register` code (a purpose with
+/// decoys) is only marked failed: its record stays as a decoy's would.
 async fn spent_retries_disable_the_code_and_refund_the_send(b: Backend) {
     let mut cfg = config();
     cfg.delivery_max_attempts = 3;
     let t = app_with(b, cfg).await;
     t.outbox.fail_next("bo@example.com", 100);
-    assert_eq!(send(&t, email("bo@example.com", "register")).await.0, 202);
+    assert_eq!(send(&t, email("bo@example.com", "confirm")).await.0, 202);
     assert!(t.outbox.to("bo@example.com").is_empty());
     use DeliveryResult::*;
     assert_eq!(deliveries(&t), [Retried, Retried, Failed, Refunded]);
     let dest = Destination::parse(Channel::Email, "bo@example.com", None, "to").unwrap();
-    let key = domain::codes::record_key(Purpose::Register, &dest, None);
+    let key = domain::codes::record_key(Purpose::Confirm, &dest, None);
     let record = t.app.store.load_destination(&key, T0).await.unwrap();
     assert!(record.code.is_none() && record.sends.is_empty(), "{record:?}");
     // The send was refunded: asking again at once is accepted, and this
     // time the provider is back.
     t.outbox.fail_next("bo@example.com", 0);
-    assert_eq!(send(&t, email("bo@example.com", "register")).await.0, 202);
+    assert_eq!(send(&t, email("bo@example.com", "confirm")).await.0, 202);
     assert_eq!(t.outbox.to("bo@example.com").len(), 1);
+
+    t.outbox.fail_next("reg@example.com", 100);
+    assert_eq!(send(&t, email("reg@example.com", "register")).await.0, 202);
+    let key = domain::codes::record_key(
+        Purpose::Register,
+        &Destination::parse(Channel::Email, "reg@example.com", None, "to").unwrap(),
+        None,
+    );
+    let record = t.app.store.load_destination(&key, T0).await.unwrap();
+    assert!(record.code.is_some() && record.sends.len() == 1, "{record:?}");
 }
 
 async fn a_notice_goes_out_and_a_decoy_stays_silent(b: Backend) {

@@ -34,6 +34,15 @@ fn invisible(c: char) -> bool {
         | 0xE0000..=0xE0FFF)
 }
 
+/// Whether `local` is a dot-atom (RFC 5322): `atext` runs joined by single
+/// dots. A quoted local part (`"alice"@x`, `"\alice"@x`) or one with a
+/// backslash is not: such spellings can name one mailbox many ways, so
+/// they are refused rather than each made a destination of its own.
+fn dot_atom(local: &str) -> bool {
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    !local.is_empty() && local.split('.').all(|run| !run.is_empty() && run.chars().all(atext))
+}
+
 /// A valid email address in canonical form: trimmed, lower-cased, its
 /// domain in punycode (IDNA A-labels).
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -41,7 +50,8 @@ pub struct EmailAddress(String);
 
 impl EmailAddress {
     /// `invalid_email` unless it is `local@domain.tld` within RFC 5321's
-    /// lengths, with an ASCII local part and no invisible character anywhere.
+    /// lengths, with an ASCII dot-atom local part (no quotes, no
+    /// backslashes) and no invisible character anywhere.
     /// An internationalised domain is converted to punycode (UTS 46, strict),
     /// so `a@bücher.example` and `a@xn--bcher-kva.example` are one address.
     pub fn parse(raw: &str, field: &'static str) -> Result<Self, Invalid> {
@@ -51,7 +61,7 @@ impl EmailAddress {
             return Err(refuse());
         }
         let (local, domain) = trimmed.rsplit_once('@').ok_or_else(refuse)?;
-        if !local.is_ascii() {
+        if !local.is_ascii() || !dot_atom(local) {
             return Err(refuse());
         }
         let domain = idna::domain_to_ascii_strict(domain).map_err(|_| refuse())?;

@@ -82,6 +82,8 @@ pub struct Config {
     pub code_window_max: u32,
     pub ip_window_secs: i64,
     pub ip_window_max: u32,
+    /// `bind` sends one account may ask for in an hour, to any addresses.
+    pub bind_account_hourly_max: u32,
     pub verify_fail_window_secs: i64,
     pub verify_fail_max: u32,
     pub sms_allowed_country_codes: Option<Vec<u16>>,
@@ -272,6 +274,7 @@ impl Config {
             code_window_max: env.count("CODE_WINDOW_MAX", 5, 1, 1000)?,
             ip_window_secs: env.num("IP_WINDOW_SECS", 3600, 1, DAY)?,
             ip_window_max: env.count("IP_WINDOW_MAX", 20, 1, 100_000)?,
+            bind_account_hourly_max: env.count("BIND_ACCOUNT_HOURLY_MAX", 10, 1, 1000)?,
             verify_fail_window_secs: env.num("VERIFY_FAIL_WINDOW_SECS", 3600, 1, DAY)?,
             verify_fail_max: env.count("VERIFY_FAIL_MAX", 10, 1, 1000)?,
             sms_allowed_country_codes: env.sms_countries()?,

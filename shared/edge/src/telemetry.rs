@@ -37,8 +37,21 @@ pub fn filter_with<S: Subscriber + for<'a> LookupSpan<'a>>(
 }
 
 /// Crates that, below `info`, print whole requests and responses (table
-/// keys, i.e. addresses; bodies with hashes and sealed codes; signatures).
-const CAPPED: &[&str] = &["aws_", "hyper", "h2", "rustls", "reqwest", "tower", "http_body"];
+/// keys, i.e. addresses; bodies with hashes and sealed codes; signatures),
+/// and the Lambda runtime and HTTP frameworks, which print each raw
+/// invocation event or request (passwords, codes, bearer tokens, API keys).
+const CAPPED: &[&str] = &[
+    "aws_",
+    "hyper",
+    "h2",
+    "rustls",
+    "reqwest",
+    "tower",
+    "http_body",
+    "lambda_runtime",
+    "lambda_http",
+    "axum",
+];
 
 /// Whether an event from `target` at `level` stays under the ceiling.
 pub fn under_ceiling(target: &str, level: &Level) -> bool {
@@ -72,6 +85,11 @@ mod tests {
             "h2::codec",
             "rustls::conn",
             "reqwest::connect",
+            "lambda_runtime::layers::api_response",
+            "lambda_runtime_api_client",
+            "lambda_http::request",
+            "axum::serve",
+            "tower_http::trace",
         ] {
             assert!(under_ceiling(target, &Level::INFO), "{target}");
             assert!(!under_ceiling(target, &Level::DEBUG), "{target}");

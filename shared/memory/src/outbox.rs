@@ -17,6 +17,9 @@ pub struct Outbox {
     refuse: Mutex<Vec<String>>,
     /// …and how many more sends to an address fail as an outage would.
     outage: Mutex<HashMap<String, u32>>,
+    /// Whether real sends are refused for good while probes are answered,
+    /// as a provider does in its sandbox, past a quota or for one number.
+    refuse_sends: Mutex<bool>,
 }
 
 impl Outbox {
@@ -28,7 +31,14 @@ impl Outbox {
             entries: Mutex::default(),
             refuse: Mutex::default(),
             outage: Mutex::default(),
+            refuse_sends: Mutex::default(),
         }
+    }
+
+    /// Refuses every real send for good from now on, while probes (a
+    /// decoy's silent message) are still answered: a partial failure.
+    pub fn refuse_sends_but_answer_probes(&self) {
+        *self.refuse_sends.lock().unwrap_or_else(|p| p.into_inner()) = true;
     }
 
     /// Messages to `to` (canonical form), newest first.
@@ -73,6 +83,9 @@ impl Delivery for Outbox {
 
     async fn send(&self, m: &Message) -> Result<(), DeliveryError> {
         self.failure(&m.to)?;
+        if *self.refuse_sends.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Err(DeliveryError::permanent("sends refused by the outbox"));
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= Self::MAX {
             entries.drain(..Self::MAX / 2);

@@ -12,6 +12,8 @@ use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal, SecretKin
 use crate::purpose::Purpose;
 use crate::services::Services;
 use serde::Deserialize;
+use unicode_normalization::UnicodeNormalization;
+use unicode_segmentation::UnicodeSegmentation;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,13 +45,34 @@ pub enum RegisterError {
 }
 crate::faults!(RegisterError);
 
+/// `display_name`: trimmed and NFC-normalised, 1–64 grapheme clusters (what
+/// a reader counts as characters), with nothing hidden or private in it.
 fn display_name(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     let Some(raw) = raw else { return Ok(None) };
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    let name: String = raw.trim().nfc().collect();
+    let graphemes = name.graphemes(true).count();
+    if !(1..=64).contains(&graphemes) || name.chars().any(hidden_or_private) {
         return Err(Invalid::value("display_name"));
     }
-    Ok(Some(name.to_string()))
+    Ok(Some(name))
+}
+
+/// Characters a name shown as "log in as …" must not hold: controls (Cc),
+/// format characters (Cf: zero-width, joiners, bidi overrides and
+/// isolates), private-use (Co) and unassigned code points, and line or
+/// paragraph separators. Any of them can make a name read as another.
+fn hidden_or_private(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        G::Control
+            | G::Format
+            | G::PrivateUse
+            | G::Unassigned
+            | G::Surrogate
+            | G::LineSeparator
+            | G::ParagraphSeparator
+    )
 }
 
 /// Round trips: 1 to read the code's (or token's) record, then 1 transaction:
@@ -99,4 +122,43 @@ pub async fn register(s: &Services, req: Register) -> Result<SessionIssued, Regi
     tracing::info!(account = %account.id, to = %dest, "account registered");
     let stored = AccountRecord { version: 1, ..account };
     Ok(issue(s, &stored, super::common::DEFAULT_SESSION_SECS)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_name;
+
+    fn refused(name: &str) -> bool {
+        display_name(Some(name)).is_err()
+    }
+
+    #[test]
+    fn names_that_lie_are_refused() {
+        for name in [
+            "Alice\u{202e}ecila",    // right-to-left override
+            "Ali\u{200b}ce",         // zero-width space
+            "\u{2066}Alice\u{2069}", // isolates
+            "Alice\u{200d}",         // zero-width joiner
+            "Ali\u{feff}ce",         // byte order mark
+            "Alice\u{e000}",         // private use
+            "Alice\u{7}",            // control
+            "Alice\u{2028}Bob",      // line separator
+            "",
+            "   ",
+        ] {
+            assert!(refused(name), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_nfc_and_counted_in_graphemes() {
+        // "é" as e + combining acute is stored composed.
+        assert_eq!(display_name(Some(" Jose\u{301} ")).unwrap().as_deref(), Some("Jos\u{e9}"));
+        // 64 flags are 128 code points but 64 graphemes: accepted; 65 are not.
+        let flag = "\u{1f1fa}\u{1f1f8}";
+        assert!(!refused(&flag.repeat(64)));
+        assert!(refused(&flag.repeat(65)));
+        assert!(!refused("张伟"));
+        assert!(!refused("Zoë O'Brien-Smith"));
+    }
 }

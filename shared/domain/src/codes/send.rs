@@ -70,8 +70,10 @@ struct Target {
     captcha: Option<(String, [u8; 32])>,
     /// An external provider's token, checked before anything is stored.
     captcha_token: Option<String>,
-    /// Sends per client IP.
+    /// Sends per client network.
     ip: Option<Counter>,
+    /// A `bind` send's counters: per address across accounts, per account.
+    bind: Vec<Counter>,
     /// The SMS budgets (none for email), sharded.
     budgets: Vec<Budget>,
     /// The named template set, unless the built-in one.
@@ -192,6 +194,10 @@ fn prepare(
         purpose: req.purpose,
         key: record_key(req.purpose, &dest, caller.as_deref()),
         ip: client_ip.map(|ip| ip_counter(s, ip)),
+        bind: match (req.purpose, caller.as_deref()) {
+            (Purpose::Bind, Some(account)) => bind_counters(s, &dest, account),
+            _ => Vec::new(),
+        },
         budgets: sms_country.map(|cc| budgets(s, cc)).unwrap_or_default(),
         captcha: captcha.map(|(id, a)| {
             let hash = s.keys.captcha_answer_hash(&id, a.as_str());
@@ -229,6 +235,28 @@ fn ip_counter(s: &Services, ip: IpAddr) -> Counter {
         limit: cfg.ip_window_max,
         expires_at: (bucket + 1) * cfg.ip_window_secs,
     }
+}
+
+/// A `bind` send's limits beyond its own (per account) record: the
+/// address's send windows whoever asks (so throwaway accounts can't each
+/// flood one inbox), and the asking account's hourly cap. Fixed windows.
+fn bind_counters(s: &Services, dest: &Destination, account: &str) -> Vec<Counter> {
+    let (cfg, now) = (&s.config, s.clock.now());
+    let window = |key: String, secs: i64, limit: u32| {
+        let bucket = now.div_euclid(secs);
+        Counter {
+            key: format!("{key}|{bucket}"),
+            kind: LimitKind::BindSends,
+            limit,
+            expires_at: (bucket + 1) * secs,
+        }
+    };
+    let to = dest.key();
+    vec![
+        window(format!("bind|{to}|short"), cfg.code_resend_interval_secs, 1),
+        window(format!("bind|{to}|long"), cfg.code_window_secs, cfg.code_window_max),
+        window(format!("bind|account|{account}"), 3600, cfg.bind_account_hourly_max),
+    ]
 }
 
 /// Today's SMS budgets: all countries, and country `cc`.
@@ -323,7 +351,7 @@ async fn commit(
     let captcha = t.captcha.as_ref().map(|(id, h)| (id.as_str(), h));
     let mut budgets = t.budgets.clone();
     loop {
-        let mut counters: Vec<Counter> = t.ip.iter().cloned().collect();
+        let mut counters: Vec<Counter> = t.ip.iter().chain(&t.bind).cloned().collect();
         for budget in &budgets {
             match budget.pick(&*s.random)? {
                 Some(shard) => counters.push(shard),
@@ -425,7 +453,11 @@ fn outgoing(
         record_key: t.key.clone(),
         sent_at: now,
         // The client IP's count stands: it limits the caller, not the address.
-        refunds: counters.iter().filter(|c| c.kind != LimitKind::Ip).cloned().collect(),
+        refunds: counters
+            .iter()
+            .filter(|c| !matches!(c.kind, LimitKind::Ip | LimitKind::BindSends))
+            .cloned()
+            .collect(),
         template: t.template.clone(),
         caller: t.caller.clone(),
     };

@@ -8,8 +8,8 @@ use crate::config::Config;
 use crate::crypto::Keys;
 use crate::error::{Fault, chain};
 use crate::ports::{
-    Claim, Clock, Delivery, DeliveryError, DeliveryResult, DestRecord, FailOutcome, Metric,
-    Metrics, OutgoingMessage, Store, Timestamp,
+    Claim, Clock, CountOutcome, Counter, Delivery, DeliveryError, DeliveryResult, DestRecord,
+    FailOutcome, LimitKind, Metric, Metrics, OutgoingMessage, Store, Timestamp,
 };
 use crate::retry::{self, Attempt};
 use crate::services::Services;
@@ -166,7 +166,15 @@ async fn send(
         d.store.settle_message(&m.id).await?;
         return Ok(DeliveryResult::Suppressed);
     }
-    let (kind, locale) = decided?;
+    let (mut kind, locale) = decided?;
+    let mut notice_slot = None;
+    if kind == Kind::BindAttempt {
+        // One such notice an hour per address: told within it, say nothing.
+        match bind_notice_slot(d, &key, now).await? {
+            Some(slot) => notice_slot = Some(slot),
+            None => kind = Kind::Silent,
+        }
+    }
     // A silent message asks the provider without sending, so an outage
     // treats it as it treats a real one.
     let webotp = d.config.webotp_domain.as_deref();
@@ -192,6 +200,10 @@ async fn send(
         }
         Err(e) => {
             log_failure(m, &e, "the provider failed; the message will be tried again");
+            if let Some(slot) = notice_slot {
+                // Not told yet: the retry takes the hour's slot again.
+                d.store.refund(&[slot]).await.map_err(Fault::Store)?;
+            }
             Err(DeliverError::Retry { attempts: m.attempts })
         }
     }
@@ -237,6 +249,25 @@ async fn what_goes_out(
     Ok((kind, locale))
 }
 
+/// The hour's slot for the "another account tried to add your address"
+/// notice to `key`, if it is free: at most one such notice an hour per
+/// address, however many accounts try. `None`: told within the hour.
+async fn bind_notice_slot(
+    d: &Deliverer,
+    key: &str,
+    now: Timestamp,
+) -> Result<Option<Counter>, DeliverError> {
+    let hour = now.div_euclid(3600);
+    let counter = Counter {
+        key: format!("bind-notice|{key}|{hour}"),
+        kind: LimitKind::BindSends,
+        limit: 1,
+        expires_at: (hour + 1) * 3600,
+    };
+    let counted = d.store.increment(&counter, now).await.map_err(Fault::Store)?;
+    Ok(matches!(counted, CountOutcome::Counted { .. }).then_some(counter))
+}
+
 fn log_failure(m: &OutgoingMessage, e: &DeliveryError, what: &str) {
     tracing::warn!(
         message_id = %m.id,
@@ -249,7 +280,7 @@ fn log_failure(m: &OutgoingMessage, e: &DeliveryError, what: &str) {
 
 fn record(d: &Deliverer, c: &Contents, outcome: DeliveryResult) {
     d.metrics.record(Metric::Delivery { channel: c.channel, purpose: c.purpose, outcome });
-    if outcome == DeliveryResult::Failed {
+    if outcome == DeliveryResult::Failed && !policy::owner_decides(c.purpose) {
         d.metrics.record(Metric::Delivery {
             channel: c.channel,
             purpose: c.purpose,
@@ -258,14 +289,23 @@ fn record(d: &Deliverer, c: &Contents, outcome: DeliveryResult) {
     }
 }
 
-/// Fails the message for good, once: its code is disabled, its send taken
-/// out of the destination's window and its counters refunded, in one
-/// transaction with the message's own state.
+/// Fails the message for good, once: for a purpose without decoys
+/// (`verify`, `confirm`) its code is disabled, its send taken out of the
+/// destination's window and its counters refunded, in one transaction
+/// with the message's own state; for one with decoys, only the message.
 async fn give_up(
     d: &Deliverer,
     m: &OutgoingMessage,
     c: &Contents,
 ) -> Result<DeliveryResult, DeliverError> {
+    if policy::owner_decides(c.purpose) {
+        // A purpose with decoys: a decoy asks the provider only whether it
+        // is up, so a provider that refuses real sends but answers probes
+        // would fail only the real ones. Their code and counts stay as a
+        // decoy's do, so nothing afterwards tells the two apart.
+        d.store.fail_message(&m.id, None, &[]).await?;
+        return Ok(DeliveryResult::Failed);
+    }
     let done = retry::run(|| async {
         let now = d.clock.now();
         let old = d.store.load_destination(&c.record_key, now).await?;

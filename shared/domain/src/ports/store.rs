@@ -93,6 +93,8 @@ pub enum LimitKind {
     SmsCountry,
     /// Failed password logins.
     FailedLogins,
+    /// `bind` sends to one address from any account, and by one account.
+    BindSends,
 }
 
 /// A counter in a fixed window: `key` names the window; an increment is
