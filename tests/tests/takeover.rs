@@ -169,7 +169,10 @@ async fn every_change_is_told_to_every_prior_address(b: Backend) {
     let code = s.t.last_code(moved).unwrap();
     let bind = json!({"email": moved, "code": code, "current_password": "battery staple"});
     assert_eq!(s.put("/v1/me/email", bind, &token).await.status, 200);
-    assert!(notices(&s, email)[0].contains("m***@example.com now takes the place"));
+    let told = &notices(&s, email)[0];
+    assert!(told.contains("m***@example.com now takes the place"), "{told}");
+    assert!(told.contains("no longer leads to the account"), "the replaced one: {told}");
+    assert!(!notices(&s, phone)[0].contains("no longer leads"), "the kept one");
     assert!(notices(&s, phone)[0].contains("m***@example.com replaced"));
     assert!(notices(&s, moved).is_empty());
 
@@ -181,7 +184,9 @@ async fn every_change_is_told_to_every_prior_address(b: Backend) {
     assert!(notices(&s, moved)[0].contains("was reset"));
     assert!(notices(&s, phone)[0].contains("your password was reset"));
 
-    // Deleted: both addresses are told.
+    // Deleted: both addresses are told (an hour on: each address is told
+    // at most 3 times an hour, and the phone has been told 3 times).
+    s.t.clock.advance(3600);
     let reply = s.login_by_password("127.0.0.1", moved, "third password").await;
     let token = reply.body["token"].as_str().unwrap().to_string();
     let gone = json!({"current_password": "third password"});
@@ -212,7 +217,37 @@ async fn notices_speak_the_accounts_language(b: Backend) {
     assert!(notice.subject.as_deref().unwrap().contains("密码已修改"));
 }
 
+/// Notices can't be turned into a pump: changing the password over and
+/// over (the changing session survives each change) tells each address at
+/// most 3 times an hour, and a text message only within the SMS budgets.
+async fn notices_cannot_pump_messages(b: Backend) {
+    let mut cfg = config();
+    cfg.sms_daily_max = 3;
+    cfg.sms_country_daily_max = 3;
+    let s = Server::start_with(b, cfg).await;
+    let (email, phone) = ("pump@example.com", "+8613800138055");
+    let token = s.register(email, "correct horse").await;
+    assert_eq!(s.send("sms", phone, "bind", Some(&token)).await.status, 202); // SMS 1 of 3
+    let code = s.t.last_code(phone).unwrap();
+    let bind = json!({"phone": phone, "code": code, "current_password": "correct horse"});
+    assert_eq!(s.put("/v1/me/phone", bind, &token).await.status, 200);
+    let same = json!({"current_password": "correct horse", "new_password": "correct horse"});
+    for _ in 0..20 {
+        assert_eq!(s.put("/v1/me/password", same.clone(), &token).await.status, 204);
+    }
+    assert_eq!(notices(&s, email).len(), 3, "3 an hour to one address");
+    assert_eq!(notices(&s, phone).len(), 2, "the day's SMS budget of 3 holds");
+    // The budget is spent for everyone's codes alike: no more text messages.
+    let reply = s.send("sms", "+8613800138056", "register", None).await;
+    assert_eq!(reply.body["error"]["code"], "sms_budget_exhausted");
+    // The next hour, the address is told again.
+    s.t.clock.advance(3600);
+    assert_eq!(s.put("/v1/me/password", same, &token).await.status, 204);
+    assert_eq!(notices(&s, email).len(), 4);
+}
+
 both_stores!(
+    notices_cannot_pump_messages,
     a_stolen_session_cannot_add_a_way_in,
     a_reset_beats_a_change_in_flight,
     a_write_under_an_ended_session_is_refused,

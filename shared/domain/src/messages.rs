@@ -103,7 +103,9 @@ pub fn bind_attempt(
 }
 
 /// "Your account changed": `change` (`password_changed`, …), the address
-/// it concerns (masked), when (RFC 3339) and from which network (masked).
+/// it concerns (masked), when (RFC 3339) and from which network (masked);
+/// `kept`: whether the address told still leads to the account (what to
+/// do if it was not them depends on it).
 #[allow(clippy::too_many_arguments)]
 pub fn security_notice(
     channel: Channel,
@@ -114,9 +116,10 @@ pub fn security_notice(
     address: Option<&str>,
     when: &str,
     network: Option<&str>,
+    kept: bool,
 ) -> Result<Message, Fault> {
     let ctx = context! {
-        app_name, channel => channel.as_str(), change, address, when,
+        app_name, channel => channel.as_str(), change, address, when, kept,
         network => network.unwrap_or("?"),
     };
     notice("security_notice", channel, to, "security", locale, ctx)
@@ -173,5 +176,50 @@ mod tests {
         )
         .unwrap();
         assert!(zh.text.contains("登录"));
+    }
+
+    #[test]
+    fn every_security_notice_renders() {
+        let changes = [
+            "address_added",
+            "address_replaced",
+            "address_removed",
+            "password_changed",
+            "password_reset",
+            "account_deleted",
+        ];
+        for locale in Locale::all() {
+            for (channel, to) in
+                [(Channel::Email, "a@example.com"), (Channel::Sms, "+8613800138000")]
+            {
+                for change in changes {
+                    for kept in [true, false] {
+                        let n = security_notice(
+                            channel,
+                            to,
+                            locale,
+                            "Acme <App>",
+                            change,
+                            Some("+86*******8066"),
+                            "2027-01-15T08:00:00Z",
+                            Some("203.0.113.0/24"),
+                            kept,
+                        )
+                        .unwrap();
+                        assert_eq!(n.purpose, "security");
+                        assert!(n.code.is_none());
+                        assert!(n.text.contains("2027-01-15T08:00:00Z"), "{}", n.text);
+                        assert!(n.text.contains("203.0.113.0/24"), "{}", n.text);
+                        assert!(!n.text.contains("{{") && !n.text.contains("{%"), "{}", n.text);
+                        if change.starts_with("address") {
+                            assert!(n.text.contains("+86*******8066"), "{}", n.text);
+                        }
+                        if let Some(html) = n.html {
+                            assert!(html.contains("Acme &lt;App&gt;"), "escaped: {html}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

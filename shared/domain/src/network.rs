@@ -32,9 +32,17 @@ pub fn client_key(ip: IpAddr) -> String {
 }
 
 /// The network as a notice shows it, never the whole address: IPv4 as its
-/// /24 (`203.0.113.0/24`), IPv6 as its /48.
+/// /24 (`203.0.113.0/24`), IPv6 as its /48 — but a 6to4 address
+/// (`2002::/16`), whose /48 is a whole IPv4 address, as that IPv4's /24.
 pub fn masked(ip: IpAddr) -> String {
-    match canonical(ip) {
+    let ip = match canonical(ip) {
+        IpAddr::V6(v6) if v6.segments()[0] == 0x2002 => {
+            let [_, _, a, b, c, ..] = v6.octets();
+            IpAddr::V4(Ipv4Addr::new(a, b, c, 0))
+        }
+        other => other,
+    };
+    match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
             format!("{}/24", Ipv4Addr::new(a, b, c, 0))
@@ -75,5 +83,7 @@ mod tests {
     fn masks_hide_the_host() {
         assert_eq!(masked(ip("203.0.113.7")), "203.0.113.0/24");
         assert_eq!(masked(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1::/48");
+        // 6to4: the /48 would be the whole IPv4 address 203.0.113.7.
+        assert_eq!(masked(ip("2002:cb00:7107::1")), "203.0.113.0/24");
     }
 }

@@ -27,7 +27,11 @@ pub struct Reply {
 
 impl Server {
     pub async fn start(b: Backend) -> Self {
-        let mut cfg = config();
+        Self::start_with(b, config()).await
+    }
+
+    /// A server with settings of its own (the per-client send limit lifted).
+    pub async fn start_with(b: Backend, mut cfg: domain::config::Config) -> Self {
         cfg.ip_window_max = 100_000;
         let t = app_with(b, cfg).await;
         let dev = Dev {

@@ -132,11 +132,12 @@ pub async fn bind(
             if reauth.is_none() && needs_step_up(&account) {
                 return Err(BindError::from(Invalid::missing("step_up_token")));
             }
-            let change = match replaced(&account, channel, dest) {
+            let leaving = replaced(&account, channel, dest).map(str::to_string);
+            let change = match leaving {
                 Some(_) => AccountChange::AddressReplaced,
                 None => AccountChange::AddressAdded,
             };
-            let told = (change, Some(dest.masked()));
+            let told = (change, Some(dest.masked()), leaving);
             let (guards, notices) = step_up::guarded(s, session, &account, &told, client_ip)?;
             let Redemption { record, expected_version } = redeemed?;
             let mut writes = guards;

@@ -33,7 +33,7 @@ pub async fn delete_account(
     let reauth = Reauth::required(req.current_password.as_deref(), req.step_up_token.as_deref())?;
     let (who, token, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
     let who = &who;
-    let told = (AccountChange::AccountDeleted, None);
+    let told = (AccountChange::AccountDeleted, None, None);
     let change = step_up::apply_change(s, session, who, token, told, client_ip, |account| {
         let mut writes =
             vec![AccountWrite::DeleteAccount { id: account.id.clone(), version: account.version }];

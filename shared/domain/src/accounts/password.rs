@@ -43,7 +43,7 @@ pub async fn change_password(
     let (who, token, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
     let who = &who;
     let hash = &s.passwords.hash(&new, &*s.random)?;
-    let told = (AccountChange::PasswordChanged, None);
+    let told = (AccountChange::PasswordChanged, None, None);
     let change = step_up::apply_change(s, session, who, token, told, client_ip, |mut account| {
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
@@ -103,7 +103,7 @@ pub async fn reset_password(
         let hash = hash.get_or_try_init(|| async { s.passwords.hash(new, &*s.random) }).await?;
         let mut account = account?.ok_or_else(CheckError::used)?;
         let change = AccountChange::PasswordReset;
-        let notices = outbox::notices(s, &account, change, None, client_ip)?;
+        let notices = outbox::notices(s, &account, change, None, None, client_ip)?;
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
         account.session_keeper = None;

@@ -144,9 +144,10 @@ pub enum ChangeError {
 }
 crate::faults!(ChangeError);
 
-/// What a change tells the account's addresses: the kind of change, and
-/// the address it concerns (masked), if any.
-pub(super) type Told = (AccountChange, Option<String>);
+/// What a change tells the account's addresses: the kind of change, the
+/// address it concerns (masked), and the address it takes from the
+/// account (canonical), if any.
+pub(super) type Told = (AccountChange, Option<String>, Option<String>);
 
 /// The writes every account change made under a session carries, on every
 /// attempt: the session must still stand (checked by the store inside the
@@ -165,8 +166,9 @@ pub(super) fn guarded(
     if !condition.stands(Some(account), false) {
         return Err(ChangeError::Unauthorized);
     }
-    let (change, address) = told;
-    let messages = outbox::notices(s, account, *change, address.clone(), client_ip)?;
+    let (change, address, leaving) = told;
+    let leaving = leaving.as_deref();
+    let messages = outbox::notices(s, account, *change, address.clone(), leaving, client_ip)?;
     let mut writes = vec![AccountWrite::Session(condition)];
     writes.extend(messages.iter().cloned().map(AccountWrite::PutMessage));
     Ok((writes, messages))

@@ -9,7 +9,68 @@
 //! send is refused only when every shard of a budget is full: exactly the
 //! cap is accepted, never more.
 
-use crate::ports::{Counter, LimitKind, Random, RandomError, Timestamp};
+use crate::config::Config;
+use crate::ports::{
+    CountOutcome, Counter, LimitKind, Random, RandomError, Store, StoreError, Timestamp,
+};
+
+const DAY: i64 = 86_400;
+
+/// Today's SMS budgets at `now`: all countries, and country `cc`.
+pub(super) fn daily(cfg: &Config, now: Timestamp, cc: u16) -> Vec<Budget> {
+    let day = now.div_euclid(DAY);
+    let end = (day + 1) * DAY;
+    vec![
+        Budget::new(LimitKind::SmsDaily, format!("sms|{day}"), cfg.sms_daily_max, end),
+        Budget::new(
+            LimitKind::SmsCountry,
+            format!("sms|{day}|{cc}"),
+            cfg.sms_country_daily_max,
+            end,
+        ),
+    ]
+}
+
+/// Why an SMS outside a send's transaction (a security notice) may not go.
+#[derive(Debug, thiserror::Error)]
+pub enum SpendError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// Takes one text message to country `cc` from today's budgets, off the
+/// request path (a security notice): a shard found full is closed and
+/// another tried. `None` when a budget is spent, and then nothing stays
+/// taken; otherwise the shards taken, to give back if it is not sent.
+pub async fn take_sms(
+    store: &dyn Store,
+    random: &dyn Random,
+    cfg: &Config,
+    cc: u16,
+    now: Timestamp,
+) -> Result<Option<Vec<Counter>>, SpendError> {
+    let mut taken = Vec::new();
+    for mut budget in daily(cfg, now, cc) {
+        loop {
+            let Some(shard) = budget.pick(random)? else {
+                store.refund(&taken).await?;
+                return Ok(None);
+            };
+            match store.increment(&shard, now).await? {
+                CountOutcome::Counted { .. } => {
+                    taken.push(shard);
+                    break;
+                }
+                CountOutcome::LimitReached { .. } => {
+                    budget.close(&shard.key);
+                }
+            }
+        }
+    }
+    Ok(Some(taken))
+}
 
 /// Counter items per budget.
 pub const SHARDS: u32 = 8;

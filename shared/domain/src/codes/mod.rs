@@ -28,6 +28,7 @@ mod send;
 mod types;
 
 pub use budget::SHARDS as SMS_BUDGET_SHARDS;
+pub use budget::{SpendError, take_sms};
 pub use check::{
     Proof, RedeemVerification, Redeemed, Redemption, VerificationRead, read_verification, redeem,
     redeem_for, redeem_step_up, redeem_verification, verify,

@@ -22,8 +22,6 @@ use crate::sessions::{AuthError, Session};
 use crate::templates::DEFAULT as DEFAULT_TEMPLATE;
 use std::net::IpAddr;
 
-const DAY: i64 = 86_400;
-
 /// The language of a send's message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MessageLocale {
@@ -261,18 +259,7 @@ fn bind_counters(s: &Services, dest: &Destination, account: &str) -> Vec<Counter
 
 /// Today's SMS budgets: all countries, and country `cc`.
 fn budgets(s: &Services, cc: u16) -> Vec<Budget> {
-    let cfg = &s.config;
-    let day = s.clock.now().div_euclid(DAY);
-    let end = (day + 1) * DAY;
-    vec![
-        Budget::new(LimitKind::SmsDaily, format!("sms|{day}"), cfg.sms_daily_max, end),
-        Budget::new(
-            LimitKind::SmsCountry,
-            format!("sms|{day}|{cc}"),
-            cfg.sms_country_daily_max,
-            end,
-        ),
-    ]
+    super::budget::daily(&s.config, s.clock.now(), cc)
 }
 
 /// One round: if `blind`, a new code written without a read first, and if

@@ -3,13 +3,14 @@
 
 use super::contents::{Contents, Kind};
 use super::notice::Notice;
-use crate::codes::policy;
+use crate::address::{Channel, Destination};
+use crate::codes::{self, policy};
 use crate::config::Config;
 use crate::crypto::Keys;
 use crate::error::{Fault, chain};
 use crate::ports::{
     Claim, Clock, CountOutcome, Counter, Delivery, DeliveryError, DeliveryResult, DestRecord,
-    FailOutcome, LimitKind, Metric, Metrics, OutgoingMessage, Store, Timestamp,
+    FailOutcome, LimitKind, Metric, Metrics, OutgoingMessage, Random, Store, Timestamp,
 };
 use crate::retry::{self, Attempt};
 use crate::services::Services;
@@ -24,6 +25,8 @@ pub struct Deliverer {
     pub delivery: Arc<dyn Delivery>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn Metrics>,
+    /// Picks SMS budget shards for notices.
+    pub random: Arc<dyn Random>,
     /// Named template sets (`TEMPLATES_DIR`).
     pub templates: Arc<TemplateSets>,
 }
@@ -38,6 +41,7 @@ impl Deliverer {
             delivery,
             clock: s.clock.clone(),
             metrics: s.metrics.clone(),
+            random: s.random.clone(),
             templates: s.templates.clone(),
         }
     }
@@ -99,41 +103,24 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
     Ok(Delivered::Done(outcome))
 }
 
+/// Security notices one address is sent in an hour; later ones that hour
+/// are dropped (the first ones already told the owner to look).
+const NOTICES_PER_ADDRESS_HOUR: u32 = 3;
+
 /// Sends a claimed security notice and settles it. Nothing to refund: a
-/// notice that fails for good is only marked failed.
+/// notice that fails for good is only marked failed. A notice is spend
+/// like any message: at most `NOTICES_PER_ADDRESS_HOUR` an hour to one
+/// address, and a text message only to an allowed country and within the
+/// day's SMS budgets (else it is dropped; the account's other addresses
+/// are told all the same).
 async fn deliver_notice(
     d: &Deliverer,
     m: &OutgoingMessage,
     n: &Notice,
     now: Timestamp,
 ) -> Result<Delivered, DeliverError> {
-    let outcome = async {
-        if now >= n.expires_at {
-            tracing::warn!(message_id = %m.id, "a notice expired before it went out");
-            d.store.fail_message(&m.id, None, &[]).await?;
-            return Ok(DeliveryResult::Failed);
-        }
-        if d.store.is_suppressed(&n.address_key()).await? {
-            d.store.settle_message(&m.id).await?;
-            return Ok(DeliveryResult::Suppressed);
-        }
-        match d.delivery.send(&n.render(&d.config.app_name)?).await {
-            Ok(()) => {
-                d.store.settle_message(&m.id).await?;
-                Ok(DeliveryResult::Delivered)
-            }
-            Err(e) if e.permanent || m.attempts >= d.config.delivery_max_attempts => {
-                log_failure(m, &e, "gave up on a notice");
-                d.store.fail_message(&m.id, None, &[]).await?;
-                Ok(DeliveryResult::Failed)
-            }
-            Err(e) => {
-                log_failure(m, &e, "the provider failed; the notice will be tried again");
-                Err(DeliverError::Retry { attempts: m.attempts })
-            }
-        }
-    };
-    let outcome: Result<DeliveryResult, DeliverError> = outcome.await;
+    let mut taken = Vec::new();
+    let outcome = send_notice(d, m, n, now, &mut taken).await;
     let result = match &outcome {
         Ok(result) => *result,
         Err(_) => DeliveryResult::Retried,
@@ -142,10 +129,98 @@ async fn deliver_notice(
     match outcome {
         Ok(result) => Ok(Delivered::Done(result)),
         Err(e) => {
+            // Not sent: what it took goes back, and the retry takes it again.
+            d.store.refund(&taken).await.map_err(Fault::Store)?;
             d.store.release_message(&m.id).await?;
             Err(e)
         }
     }
+}
+
+/// `deliver_notice`'s work; `taken` collects the counters it took.
+async fn send_notice(
+    d: &Deliverer,
+    m: &OutgoingMessage,
+    n: &Notice,
+    now: Timestamp,
+    taken: &mut Vec<Counter>,
+) -> Result<DeliveryResult, DeliverError> {
+    if now >= n.expires_at {
+        tracing::warn!(message_id = %m.id, "a notice expired before it went out");
+        d.store.fail_message(&m.id, None, &[]).await?;
+        return Ok(DeliveryResult::Failed);
+    }
+    if d.store.is_suppressed(&n.address_key()).await? {
+        d.store.settle_message(&m.id).await?;
+        return Ok(DeliveryResult::Suppressed);
+    }
+    let Some(country) = admit_notice(d, n, now, taken).await? else {
+        d.store.settle_message(&m.id).await?;
+        return Ok(DeliveryResult::Silent);
+    };
+    match d.delivery.send(&n.render(&d.config.app_name)?).await {
+        Ok(()) => {
+            d.store.settle_message(&m.id).await?;
+            if let Some(country) = country {
+                d.metrics.record(Metric::SmsSent { country });
+            }
+            taken.clear();
+            Ok(DeliveryResult::Delivered)
+        }
+        Err(e) if e.permanent || m.attempts >= d.config.delivery_max_attempts => {
+            log_failure(m, &e, "gave up on a notice");
+            d.store.fail_message(&m.id, None, taken).await?;
+            taken.clear();
+            Ok(DeliveryResult::Failed)
+        }
+        Err(e) => {
+            log_failure(m, &e, "the provider failed; the notice will be tried again");
+            Err(DeliverError::Retry { attempts: m.attempts })
+        }
+    }
+}
+
+/// Takes what a notice spends: the address's hourly slot and, for a text
+/// message, one from the day's SMS budgets (to an allowed country only).
+/// `Some(country)` (`None` inside for an email) when it may go, with what it
+/// took in `taken`; `None` when it is dropped, with nothing taken.
+async fn admit_notice(
+    d: &Deliverer,
+    n: &Notice,
+    now: Timestamp,
+    taken: &mut Vec<Counter>,
+) -> Result<Option<Option<u16>>, DeliverError> {
+    let hour = now.div_euclid(3600);
+    let slot = Counter {
+        key: format!("notice|{}|{hour}", n.address_key()),
+        kind: LimitKind::Notices,
+        limit: NOTICES_PER_ADDRESS_HOUR,
+        expires_at: (hour + 1) * 3600,
+    };
+    let country = match (n.channel, Destination::parse(n.channel, &n.to, None, "to")) {
+        (Channel::Sms, Ok(Destination::Phone(p))) => Some(p.country_code()),
+        _ => None,
+    };
+    let allowed = d.config.sms_allowed_country_codes.as_ref();
+    if country.is_some_and(|cc| allowed.is_some_and(|a| !a.contains(&cc))) {
+        return Ok(None);
+    }
+    match d.store.increment(&slot, now).await.map_err(Fault::Store)? {
+        CountOutcome::Counted { .. } => taken.push(slot),
+        CountOutcome::LimitReached { .. } => return Ok(None),
+    }
+    if let Some(cc) = country {
+        let spent = codes::take_sms(&*d.store, &*d.random, &d.config, cc, now).await;
+        match spent.map_err(|e| Fault::internal("sms budget", e))? {
+            Some(shards) => taken.extend(shards),
+            None => {
+                d.store.refund(taken).await.map_err(Fault::Store)?;
+                taken.clear();
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(country))
 }
 
 /// Sends a claimed message and settles it; `Err` leaves it to be released.

@@ -47,6 +47,10 @@ impl AccountChange {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// A notice as sealed in its outgoing message. It has no code, which is
 /// how an opened message tells a notice from a code's message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +67,11 @@ pub struct Notice {
     pub at: Timestamp,
     /// The network it was made from, masked (`203.0.113.0/24`).
     pub network: Option<String>,
+    /// Whether the address told still leads to the account after the
+    /// change (not for a replaced address, nor after a deletion): only then
+    /// can a reset from it take the account back.
+    #[serde(default = "yes")]
+    pub kept: bool,
     /// After this the notice is not sent.
     pub expires_at: Timestamp,
 }
@@ -85,6 +94,7 @@ impl Notice {
             self.address.as_deref(),
             &when,
             self.network.as_deref(),
+            self.kept,
         )
     }
 
@@ -96,12 +106,15 @@ impl Notice {
 
 /// The notices of `change` to every address `before` (the account as it
 /// was) had, sealed as outgoing messages for the change's transaction.
-/// `address` is the address the change concerns (masked in the text).
+/// `address` is the address the change concerns (masked in the text);
+/// `leaving` the canonical address the change takes from the account, if
+/// one (a replaced address), which is told it no longer leads there.
 pub fn notices(
     s: &Services,
     before: &AccountRecord,
     change: AccountChange,
     address: Option<String>,
+    leaving: Option<&str>,
     client_ip: Option<IpAddr>,
 ) -> Result<Vec<OutgoingMessage>, Fault> {
     let now = s.clock.now();
@@ -111,7 +124,9 @@ pub fn notices(
         .into_iter()
         .filter_map(|(channel, to)| Some((channel, to.clone()?)))
         .map(|(channel, to)| {
+            let kept = change != AccountChange::AccountDeleted && leaving != Some(to.as_str());
             let notice = Notice {
+                kept,
                 channel,
                 to,
                 locale: locale.clone(),

@@ -95,6 +95,8 @@ pub enum LimitKind {
     FailedLogins,
     /// `bind` sends to one address from any account, and by one account.
     BindSends,
+    /// Security notices to one address.
+    Notices,
 }
 
 /// A counter in a fixed window: `key` names the window; an increment is
