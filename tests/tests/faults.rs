@@ -6,6 +6,7 @@
 //! never a bare `500` — and nothing is half-written.
 
 use aws::dynamodb::DynamoStore;
+use domain::ports::Clock as _;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -142,4 +143,124 @@ async fn a_missing_or_deleted_table_is_a_503_and_nothing_is_half_written() {
     let (status, _) =
         parts(&create_captcha::handle(&t.app, request(&json!({}), "192.0.2.50", None)).await);
     assert_eq!(status, 201, "and the service recovers by itself");
+}
+
+/// How the proxy in front of DynamoDB Local fails one kind of request.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Fault {
+    /// Refused before it reaches the store: nothing was written.
+    Before,
+    /// Refused after the store applied it: the answer is lost.
+    After,
+}
+
+/// A DynamoDB endpoint in front of DynamoDB Local that fails the next
+/// `UpdateItem` whose body holds `needle`, once, as `fault` says (with an error
+/// the SDK does not retry), and passes everything else on.
+async fn faulty_proxy(needle: &'static str, fault: Fault) -> String {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode};
+    let upstream = dynamodb_endpoint();
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let http = reqwest::Client::new();
+    let handler = move |headers: HeaderMap, body: Bytes| {
+        let (upstream, armed, http) = (upstream.clone(), armed.clone(), http.clone());
+        async move {
+            let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+            let hit = target == Some("DynamoDB_20120810.UpdateItem")
+                && String::from_utf8_lossy(&body).contains(needle)
+                && armed.swap(false, std::sync::atomic::Ordering::SeqCst);
+            let refuse = || {
+                let body = r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"injected fault"}"#;
+                (
+                    StatusCode::BAD_REQUEST,
+                    [("content-type", "application/x-amz-json-1.0")],
+                    body.to_string(),
+                )
+            };
+            if hit && fault == Fault::Before {
+                return refuse();
+            }
+            let mut req = http.post(&upstream).body(body);
+            for (name, value) in &headers {
+                if !matches!(name.as_str(), "host" | "content-length" | "accept-encoding") {
+                    req = req.header(name, value);
+                }
+            }
+            let resp = req.send().await.unwrap();
+            let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+            let text = resp.text().await.unwrap();
+            if hit {
+                return refuse();
+            }
+            (status, [("content-type", "application/x-amz-json-1.0")], text)
+        }
+    };
+    let app = axum::Router::new().fallback(axum::routing::post(handler));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    endpoint
+}
+
+/// A check is two concurrent updates of the code's record, of which one
+/// can hold. A fault on either one loses nothing: a right guess whose
+/// update landed but whose answer was lost still gives its token (which
+/// works), a right guess whose update failed is sent again, and a wrong
+/// guess whose count failed is counted all the same.
+#[tokio::test]
+async fn a_fault_on_one_update_of_a_check_loses_nothing() {
+    let client = dynamodb_client().await;
+    for (needle, fault, right) in [
+        // The right guess's update, and the wrong one's.
+        ("SET token_jti = :jti", Fault::After, true),
+        ("SET token_jti = :jti", Fault::Before, true),
+        (":now_list", Fault::Before, false),
+        (":now_list", Fault::After, false),
+    ] {
+        let table = vericode_tests::fresh_table(&client).await;
+        let t = app_at(&faulty_proxy(needle, fault).await, &table).await;
+        let to = format!("fault-{}@example.com", uuid::Uuid::new_v4().simple());
+        let (id, answer) = t.captcha().await;
+        let send = json!({"channel": "email", "to": to, "purpose": "register",
+            "captcha": {"id": id, "answer": answer}});
+        let (status, body) =
+            parts(&send_code::handle(&t.app, request(&send, "192.0.2.51", None)).await);
+        assert_eq!(status, 202, "{body}");
+        let code = t.last_code(&to).unwrap();
+        let guess = if right {
+            code.clone()
+        } else if code == "000000" {
+            "111111".into()
+        } else {
+            "000000".into()
+        };
+        let check = json!({"channel": "email", "to": to, "purpose": "register", "code": guess});
+        let (status, body) =
+            parts(&verify_code::handle(&t.app, request(&check, "192.0.2.51", None)).await);
+        let case = format!("{needle} {fault:?}");
+        if right {
+            assert_eq!(status, 200, "{case}: {body}");
+            let register = json!({"email": to, "password": "long enough",
+                "verification_token": body["verification_token"]});
+            let (status, body) = parts(
+                &create_account::handle(&t.app, request(&register, "192.0.2.51", None)).await,
+            );
+            assert_eq!(status, 201, "{case}: the token works: {body}");
+        } else {
+            assert_eq!(status, 400, "{case}: {body}");
+            let left = body["error"]["attempts_left"].as_u64().unwrap();
+            assert!(left <= 4, "{case}: the wrong guess was counted: {body}");
+            let dest = domain::address::Destination::parse(
+                domain::address::Channel::Email,
+                &to,
+                None,
+                "to",
+            )
+            .unwrap();
+            let key = domain::codes::record_key(domain::purpose::Purpose::Register, &dest, None);
+            let record = t.app.store.load_destination(&key, t.clock.now()).await.unwrap();
+            assert!(!record.fails.is_empty(), "{case}: {record:?}");
+        }
+    }
 }

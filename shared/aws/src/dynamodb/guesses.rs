@@ -7,7 +7,7 @@
 //! after it (a wrong guess under a session: two).
 
 use super::calls::{build, cancellation_reasons, conditional_update};
-use super::codec::{Item, b, dest_record_at, get_n, list, n, s};
+use super::codec::{Item, b, dest_record_at, get_n, get_s, list, n, s};
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
@@ -19,7 +19,8 @@ use domain::ports::{Guess, GuessOutcome, StoreError, Timestamp};
 use std::collections::HashMap;
 
 pub(super) const IAM: &[Operation] = &[
-    op("guess_code", &["dynamodb:UpdateItem"]),
+    // GetItem: after a fault, whether the right guess's update landed.
+    op("guess_code", &["dynamodb:UpdateItem", "dynamodb:GetItem"]),
     op("guess_code/session", &["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]),
 ];
 
@@ -129,15 +130,68 @@ impl DynamoStore {
                 Err(old) => GuessOutcome::Refused(dest_record_at(&g.key, old.as_ref(), now)?),
             });
         }
-        let (right, wrong) = tokio::join!(
+        let (right_sent, wrong_sent) = tokio::join!(
             self.update_record(g, right(g, now)),
             self.update_record(g, wrong(g, now))
         );
-        Ok(match (right?, wrong?) {
-            (Ok(_), _) => GuessOutcome::Right,
-            (_, Ok(attempts)) => GuessOutcome::Wrong { attempts },
-            (Err(_), Err(old)) => GuessOutcome::Refused(dest_record_at(&g.key, old.as_ref(), now)?),
+        // Decided from the right-guess update first: a failure of the other
+        // never loses a token nor leaves a wrong guess uncounted.
+        match right_sent {
+            Ok(Ok(_)) => return Ok(GuessOutcome::Right),
+            Ok(Err(_)) => {}
+            Err(e) => {
+                if let Ok(Ok(attempts)) = wrong_sent {
+                    // Counted as wrong: the right update's condition could not hold.
+                    return Ok(GuessOutcome::Wrong { attempts });
+                }
+                return self.right_again(g, now, e).await;
+            }
+        }
+        self.wrong_after(g, now, wrong_sent).await
+    }
+
+    /// The wrong-guess update's result once the right one's condition
+    /// failed; sent again alone if it failed to go through, so the guess is
+    /// counted (its condition makes a second count of one guess impossible
+    /// only if the first did not land; a lost answer may count it twice,
+    /// which errs toward fewer guesses).
+    async fn wrong_after(
+        &self,
+        g: &Guess,
+        now: Timestamp,
+        sent: Result<Result<u32, Option<Item>>, StoreError>,
+    ) -> Result<GuessOutcome, StoreError> {
+        let sent = match sent {
+            Ok(sent) => sent,
+            Err(_) => self.update_record(g, wrong(g, now)).await?,
+        };
+        Ok(match sent {
+            Ok(attempts) => GuessOutcome::Wrong { attempts },
+            Err(old) => GuessOutcome::Refused(dest_record_at(&g.key, old.as_ref(), now)?),
         })
+    }
+
+    /// The right-guess update failed to go through (and the wrong one did
+    /// not count the guess): whether it landed is read from the record —
+    /// its token is this guess's — and if it did not, it is sent again,
+    /// then the wrong one. `Err` only when the store fails again.
+    async fn right_again(
+        &self,
+        g: &Guess,
+        now: Timestamp,
+        first: StoreError,
+    ) -> Result<GuessOutcome, StoreError> {
+        let item = self.get(keys::dest(&g.key)).await.map_err(|_| first)?;
+        if item.as_ref().and_then(|i| get_s(i, "token_jti")).as_deref() == Some(&g.token.jti) {
+            return Ok(GuessOutcome::Right);
+        }
+        match self.update_record(g, right(g, now)).await? {
+            Ok(_) => Ok(GuessOutcome::Right),
+            Err(_) => {
+                let wrong_sent = self.update_record(g, wrong(g, now)).await;
+                self.wrong_after(g, now, wrong_sent).await
+            }
+        }
     }
 
     /// The right guess in one transaction with the session's conditions:
