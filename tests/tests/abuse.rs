@@ -110,7 +110,36 @@ async fn display_names_cannot_lie(b: Backend) {
     assert_eq!(shown.body["login_as"]["display_name"], "Jos\u{e9}");
 }
 
+/// Strangers with solved captchas can fill an address's send window (5 in
+/// 10 minutes). The owner is not locked out by it: every resend repeats
+/// the live code, so the code already in the inbox still works.
+async fn a_full_send_window_leaves_the_live_code_working(b: Backend) {
+    let s = Server::start(b).await;
+    let owner = "owner@example.com";
+    s.register(owner, "correct horse").await;
+    assert_eq!(s.send("email", owner, "login", None).await.status, 202);
+    let code = s.t.last_code(owner).unwrap();
+    for i in 0..4 {
+        s.t.clock.advance(61);
+        let ip = format!("127.0.0.{}", 30 + i);
+        let mut body = json!({"channel": "email", "to": owner, "purpose": "login"});
+        body["captcha"] = s.captcha().await;
+        let reply = s.call(&ip, reqwest::Method::POST, "/v1/codes", &body, None).await;
+        assert_eq!(reply.status, 202, "{ip}");
+    }
+    s.t.clock.advance(61);
+    let full = s.send("email", owner, "login", None).await;
+    assert_eq!(full.status, 429, "the window is full");
+    let inbox = s.t.outbox.to(owner);
+    let logins: Vec<_> = inbox.iter().filter(|m| m.purpose == "login").collect();
+    assert_eq!(logins.len(), 5);
+    assert!(logins.iter().all(|m| m.code.as_deref() == Some(code.as_str())), "one code");
+    let login = json!({"email": owner, "code": code});
+    assert_eq!(s.post("/v1/sessions", login, None).await.status, 200, "the live code works");
+}
+
 both_stores!(
+    a_full_send_window_leaves_the_live_code_working,
     bind_sends_are_limited_per_address_across_accounts,
     bind_sends_are_capped_per_account,
     the_bind_attempt_notice_goes_once_an_hour,
