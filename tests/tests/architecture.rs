@@ -2,6 +2,7 @@
 //! crate depends on no AWS, HTTP or Lambda crate (checked on its manifest,
 //! as cargo reads it), and no module of a crate under shared/ imports a
 //! module that imports it back (checked on the `use` paths of its sources).
+//! And docs/security.md names only tests that exist.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -213,5 +214,39 @@ fn no_module_imports_one_that_imports_it_back() {
             }
         }
         assert!(known.len() > 2, "{krate}: found its modules");
+    }
+}
+
+/// docs/security.md's threat table stays true: every test it names
+/// (`file::test`) exists in `tests/tests/<file>.rs`, and every row has a
+/// cell for each column.
+#[test]
+fn the_threat_model_names_tests_that_exist() {
+    let root = root();
+    let doc = std::fs::read_to_string(root.join("docs/security.md")).unwrap();
+    let mut named = 0;
+    for piece in doc.split('`').skip(1).step_by(2) {
+        let Some((file, test)) = piece.split_once("::") else { continue };
+        let is_name = |s: &str| {
+            !s.is_empty()
+                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if !is_name(file) || !is_name(test) {
+            continue;
+        }
+        let path = root.join("tests/tests").join(format!("{file}.rs"));
+        let source = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("docs/security.md names {piece}: no tests/tests/{file}.rs"));
+        assert!(
+            source.contains(&format!("fn {test}(")),
+            "docs/security.md names {piece}, which does not exist"
+        );
+        named += 1;
+    }
+    assert!(named >= 40, "the table names tests ({named})");
+    let rows: Vec<_> = doc.lines().filter(|l| l.starts_with("| **")).collect();
+    assert_eq!(rows.len(), 8, "one row per attacker");
+    for row in rows {
+        assert_eq!(row.matches(" | ").count() + 1, 7, "a cell per column: {row}");
     }
 }
