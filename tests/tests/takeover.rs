@@ -284,4 +284,24 @@ async fn client_networks_key_the_limits(b: Backend) {
     assert_eq!(send("::ffff:198.51.100.7").await, 429);
     // Its neighbour is another client.
     assert_eq!(send("198.51.100.8").await, 202);
+
+    // Failed passwords per (address, network): ten from anywhere in one
+    // /64, and the next from another address of it is refused unchecked;
+    // another /64 still has its own ten.
+    t.account(Some("v6@example.com"), None).await;
+    let mut login = async |ip: &str| {
+        let (id, answer) = t.captcha().await;
+        let body = json!({"email": "v6@example.com", "password": "not the password",
+                          "captcha": {"id": id, "answer": answer}});
+        parts(&create_session::handle(&t.app, request(&body, ip, None)).await).0
+    };
+    for i in 0..10 {
+        assert_eq!(login(&format!("2001:db8:7:7::{:x}", i + 1)).await, 401);
+    }
+    assert_eq!(login("2001:db8:7:7:ffff::1").await, 429);
+    assert_eq!(login("2001:db8:7:8::1").await, 401);
+    for _ in 0..10 {
+        assert_eq!(login("::ffff:198.51.100.9").await, 401);
+    }
+    assert_eq!(login("198.51.100.9").await, 429, "the mapped address is the IPv4 one");
 }
