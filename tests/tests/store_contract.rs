@@ -24,8 +24,10 @@ fn record(key: &str, version: u64) -> DestRecord {
             hash: Some([4; 32]),
             expires_at: T0 + 600,
             attempts: 2,
+            long: false,
         }),
         fails: vec![T0 - 5],
+        checks: HourChecks::default(),
         token: Some(LiveToken { jti: "jti-1".into(), expires_at: T0 + 600 }),
         expires_at: T0 + 600,
     }
@@ -251,13 +253,22 @@ async fn concurrent_sends_have_one_winner(b: Backend) {
 }
 
 fn live(hash: u8, expires_at: i64) -> LiveCode {
-    LiveCode { sealed: vec![hash; 40], hash: Some([hash; 32]), expires_at, attempts: 0 }
+    LiveCode {
+        sealed: vec![hash; 40],
+        hash: Some([hash; 32]),
+        expires_at,
+        attempts: 0,
+        long: false,
+    }
 }
 
-/// One send in 60 s, 2 in 2,000 s, 5 checks per code; a record holding 3
-/// sends or failures is written from a read instead.
+/// 5 checks per short code; 3 failures within an hour harden a destination.
+const HARDENING: Hardening = Hardening { max_attempts: 5, fail_max: 3, remember_secs: 3600 };
+
+/// One send in 60 s, 2 in 2,000 s; a record holding 3 sends or failures is
+/// written from a read instead.
 const LIMITS: SendLimits =
-    SendLimits { resend_secs: 60, window_secs: 2000, window_max: 2, max_attempts: 5, keep: 3 };
+    SendLimits { resend_secs: 60, window_secs: 2000, window_max: 2, hardening: HARDENING, keep: 3 };
 
 /// A send's new code goes in without a read, on the record's conditions;
 /// a refusal hands back the record as stored and writes nothing.
@@ -341,12 +352,19 @@ fn guess(k: &str, hash: u8, jti: &str) -> Guess {
         key: k.to_string(),
         hash: [hash; 32],
         token: LiveToken { jti: jti.into(), expires_at: T0 + 600 },
-        max_attempts: 5,
-        fail_max: 3,
-        fails_since: T0 - 3600,
+        hardening: HARDENING,
+        network: "n1".into(),
+        hour: T0 / 3600,
+        network_max: 4,
+        ceiling: 6,
         expires_at: T0 + 3600,
         session: None,
     }
+}
+
+/// A wrong guess's outcome: the code's checks and the network's failures.
+fn wrong(attempts: u32, network_fails: u32, long: bool) -> GuessOutcome {
+    GuessOutcome::Wrong { attempts, network_fails, long }
 }
 
 /// The store decides a guess: a wrong one is counted, a right one swaps the
@@ -366,9 +384,10 @@ async fn a_guess_is_decided_by_the_store(b: Backend) {
     // record(): code hash [4; 32], 2 checks so far, one failure at T0 - 5.
     store.save_destination(&record(&k, 1), 0).await.unwrap();
     let outcome = store.guess_code(&guess(&k, 5, "a"), T0).await.unwrap();
-    assert_eq!(outcome, GuessOutcome::Wrong { attempts: 3 });
+    assert_eq!(outcome, wrong(3, 1, false));
     let counted = load().await;
     assert_eq!((counted.version, counted.fails.clone()), (2, vec![T0, T0 - 5]));
+    assert_eq!(counted.checks.at(T0 / 3600, "n1"), (1, 1));
     assert_eq!(counted.code.as_ref().unwrap().attempts, 3);
     assert_eq!(counted.expires_at, T0 + 3600);
     assert_eq!(store.guess_code(&guess(&k, 4, "b"), T0).await.unwrap(), GuessOutcome::Right);
@@ -381,7 +400,8 @@ async fn a_guess_is_decided_by_the_store(b: Backend) {
     assert_eq!(outcome, GuessOutcome::Refused(right.clone()));
     assert_eq!(load().await, right);
 
-    // Three failures in the window refuse every check, right or wrong.
+    // Three failures in the window harden the destination: its short code
+    // takes no check, right or wrong.
     let k = key();
     let mut limited = record(&k, 1);
     limited.fails = vec![T0 - 1, T0 - 2, T0 - 3];
@@ -391,7 +411,8 @@ async fn a_guess_is_decided_by_the_store(b: Backend) {
         assert_eq!(outcome, GuessOutcome::Refused(limited.clone()));
     }
     // Once the oldest of them has left the window, checks are open again.
-    let later = Guess { fails_since: T0 - 3, ..guess(&k, 4, "e") };
+    let hardening = Hardening { remember_secs: 2, ..HARDENING };
+    let later = Guess { hardening, ..guess(&k, 4, "e") };
     assert_eq!(store.guess_code(&later, T0).await.unwrap(), GuessOutcome::Right);
     // An expired code, or one checked 5 times, is not live.
     for (attempts, expires_at) in [(0, T0), (5, T0 + 600)] {
@@ -404,6 +425,58 @@ async fn a_guess_is_decided_by_the_store(b: Backend) {
     }
 }
 
+/// A long code (a hardened destination's) is open to checks whatever its
+/// count and the destination's failures; a network is refused past its
+/// failures in the hour, and every network past the hour's ceiling.
+async fn a_long_code_is_bounded_per_network_and_hour(b: Backend) {
+    let (store, _) = store(b).await;
+    let k = key();
+    let mut hardened = record(&k, 1);
+    hardened.fails = vec![T0 - 1, T0 - 2, T0 - 3];
+    hardened.code = Some(LiveCode { attempts: 7, long: true, ..live(4, T0 + 4000) });
+    hardened.expires_at = T0 + 7200;
+    store.save_destination(&hardened, 0).await.unwrap();
+    let from = |network: &str, hash| Guess { network: network.into(), ..guess(&k, hash, "g") };
+    for n in 1..=4 {
+        let outcome = store.guess_code(&from("n1", 5), T0).await.unwrap();
+        assert_eq!(outcome, wrong(7 + n, n, true));
+    }
+    let refused = store.guess_code(&from("n1", 4), T0).await.unwrap();
+    assert!(matches!(refused, GuessOutcome::Refused(_)), "n1 spent its hour: {refused:?}");
+    assert_eq!(store.guess_code(&from("n2", 5), T0).await.unwrap(), wrong(12, 1, true));
+    assert_eq!(store.guess_code(&from("n2", 5), T0).await.unwrap(), wrong(13, 2, true));
+    // 6 in the hour from all networks: the ceiling refuses a fresh one too.
+    let refused = store.guess_code(&from("n3", 4), T0).await.unwrap();
+    let GuessOutcome::Refused(r) = refused else { panic!("the ceiling: {refused:?}") };
+    assert_eq!(r.checks.at(T0 / 3600, "n1"), (6, 4));
+    // The next hour is a new one; a right guess wins.
+    let next = Guess { hour: T0 / 3600 + 1, ..from("n1", 4) };
+    assert_eq!(store.guess_code(&next, T0 + 3600).await.unwrap(), GuessOutcome::Right);
+}
+
+/// A hardened destination takes no new code without a read (its new code
+/// is long, which only a send from a read makes).
+async fn a_hardened_destination_takes_no_blind_code(b: Backend) {
+    let (store, _) = store(b).await;
+    let k = key();
+    let mut hardened = record(&k, 1);
+    (hardened.code, hardened.sends) = (None, vec![]);
+    (hardened.fails, hardened.expires_at) = (vec![T0 - 1, T0 - 2, T0 - 3], T0 + 7200);
+    store.save_destination(&hardened, 0).await.unwrap();
+    // Room for the failures held: only hardening refuses.
+    let limits = SendLimits { keep: 4, ..LIMITS };
+    let code = live(5, T0 + 600);
+    let write = RecordWrite::NewCode { key: &k, code: &code, limits, expires_at: T0 + 3600 };
+    let sent = store.commit_send(None, write, None, &[], &message(), T0).await.unwrap();
+    assert!(matches!(sent, SendOutcome::Occupied(_)), "{sent:?}");
+    // Once the failures are older than the window, it does.
+    let later = T0 + 3600;
+    let code = live(5, later + 600);
+    let write = RecordWrite::NewCode { key: &k, code: &code, limits, expires_at: later + 3600 };
+    let sent = store.commit_send(None, write, None, &[], &message(), later).await.unwrap();
+    assert_eq!(sent, SendOutcome::Committed);
+}
+
 /// Of concurrent guesses, one right one wins and wrong ones count no
 /// further than the code's checks.
 async fn concurrent_guesses_count_once_each(b: Backend) {
@@ -412,7 +485,9 @@ async fn concurrent_guesses_count_once_each(b: Backend) {
     store.save_destination(&record(&k, 1), 0).await.unwrap();
     let tasks: Vec<_> = (0..12u8)
         .map(|i| {
-            let (store, g) = (store.clone(), guess(&k, if i % 4 == 0 { 4 } else { 5 }, "t"));
+            // Each guess carries a token id of its own, as every check does.
+            let g = guess(&k, if i % 4 == 0 { 4 } else { 5 }, &format!("t{i}"));
+            let store = store.clone();
             tokio::spawn(async move { store.guess_code(&g, T0).await.unwrap() })
         })
         .collect();
@@ -420,7 +495,7 @@ async fn concurrent_guesses_count_once_each(b: Backend) {
     for t in tasks {
         match t.await.unwrap() {
             GuessOutcome::Right => right += 1,
-            GuessOutcome::Wrong { attempts } => wrong.push(attempts),
+            GuessOutcome::Wrong { attempts, .. } => wrong.push(attempts),
             other => assert!(matches!(other, GuessOutcome::Refused(_) | GuessOutcome::Busy)),
         }
     }
@@ -472,7 +547,7 @@ async fn writes_under_a_session_need_it_to_stand(b: Backend) {
             let outcome = store.guess_code(&g, T0).await.unwrap();
             let want = match (stands, right) {
                 (false, _) => GuessOutcome::SessionRefused,
-                (true, false) => GuessOutcome::Wrong { attempts: 3 },
+                (true, false) => wrong(3, 1, false),
                 (true, true) => GuessOutcome::Right,
             };
             assert_eq!(outcome, want, "{session:?}");
@@ -810,6 +885,8 @@ async fn addresses_are_suppressed(b: Backend) {
 }
 
 both_stores!(
+    a_long_code_is_bounded_per_network_and_hour,
+    a_hardened_destination_takes_no_blind_code,
     a_captcha_is_taken_once,
     an_unknown_captcha_is_none,
     an_expired_captcha_is_none_and_gone,

@@ -289,7 +289,7 @@ async fn client_networks_key_the_limits(b: Backend) {
     // /64, and the next from another address of it is refused unchecked;
     // another /64 still has its own ten.
     t.account(Some("v6@example.com"), None).await;
-    let mut login = async |ip: &str| {
+    let login = async |ip: &str| {
         let (id, answer) = t.captcha().await;
         let body = json!({"email": "v6@example.com", "password": "not the password",
                           "captcha": {"id": id, "answer": answer}});

@@ -8,7 +8,7 @@
 use domain::Services;
 use domain::codes::{self, VerifyCode};
 use edge::auth;
-use edge::request::parse_request;
+use edge::request::{client_ip, parse_request};
 use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -18,7 +18,7 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let result = async {
         let body = body?;
         let session = auth::optional_session(app, &req)?;
-        let verified = codes::verify(app, body, session.as_ref()).await?;
+        let verified = codes::verify(app, body, session.as_ref(), client_ip(&req)).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::OK, &verified, true))
     };
     finish(result.await, locale)

@@ -26,7 +26,7 @@ impl Channel {
 /// controls, zero-width and joiner characters, bidi controls, fillers,
 /// variation selectors and tags. An address holding one is refused rather
 /// than cleaned, so no two look-alike spellings are ever two destinations.
-fn invisible(c: char) -> bool {
+pub(crate) fn invisible(c: char) -> bool {
     matches!(c as u32,
         0x00..=0x1F | 0x7F..=0x9F | 0xAD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5
         | 0x180B..=0x180F | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0x3164

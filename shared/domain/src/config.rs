@@ -84,8 +84,18 @@ pub struct Config {
     pub ip_window_max: u32,
     /// `bind` sends one account may ask for in an hour, to any addresses.
     pub bind_account_hourly_max: u32,
+    /// How long failed checks count toward hardening a destination…
     pub verify_fail_window_secs: i64,
+    /// …and how many harden it: its short codes die, new codes are long.
     pub verify_fail_max: u32,
+    /// Failed checks one client network may make per (purpose, destination)
+    /// in a clock hour; past them its checks get `429`, nobody else's.
+    pub verify_network_fail_max: u32,
+    /// Failed checks per (purpose, destination) in a clock hour from all
+    /// networks; past them every check gets `429`.
+    pub verify_fail_ceiling: u32,
+    /// The length of the codes of a hardened destination.
+    pub code_length_hardened: u32,
     pub sms_allowed_country_codes: Option<Vec<u16>>,
     pub sms_daily_max: u32,
     pub sms_country_daily_max: u32,
@@ -275,8 +285,11 @@ impl Config {
             ip_window_secs: env.num("IP_WINDOW_SECS", 3600, 1, DAY)?,
             ip_window_max: env.count("IP_WINDOW_MAX", 20, 1, 100_000)?,
             bind_account_hourly_max: env.count("BIND_ACCOUNT_HOURLY_MAX", 10, 1, 1000)?,
-            verify_fail_window_secs: env.num("VERIFY_FAIL_WINDOW_SECS", 3600, 1, DAY)?,
+            verify_fail_window_secs: env.num("VERIFY_FAIL_WINDOW_SECS", 30 * DAY, 1, 90 * DAY)?,
             verify_fail_max: env.count("VERIFY_FAIL_MAX", 10, 1, 1000)?,
+            verify_network_fail_max: env.count("VERIFY_NETWORK_FAIL_MAX", 8, 1, 1000)?,
+            verify_fail_ceiling: env.count("VERIFY_FAIL_CEILING", 1000, 1, 100_000)?,
+            code_length_hardened: env.count("CODE_LENGTH_HARDENED", 9, 4, 12)?,
             sms_allowed_country_codes: env.sms_countries()?,
             sms_daily_max: env.count("SMS_DAILY_MAX", 10_000, 0, 10_000_000)?,
             sms_country_daily_max: env.count("SMS_COUNTRY_DAILY_MAX", 1000, 0, 10_000_000)?,

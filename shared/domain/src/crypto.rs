@@ -87,6 +87,13 @@ impl Keys {
         mac(&self.code_check, &[context.as_bytes(), b"\0", code.as_bytes()])
     }
 
+    /// A client network's tag in a destination's record: a keyed hash of its
+    /// key (`network::client_key`), 16 hex digits — never the address.
+    pub fn network_tag(&self, network: &str) -> String {
+        let mac = mac(&self.code_check, &[b"network\0", network.as_bytes()]);
+        mac[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Encrypts an outgoing message's contents, bound to its id.
     pub fn seal_message(
         &self,

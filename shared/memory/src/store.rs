@@ -267,9 +267,11 @@ impl CodeStore for MemoryStore {
             }
             (false, Some(code)) => {
                 code.attempts += 1;
-                let attempts = code.attempts;
+                let (attempts, long) = (code.attempts, code.long);
                 r.fails.insert(0, now);
-                GuessOutcome::Wrong { attempts }
+                r.checks.count(g.hour, &g.network);
+                let network_fails = r.checks.at(g.hour, &g.network).1;
+                GuessOutcome::Wrong { attempts, network_fails, long }
             }
             (false, None) => return Err(StoreError::Corrupt("judged a missing code".into())),
         };

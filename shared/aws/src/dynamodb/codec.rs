@@ -3,7 +3,9 @@
 use super::keys::{self, EXPIRES_AT};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::ports::{AccountRecord, DestRecord, LiveCode, LiveToken, StoreError, Timestamp};
+use domain::ports::{
+    AccountRecord, DestRecord, HourChecks, LiveCode, LiveToken, StoreError, Timestamp,
+};
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -87,6 +89,15 @@ pub fn dest_item(r: &DestRecord) -> Item {
         }
         item.insert("code_expires_at".into(), n(c.expires_at));
         item.insert("code_attempts".into(), n(c.attempts));
+        if c.long {
+            item.insert("code_long".into(), AttributeValue::Bool(true));
+        }
+    }
+    if r.checks.total > 0 {
+        item.insert(checks_total(r.checks.hour), n(r.checks.total));
+        for (network, count) in &r.checks.by_network {
+            item.insert(checks_of(r.checks.hour, network), n(*count));
+        }
     }
     if let Some(t) = &r.token {
         item.insert("token_jti".into(), s(&t.jti));
@@ -122,6 +133,7 @@ pub fn dest_record(key: &str, item: &Item) -> Result<DestRecord, StoreError> {
             hash: item.get("code_hash").map(|_| get_hash(item, "code_hash")).transpose()?,
             expires_at: get_n(item, "code_expires_at")?,
             attempts: get_n(item, "code_attempts")? as u32,
+            long: item.get("code_long").is_some_and(|v| v.as_bool().is_ok_and(|b| *b)),
         }),
     };
     let token = match get_s(item, "token_jti") {
@@ -134,9 +146,36 @@ pub fn dest_record(key: &str, item: &Item) -> Result<DestRecord, StoreError> {
         sends: get_list(item, "sends")?,
         code,
         fails: get_list(item, "fails")?,
+        checks: hour_checks(item)?,
         token,
         expires_at: get_n(item, EXPIRES_AT)?,
     })
+}
+
+/// The attribute counting a record's failed checks in `hour`, in all…
+pub fn checks_total(hour: i64) -> String {
+    format!("ct_{hour}")
+}
+
+/// …and those from one network (its tag). Each hour has attributes of its
+/// own, so a blind update adds to them without reading which hour the
+/// record last counted; a write from a read keeps the latest hour only.
+pub fn checks_of(hour: i64, network: &str) -> String {
+    format!("cn_{hour}_{network}")
+}
+
+/// The latest hour's failed checks a record holds.
+fn hour_checks(item: &Item) -> Result<HourChecks, StoreError> {
+    let hour = item.keys().filter_map(|k| k.strip_prefix("ct_")?.parse::<i64>().ok()).max();
+    let Some(hour) = hour else { return Ok(HourChecks::default()) };
+    let mut checks =
+        HourChecks { hour, total: get_n(item, &checks_total(hour))? as u32, ..Default::default() };
+    let prefix = format!("cn_{hour}_");
+    for name in item.keys().filter(|k| k.starts_with(&prefix)) {
+        let network = name[prefix.len()..].to_string();
+        checks.by_network.insert(network, get_n(item, name)? as u32);
+    }
+    Ok(checks)
 }
 
 pub fn account_item(a: &AccountRecord) -> Item {

@@ -75,8 +75,9 @@ pub(super) fn counter_increment(
 
 /// A send's new code, written without a read first (see
 /// `RecordWrite::NewCode`): refused, with the item as it was, if the
-/// record holds a live code, the destination's limits are spent, or it
-/// holds `keep` sends or failures (the send then rewrites it, trimmed).
+/// record holds a live code, the destination's limits are spent or it is
+/// hardened (its new code is long), or it holds `keep` sends or failures
+/// (the send then rewrites it, trimmed).
 fn new_code(
     table: &str,
     key: &str,
@@ -87,6 +88,8 @@ fn new_code(
 ) -> Result<Update, StoreError> {
     let nth = limits.window_max.saturating_sub(1);
     let last = limits.keep.saturating_sub(1);
+    let h = &limits.hardening;
+    let hardens = h.fail_max.saturating_sub(1);
     let hash =
         code.hash.ok_or_else(|| StoreError::Corrupt("a new code without its hash".into()))?;
     build(
@@ -96,11 +99,12 @@ fn new_code(
             .update_expression(
                 "SET sends = list_append(:now_list, if_not_exists(sends, :empty)), \
                  code_sealed = :sealed, code_hash = :hash, code_expires_at = :code_exp, \
-                 code_attempts = :zero, expires_at = :exp ADD ver :one",
+                 code_attempts = :zero, expires_at = :exp ADD ver :one REMOVE code_long",
             )
             .condition_expression(format!(
                 "(attribute_not_exists(code_sealed) OR code_expires_at <= :now \
-                 OR code_attempts >= :max) \
+                 OR (attribute_not_exists(code_long) AND code_attempts >= :max)) \
+                 AND (attribute_not_exists(fails[{hardens}]) OR fails[{hardens}] <= :since) \
                  AND (attribute_not_exists(sends[0]) OR sends[0] <= :resent) \
                  AND (attribute_not_exists(sends[{nth}]) OR sends[{nth}] <= :window) \
                  AND attribute_not_exists(sends[{last}]) AND attribute_not_exists(fails[{last}])"
@@ -114,7 +118,8 @@ fn new_code(
             .expression_attribute_values(":exp", n(expires_at))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":max", n(limits.max_attempts))
+            .expression_attribute_values(":max", n(h.max_attempts))
+            .expression_attribute_values(":since", n(now - h.remember_secs))
             .expression_attribute_values(":resent", n(now - limits.resend_secs))
             .expression_attribute_values(":window", n(now - limits.window_secs))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)

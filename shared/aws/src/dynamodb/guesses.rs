@@ -7,7 +7,7 @@
 //! after it (a wrong guess under a session: two).
 
 use super::calls::{build, cancellation_reasons, conditional_update};
-use super::codec::{Item, b, dest_record_at, get_n, get_s, list, n, s};
+use super::codec::{Item, b, checks_of, checks_total, dest_record_at, get_n, get_s, list, n, s};
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
@@ -24,10 +24,11 @@ pub(super) const IAM: &[Operation] = &[
     op("guess_code/session", &["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]),
 ];
 
-/// One update of the record: its expressions and values.
+/// One update of the record: its expressions, names and values.
 struct Write {
     update: &'static str,
     condition: String,
+    names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
 }
 
@@ -37,10 +38,11 @@ fn right(g: &Guess, now: Timestamp) -> Write {
     values.insert(":jti".into(), s(&g.token.jti));
     values.insert(":token_exp".into(), n(g.token.expires_at));
     Write {
-        update: "REMOVE code_sealed, code_hash, code_expires_at, code_attempts \
+        update: "REMOVE code_sealed, code_hash, code_expires_at, code_attempts, code_long \
                  SET token_jti = :jti, token_expires_at = :token_exp, expires_at = :exp \
                  ADD ver :one",
         condition: format!("code_hash = :hash AND {}", open_to_checks(g)),
+        names: names(g),
         values,
     }
 }
@@ -52,36 +54,74 @@ fn wrong(g: &Guess, now: Timestamp) -> Write {
     values.insert(":empty".into(), list(&[]));
     Write {
         update: "SET fails = list_append(:now_list, if_not_exists(fails, :empty)), \
-                 expires_at = :exp ADD code_attempts :one, ver :one",
+                 expires_at = :exp ADD code_attempts :one, ver :one, #total :one, #mine :one",
         condition: format!(
             "attribute_exists(code_hash) AND code_hash <> :hash AND {}",
             open_to_checks(g)
         ),
+        names: names(g),
         values,
     }
 }
 
-/// The live code and the failed-check window, as `Guess::judge` has them.
+/// A code open to checks, and the hour's failures unspent, as
+/// `Guess::judge` has them: unexpired and long, or short with checks left
+/// and the destination not hardened; fewer than `network_max` failures
+/// from this network and `ceiling` from all in the hour.
 fn open_to_checks(g: &Guess) -> String {
-    let nth = g.fail_max.saturating_sub(1);
+    let nth = g.hardening.fail_max.saturating_sub(1);
     format!(
-        "code_expires_at > :now AND code_attempts < :max \
-         AND (attribute_not_exists(fails[{nth}]) OR fails[{nth}] <= :since)"
+        "code_expires_at > :now \
+         AND (code_long = :yes OR (code_attempts < :max \
+              AND (attribute_not_exists(fails[{nth}]) OR fails[{nth}] <= :since))) \
+         AND (attribute_not_exists(#total) OR #total < :ceiling) \
+         AND (attribute_not_exists(#mine) OR #mine < :network_max)"
     )
 }
 
+/// The hour's failure counters of the record (`codec::checks_total`, `checks_of`).
+fn names(g: &Guess) -> HashMap<String, String> {
+    HashMap::from([
+        ("#total".to_string(), checks_total(g.hour)),
+        ("#mine".to_string(), checks_of(g.hour, &g.network)),
+    ])
+}
+
 fn common(g: &Guess, now: Timestamp) -> HashMap<String, AttributeValue> {
+    let h = &g.hardening;
     [
         (":hash", b(&g.hash)),
         (":exp", n(g.expires_at)),
         (":one", n(1)),
         (":now", n(now)),
-        (":max", n(g.max_attempts)),
-        (":since", n(g.fails_since)),
+        (":yes", AttributeValue::Bool(true)),
+        (":max", n(h.max_attempts)),
+        (":since", n(now - h.remember_secs)),
+        (":ceiling", n(g.ceiling)),
+        (":network_max", n(g.network_max)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// Whether the record holds the token of this guess (its right update landed).
+fn holds_token(item: Option<&Item>, g: &Guess) -> bool {
+    item.and_then(|i| get_s(i, "token_jti")).as_deref() == Some(g.token.jti.as_str())
+}
+
+/// A wrong guess as the record holds it after its update: the code's
+/// checks, this network's failures in the hour, whether the code is long.
+fn wrong_outcome(g: &Guess, item: &Item) -> Result<GuessOutcome, StoreError> {
+    let count = |name: &str| match item.get(name) {
+        Some(_) => get_n(item, name).map(|v| v as u32),
+        None => Ok(0),
+    };
+    Ok(GuessOutcome::Wrong {
+        attempts: count("code_attempts")?,
+        network_fails: count(&checks_of(g.hour, &g.network))?,
+        long: item.get("code_long").is_some_and(|v| v.as_bool().is_ok_and(|b| *b)),
+    })
 }
 
 impl DynamoStore {
@@ -91,7 +131,7 @@ impl DynamoStore {
         &self,
         g: &Guess,
         w: Write,
-    ) -> Result<Result<u32, Option<Item>>, StoreError> {
+    ) -> Result<Result<Item, Option<Item>>, StoreError> {
         let sent = self
             .client
             .update_item()
@@ -99,19 +139,14 @@ impl DynamoStore {
             .set_key(Some(keys::key(keys::dest(&g.key))))
             .update_expression(w.update)
             .condition_expression(w.condition)
+            .set_expression_attribute_names(Some(w.names))
             .set_expression_attribute_values(Some(w.values))
-            .return_values(ReturnValue::UpdatedNew)
+            .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         Ok(match conditional_update(sent)? {
-            // The right guess removed the count; the wrong one returns it.
-            Ok(out) => {
-                let attributes = out.attributes.unwrap_or_default();
-                let attempts =
-                    attributes.get("code_attempts").map(|_| get_n(&attributes, "code_attempts"));
-                Ok(attempts.transpose()?.unwrap_or(0) as u32)
-            }
+            Ok(out) => Ok(out.attributes.unwrap_or_default()),
             Err(old) => Err(old),
         })
     }
@@ -125,10 +160,8 @@ impl DynamoStore {
             if let Some(outcome) = self.right_under_session(g, now).await? {
                 return Ok(outcome);
             }
-            return Ok(match self.update_record(g, wrong(g, now)).await? {
-                Ok(attempts) => GuessOutcome::Wrong { attempts },
-                Err(old) => GuessOutcome::Refused(dest_record_at(&g.key, old.as_ref(), now)?),
-            });
+            let sent = self.update_record(g, wrong(g, now)).await;
+            return self.wrong_after(g, now, sent).await;
         }
         let (right_sent, wrong_sent) = tokio::join!(
             self.update_record(g, right(g, now)),
@@ -138,11 +171,14 @@ impl DynamoStore {
         // never loses a token nor leaves a wrong guess uncounted.
         match right_sent {
             Ok(Ok(_)) => return Ok(GuessOutcome::Right),
+            // The SDK retried an update that had landed: the record holds
+            // this guess's token.
+            Ok(Err(old)) if holds_token(old.as_ref(), g) => return Ok(GuessOutcome::Right),
             Ok(Err(_)) => {}
             Err(e) => {
-                if let Ok(Ok(attempts)) = wrong_sent {
+                if let Ok(Ok(item)) = &wrong_sent {
                     // Counted as wrong: the right update's condition could not hold.
-                    return Ok(GuessOutcome::Wrong { attempts });
+                    return wrong_outcome(g, item);
                 }
                 return self.right_again(g, now, e).await;
             }
@@ -159,14 +195,14 @@ impl DynamoStore {
         &self,
         g: &Guess,
         now: Timestamp,
-        sent: Result<Result<u32, Option<Item>>, StoreError>,
+        sent: Result<Result<Item, Option<Item>>, StoreError>,
     ) -> Result<GuessOutcome, StoreError> {
         let sent = match sent {
             Ok(sent) => sent,
             Err(_) => self.update_record(g, wrong(g, now)).await?,
         };
         Ok(match sent {
-            Ok(attempts) => GuessOutcome::Wrong { attempts },
+            Ok(item) => wrong_outcome(g, &item)?,
             Err(old) => GuessOutcome::Refused(dest_record_at(&g.key, old.as_ref(), now)?),
         })
     }
@@ -182,11 +218,12 @@ impl DynamoStore {
         first: StoreError,
     ) -> Result<GuessOutcome, StoreError> {
         let item = self.get(keys::dest(&g.key)).await.map_err(|_| first)?;
-        if item.as_ref().and_then(|i| get_s(i, "token_jti")).as_deref() == Some(&g.token.jti) {
+        if holds_token(item.as_ref(), g) {
             return Ok(GuessOutcome::Right);
         }
         match self.update_record(g, right(g, now)).await? {
             Ok(_) => Ok(GuessOutcome::Right),
+            Err(old) if holds_token(old.as_ref(), g) => Ok(GuessOutcome::Right),
             Err(_) => {
                 let wrong_sent = self.update_record(g, wrong(g, now)).await;
                 self.wrong_after(g, now, wrong_sent).await
@@ -209,6 +246,7 @@ impl DynamoStore {
                 .set_key(Some(keys::key(keys::dest(&g.key))))
                 .update_expression(w.update)
                 .condition_expression(w.condition)
+                .set_expression_attribute_names(Some(w.names))
                 .set_expression_attribute_values(Some(w.values))
                 .build(),
         )?;

@@ -114,8 +114,10 @@ pub async fn bind(
             None => Ok((session.load(s).await?, None, None)),
         }
     };
-    let (stepped, redeemed) =
-        tokio::join!(stepped, codes::redeem_for(s, Purpose::Bind, dest, Some(id), proof));
+    let (stepped, redeemed) = tokio::join!(
+        stepped,
+        codes::redeem_for(s, Purpose::Bind, dest, Some(id), proof, client_ip)
+    );
     let (who, token, pending) = stepped?;
     let who = &who;
     let mut first = Some((who.account.clone(), redeemed));
@@ -126,7 +128,10 @@ pub async fn bind(
                 Some(read) => read,
                 None => {
                     let account = s.store.get_account(id).await?.ok_or(BindError::Unauthorized)?;
-                    (account, codes::redeem_for(s, Purpose::Bind, dest, Some(id), proof).await)
+                    (
+                        account,
+                        codes::redeem_for(s, Purpose::Bind, dest, Some(id), proof, client_ip).await,
+                    )
                 }
             };
             if reauth.is_none() && needs_step_up(&account) {

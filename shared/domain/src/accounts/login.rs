@@ -76,7 +76,7 @@ pub async fn login(
             // The code's record and the account are read together.
             let key = dest.key();
             let (redeemed, account) = tokio::join!(
-                codes::redeem(s, Purpose::Login, &dest, proof),
+                codes::redeem(s, Purpose::Login, &dest, proof, client_ip),
                 s.store.account_by_address(&key)
             );
             let Redemption { record, expected_version } = redeemed?;
@@ -107,7 +107,7 @@ async fn by_password(
     let key = dest.key();
     let redeemed = async {
         match second {
-            Some(proof) => Some(codes::redeem(s, Purpose::Login, dest, proof).await),
+            Some(proof) => Some(codes::redeem(s, Purpose::Login, dest, proof, ip).await),
             None => None,
         }
     };

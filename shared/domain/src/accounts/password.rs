@@ -96,7 +96,7 @@ pub async fn reset_password(
         // The code's record and the account are read together.
         let key = dest.key();
         let (redeemed, account) = tokio::join!(
-            codes::redeem(s, Purpose::ResetPassword, dest, proof),
+            codes::redeem(s, Purpose::ResetPassword, dest, proof, client_ip),
             s.store.account_by_address(&key)
         );
         let Redemption { record, expected_version } = redeemed?;

@@ -12,6 +12,7 @@ use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal, SecretKin
 use crate::purpose::Purpose;
 use crate::services::Services;
 use serde::Deserialize;
+use std::net::IpAddr;
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -51,33 +52,48 @@ fn display_name(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     let Some(raw) = raw else { return Ok(None) };
     let name: String = raw.trim().nfc().collect();
     let graphemes = name.graphemes(true).count();
-    if !(1..=64).contains(&graphemes) || name.chars().any(hidden_or_private) {
+    // Marks stacked on one character (a tower of accents) are no one's name.
+    let stacked = name.graphemes(true).any(|g| g.chars().count() > MAX_MARKS);
+    if !(1..=64).contains(&graphemes) || stacked || name.chars().any(hidden_or_private) {
         return Err(Invalid::value("display_name"));
     }
     Ok(Some(name))
 }
 
+/// Code points one grapheme of a name may hold (a letter and its marks, a
+/// flag, an emoji with its modifier).
+const MAX_MARKS: usize = 8;
+
 /// Characters a name shown as "log in as …" must not hold: controls (Cc),
 /// format characters (Cf: zero-width, joiners, bidi overrides and
-/// isolates), private-use (Co) and unassigned code points, and line or
-/// paragraph separators. Any of them can make a name read as another.
+/// isolates), private-use (Co) and unassigned code points, line or
+/// paragraph separators, and the characters that show nothing although
+/// they are letters or marks (the address rules' invisible ones: the
+/// combining grapheme joiner, Hangul fillers, variation selectors…; the
+/// braille blank). Any of them can make a name read as another.
 fn hidden_or_private(c: char) -> bool {
     use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
-    matches!(
-        c.general_category(),
-        G::Control
-            | G::Format
-            | G::PrivateUse
-            | G::Unassigned
-            | G::Surrogate
-            | G::LineSeparator
-            | G::ParagraphSeparator
-    )
+    crate::address::invisible(c)
+        || c == '\u{2800}'
+        || matches!(
+            c.general_category(),
+            G::Control
+                | G::Format
+                | G::PrivateUse
+                | G::Unassigned
+                | G::Surrogate
+                | G::LineSeparator
+                | G::ParagraphSeparator
+        )
 }
 
 /// Round trips: 1 to read the code's (or token's) record, then 1 transaction:
 /// account, address, code and invite, all or nothing.
-pub async fn register(s: &Services, req: Register) -> Result<SessionIssued, RegisterError> {
+pub async fn register(
+    s: &Services,
+    req: Register,
+    client_ip: Option<IpAddr>,
+) -> Result<SessionIssued, RegisterError> {
     let dest = address(req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let password = Password::parse(&req.password, "password")?;
     let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
@@ -91,7 +107,7 @@ pub async fn register(s: &Services, req: Register) -> Result<SessionIssued, Regi
     // The code first: it is cheap, and hashing only for a good one keeps
     // argon2 from being a lever for anyone without a code.
     let Redemption { record, expected_version } =
-        codes::redeem(s, Purpose::Register, &dest, proof).await?;
+        codes::redeem(s, Purpose::Register, &dest, proof, client_ip).await?;
     let password_hash = s.passwords.hash(&password, &*s.random)?;
     let now = s.clock.now();
     let account = AccountRecord {
@@ -143,6 +159,11 @@ mod tests {
             "Alice\u{e000}",         // private use
             "Alice\u{7}",            // control
             "Alice\u{2028}Bob",      // line separator
+            "Al\u{34f}ice",          // combining grapheme joiner
+            "Al\u{3164}ice",         // Hangul filler
+            "Alice\u{fe0f}",         // variation selector
+            "Al\u{2800}ice",         // braille blank
+            "A\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}\u{301}", // stacked marks
             "",
             "   ",
         ] {

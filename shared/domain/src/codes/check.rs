@@ -1,6 +1,7 @@
 //! Checking a code (`POST /v1/codes/verify`) and redeeming a code or a
 //! verification token inside an account flow.
 
+use super::policy;
 use super::record::{fresh, horizon, key_of, longest, record_key, secs_until};
 use super::types::{
     CheckError, VERIFICATION, VERIFICATION_TOKEN_TTL, VerificationClaims, Verified, VerifyCode,
@@ -19,6 +20,7 @@ use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::{AuthError, Session};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 impl From<AuthError> for CheckError {
     fn from(e: AuthError) -> Self {
@@ -70,6 +72,7 @@ pub async fn verify(
     s: &Services,
     req: VerifyCode,
     session: Option<&Session>,
+    client_ip: Option<IpAddr>,
 ) -> Result<Verified, CheckError> {
     let dest = Destination::parse(req.channel, &req.to, req.country_code, "to")?;
     let account = match (req.purpose.needs_login(), session) {
@@ -80,9 +83,10 @@ pub async fn verify(
     let guess = well_formed(s, &req.code)?;
     let (key, session) =
         (&record_key(req.purpose, &dest, account), session.map(Session::condition));
-    let session = session.as_ref();
-    let (jti, now) =
-        retry::run(|| guess_once(s, key, guess, session)).await?.ok_or(CheckError::Busy)?;
+    let (session, network) = (session.as_ref(), &network_tag(s, client_ip));
+    let (jti, now) = retry::run(|| guess_once(s, key, guess, network, session))
+        .await?
+        .ok_or(CheckError::Busy)?;
     tracing::info!(purpose = req.purpose.as_str(), to = %dest, passed = true, "code checked");
     let claims = VerificationClaims {
         sub: dest.key(),
@@ -96,14 +100,32 @@ pub async fn verify(
     Ok(Verified { verification_token: token, expires_in: VERIFICATION_TOKEN_TTL })
 }
 
-/// The guess, if it has the codes' shape (else `invalid_request`, nothing counted).
+/// The guess, if it has the codes' shape — a short code's length or a
+/// hardened destination's — (else `invalid_request`, nothing counted).
 fn well_formed<'a>(s: &Services, code: &'a str) -> Result<&'a str, CheckError> {
     let guess = code.trim();
     let digits = guess.bytes().all(|b| b.is_ascii_digit());
-    if guess.len() != s.config.code_length as usize || !digits {
+    let lengths = [s.config.code_length as usize, s.config.code_length_hardened as usize];
+    if !lengths.contains(&guess.len()) || !digits {
         return Err(Invalid::value("code").into());
     }
     Ok(guess)
+}
+
+/// The caller's network as a destination's record counts its failures.
+pub(crate) fn network_tag(s: &Services, client_ip: Option<IpAddr>) -> String {
+    let key = client_ip.map_or_else(|| "unknown".to_string(), crate::network::client_key);
+    s.keys.network_tag(&key)
+}
+
+/// The checks a caller has left on a code after a wrong one: the code's own
+/// (a short code's), and its network's in the hour, whichever is fewer.
+fn attempts_left(cfg: &Config, attempts: u32, long: bool, network_fails: u32) -> u32 {
+    let network = cfg.verify_network_fail_max.saturating_sub(network_fails);
+    match long {
+        true => network,
+        false => network.min(cfg.code_max_attempts.saturating_sub(attempts)),
+    }
 }
 
 /// One guess, decided by the store. Right: the token's id and when it was
@@ -114,6 +136,7 @@ async fn guess_once(
     s: &Services,
     key: &str,
     guess: &str,
+    network: &str,
     session: Option<&SessionCheck>,
 ) -> Result<Attempt<(String, Timestamp)>, CheckError> {
     let (cfg, now) = (&s.config, s.clock.now());
@@ -121,9 +144,11 @@ async fn guess_once(
         key: key.to_string(),
         hash: s.keys.code_hash(key, guess),
         token: LiveToken { jti: s.new_id()?, expires_at: now + VERIFICATION_TOKEN_TTL },
-        max_attempts: cfg.code_max_attempts,
-        fail_max: cfg.verify_fail_max,
-        fails_since: now - cfg.verify_fail_window_secs,
+        hardening: policy::hardening(cfg),
+        network: network.to_string(),
+        hour: now.div_euclid(HOUR),
+        network_max: cfg.verify_network_fail_max,
+        ceiling: cfg.verify_fail_ceiling,
         expires_at: now + longest(cfg),
         session: session.cloned(),
     };
@@ -131,48 +156,53 @@ async fn guess_once(
         GuessOutcome::Right => return Ok(Attempt::Done((g.token.jti, now))),
         GuessOutcome::SessionRefused => return Err(CheckError::Unauthorized),
         GuessOutcome::Busy => return Ok(Attempt::Retry),
-        GuessOutcome::Wrong { attempts } => {
-            let attempts_left = Some(cfg.code_max_attempts.saturating_sub(attempts));
+        GuessOutcome::Wrong { attempts, network_fails, long } => {
+            let attempts_left = Some(attempts_left(cfg, attempts, long, network_fails));
             return Err(CheckError::CodeInvalid { attempts_left });
         }
         GuessOutcome::Refused(stored) => stored,
     };
     let record = fresh(&stored, now, cfg);
-    if let Some(refused) = refusal(&record, now, cfg) {
+    if let Some(refused) = refusal(&record, now, cfg, network) {
         return Err(refused);
     }
     match &record.code {
         Some(c) if c.hash.is_some() => Ok(Attempt::Retry),
-        _ => check_by_reading(s, key, guess).await,
+        _ => check_by_reading(s, key, guess, network).await,
     }
 }
 
-/// Why a (fresh) record takes no check, if it does not: too many failures
-/// in the window (`429`), no live code, or a code whose checks are used up
-/// (an unexpired one still says so: `0`). Both ways of checking decide by
-/// this.
-fn refusal(record: &DestRecord, now: Timestamp, cfg: &Config) -> Option<CheckError> {
-    if let Some(&nth) = record.fails.get(cfg.verify_fail_max as usize - 1) {
-        let retry_after = secs_until(nth + cfg.verify_fail_window_secs, now);
-        return Some(CheckError::RateLimited { retry_after });
-    }
+/// Why a (fresh) record takes no check from `network`, if it does not: no
+/// live code, a code closed to checks — a short one whose checks are used
+/// up or whose destination is hardened (an unexpired one still says so:
+/// `0`) — or the network, or all networks, spent the hour's failures
+/// (`429`). Both ways of checking decide by this.
+fn refusal(record: &DestRecord, now: Timestamp, cfg: &Config, network: &str) -> Option<CheckError> {
     match &record.code {
-        None => Some(CheckError::CodeInvalid { attempts_left: None }),
-        Some(c) if c.attempts >= cfg.code_max_attempts => {
-            Some(CheckError::CodeInvalid { attempts_left: Some(0) })
+        None => return Some(CheckError::CodeInvalid { attempts_left: None }),
+        Some(_) if record.open_code(now, &policy::hardening(cfg)).is_none() => {
+            return Some(CheckError::CodeInvalid { attempts_left: Some(0) });
         }
-        Some(_) => None,
+        Some(_) => {}
     }
+    let hour = now.div_euclid(HOUR);
+    let (total, mine) = record.checks.at(hour, network);
+    (mine >= cfg.verify_network_fail_max || total >= cfg.verify_fail_ceiling)
+        .then(|| CheckError::RateLimited { retry_after: secs_until((hour + 1) * HOUR, now) })
 }
+
+/// The hourly windows of failed checks.
+const HOUR: i64 = 3600;
 
 /// The check of a code stored without its hash: read, compare, write.
 async fn check_by_reading(
     s: &Services,
     key: &str,
     guess: &str,
+    network: &str,
 ) -> Result<Attempt<(String, Timestamp)>, CheckError> {
     let Attempt::Done(Redemption { mut record, expected_version }) =
-        check_code(s, key, guess).await?
+        check_code(s, key, guess, network).await?
     else {
         return Ok(Attempt::Retry);
     };
@@ -194,11 +224,12 @@ pub async fn redeem(
     purpose: Purpose,
     dest: &Destination,
     proof: Proof<'_>,
+    client_ip: Option<IpAddr>,
 ) -> Result<Redemption, CheckError> {
     if purpose.needs_login() {
         return Err(CheckError::Unauthorized);
     }
-    redeem_for(s, purpose, dest, None, proof).await
+    redeem_for(s, purpose, dest, None, proof, client_ip).await
 }
 
 /// `redeem` for a code that belongs to `account` (`bind`, `verify`).
@@ -208,6 +239,7 @@ pub async fn redeem_for(
     dest: &Destination,
     account: Option<&str>,
     proof: Proof<'_>,
+    client_ip: Option<IpAddr>,
 ) -> Result<Redemption, CheckError> {
     let key = record_key(purpose, dest, account);
     match proof {
@@ -222,8 +254,8 @@ pub async fn redeem_for(
             redeem_token(s, &claims, &key).await
         }
         Proof::Code(code) => {
-            let guess = well_formed(s, code)?;
-            retry::run(|| check_code(s, &key, guess)).await?.ok_or(CheckError::Busy)
+            let (guess, network) = (well_formed(s, code)?, &network_tag(s, client_ip));
+            retry::run(|| check_code(s, &key, guess, network)).await?.ok_or(CheckError::Busy)
         }
     }
 }
@@ -370,12 +402,13 @@ async fn check_code(
     s: &Services,
     key: &str,
     guess: &str,
+    network: &str,
 ) -> Result<Attempt<Redemption>, CheckError> {
     let cfg = &s.config;
     let now = s.clock.now();
     let old = s.store.load_destination(key, now).await?;
     let mut record = fresh(&old, now, cfg);
-    if let Some(refused) = refusal(&record, now, cfg) {
+    if let Some(refused) = refusal(&record, now, cfg, network) {
         return Err(refused);
     }
     let Some(code) = record.code.as_mut() else {
@@ -392,9 +425,13 @@ async fn check_code(
         return Ok(Attempt::Done(Redemption { record, expected_version: old.version }));
     }
     code.attempts += 1;
-    let attempts_left = Some(cfg.code_max_attempts - code.attempts);
+    let (attempts, long) = (code.attempts, code.long);
     record.fails.insert(0, now);
     record.fails.truncate(cfg.verify_fail_max as usize);
+    let hour = now.div_euclid(HOUR);
+    record.checks.count(hour, network);
+    let network_fails = record.checks.at(hour, network).1;
+    let attempts_left = Some(attempts_left(cfg, attempts, long, network_fails));
     record.expires_at = horizon(&record, now, cfg);
     match s.store.save_destination(&record, old.version).await? {
         SaveOutcome::Committed => Err(CheckError::CodeInvalid { attempts_left }),

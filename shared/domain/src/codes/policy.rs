@@ -7,7 +7,7 @@
 use super::record::{fresh, secs_until};
 use crate::config::Config;
 use crate::outbox::Kind;
-use crate::ports::{DestRecord, SendLimits, Timestamp};
+use crate::ports::{DestRecord, Hardening, SendLimits, Timestamp};
 use crate::purpose::Purpose;
 
 /// What a send's message is, given the account owning the address (if any)
@@ -42,10 +42,32 @@ pub fn limits(cfg: &Config) -> SendLimits {
         resend_secs: cfg.code_resend_interval_secs,
         window_secs: cfg.code_window_secs,
         window_max: cfg.code_window_max,
-        max_attempts: cfg.code_max_attempts,
+        hardening: hardening(cfg),
         // After a write from a read, a record holds at most `code_window_max`
         // sends and `verify_fail_max` failures: room for as many again.
         keep: 2 * cfg.code_window_max.max(cfg.verify_fail_max),
+    }
+}
+
+/// When codes are short and die after their checks (`DestRecord::open_code`).
+pub fn hardening(cfg: &Config) -> Hardening {
+    Hardening {
+        max_attempts: cfg.code_max_attempts,
+        fail_max: cfg.verify_fail_max,
+        remember_secs: cfg.verify_fail_window_secs,
+    }
+}
+
+/// How many digits a new code has: the hardened length once the
+/// destination is hardened, and always for the codes that belong to the
+/// account asking (`bind`, `verify`): each account has a record of its own
+/// for an address, so its failures harden nothing for another account, and
+/// only the address's send windows (shared across accounts for `bind`)
+/// bound the guesses at it.
+pub fn code_length(cfg: &Config, purpose: Purpose, hardened: bool) -> u32 {
+    match hardened || purpose.needs_login() {
+        true => cfg.code_length_hardened,
+        false => cfg.code_length,
     }
 }
 

@@ -32,12 +32,16 @@ pub(crate) fn fresh(old: &DestRecord, now: Timestamp, cfg: &Config) -> DestRecor
         version: old.version,
         sends: old.sends.clone(),
         code: old.code.clone().filter(|c| c.expires_at > now),
+        // Only as many as decide hardening are kept (the newest): a record
+        // stays small however many checks fail.
         fails: old
             .fails
             .iter()
             .copied()
             .filter(|&t| t > now - cfg.verify_fail_window_secs)
+            .take(cfg.verify_fail_max as usize)
             .collect(),
+        checks: old.checks.clone(),
         token: old.token.clone().filter(|t| t.expires_at > now),
         expires_at: old.expires_at,
     }

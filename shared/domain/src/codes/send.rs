@@ -290,7 +290,7 @@ async fn attempt(
         return Err(SendError::RateLimited { retry_after });
     }
     let mut new = policy::next_record(&old, now, &s.config);
-    let code = place_code(s, &t.key, &old, &mut new, now)?;
+    let code = place_code(s, t, &old, &mut new, now)?;
     new.expires_at = horizon(&new, now, &s.config);
     let code_expires_at = new.code.as_ref().map_or(now, |c| c.expires_at);
     let write = RecordWrite::Replace { record: &new, expected_version: old.version };
@@ -304,12 +304,13 @@ async fn attempt(
 /// (`Occupied`) if a live code is there or the destination's limits are spent.
 async fn send_new(s: &Services, t: &Target, locale: MessageLocale) -> Result<Committed, SendError> {
     let (cfg, now) = (&s.config, s.clock.now());
-    let plain = random_digits(&*s.random, cfg.code_length as usize)?;
+    let plain = random_digits(&*s.random, policy::code_length(cfg, t.purpose, false) as usize)?;
     let code = LiveCode {
         sealed: s.keys.seal_code(&t.key, &plain, &*s.random)?,
         hash: Some(s.keys.code_hash(&t.key, &plain)),
         expires_at: now + cfg.code_ttl_secs,
         attempts: 0,
+        long: false,
     };
     let (limits, expires_at) = (policy::limits(cfg), now + longest(cfg));
     let write = RecordWrite::NewCode { key: &t.key, code: &code, limits, expires_at };
@@ -317,6 +318,7 @@ async fn send_new(s: &Services, t: &Target, locale: MessageLocale) -> Result<Com
 }
 
 /// What a send's transaction came to, short of a refusal.
+#[expect(clippy::large_enum_variant, reason = "one per send; boxing would buy nothing")]
 enum Committed {
     /// The id of the stored message.
     Done(String),
@@ -372,27 +374,36 @@ async fn commit(
 }
 
 /// Puts the code in the new record: a resend while the code lives repeats
-/// it (with a fresh lifetime); otherwise a new one. Returns it in plain text.
+/// it (with a fresh lifetime); otherwise a new one, long if the destination
+/// is hardened (its short code, if any, is dead then). Returns it in plain
+/// text.
 fn place_code(
     s: &Services,
-    key: &str,
+    t: &Target,
     old: &DestRecord,
     new: &mut DestRecord,
     now: Timestamp,
 ) -> Result<String, SendError> {
-    let cfg = &s.config;
+    let (cfg, key) = (&s.config, t.key.as_str());
+    let hardening = policy::hardening(cfg);
     let live = old
-        .code
-        .as_ref()
-        .filter(|c| c.expires_at > now && c.attempts < cfg.code_max_attempts)
-        .and_then(|c| s.keys.open_code(key, &c.sealed).map(|plain| (plain, c.attempts)));
-    let (plain, attempts) = match live {
+        .open_code(now, &hardening)
+        .and_then(|c| s.keys.open_code(key, &c.sealed).map(|plain| (plain, c.attempts, c.long)));
+    let (plain, attempts, long) = match live {
         Some(live) => live,
-        None => (random_digits(&*s.random, cfg.code_length as usize)?, 0),
+        None => {
+            let hardened = old.hardened(hardening.fail_max, now - hardening.remember_secs);
+            // A code that belongs to the account asking dies after its
+            // checks, hardened or not: the record is that account's alone.
+            let long = hardened && !t.purpose.needs_login();
+            let length = policy::code_length(cfg, t.purpose, hardened);
+            (random_digits(&*s.random, length as usize)?, 0, long)
+        }
     };
     let sealed = s.keys.seal_code(key, &plain, &*s.random)?;
     let hash = Some(s.keys.code_hash(key, &plain));
-    new.code = Some(LiveCode { sealed, hash, expires_at: now + cfg.code_ttl_secs, attempts });
+    let expires_at = now + cfg.code_ttl_secs;
+    new.code = Some(LiveCode { sealed, hash, expires_at, attempts, long });
     Ok(plain)
 }
 

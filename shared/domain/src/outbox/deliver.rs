@@ -199,7 +199,9 @@ async fn admit_notice(
     };
     let country = match (n.channel, Destination::parse(n.channel, &n.to, None, "to")) {
         (Channel::Sms, Ok(Destination::Phone(p))) => Some(p.country_code()),
-        _ => None,
+        // A stored number that no longer parses has no country to allow.
+        (Channel::Sms, _) => return Ok(None),
+        (Channel::Email, _) => None,
     };
     let allowed = d.config.sms_allowed_country_codes.as_ref();
     if country.is_some_and(|cc| allowed.is_some_and(|a| !a.contains(&cc))) {

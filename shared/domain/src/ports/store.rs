@@ -52,6 +52,9 @@ pub struct LiveCode {
     pub hash: Option<[u8; 32]>,
     pub expires_at: Timestamp,
     pub attempts: u32,
+    /// A code of the longer length, made while the destination is hardened:
+    /// its checks are bounded per network and per hour, not per code.
+    pub long: bool,
 }
 
 /// The id of the verification token issued for a destination's last
@@ -77,9 +80,66 @@ pub struct DestRecord {
     pub code: Option<LiveCode>,
     /// Failed check times, newest first.
     pub fails: Vec<Timestamp>,
+    /// Failed checks in the current hour: in all, and per client network.
+    pub checks: HourChecks,
     pub token: Option<LiveToken>,
     /// When all of the above is irrelevant (the TTL).
     pub expires_at: Timestamp,
+}
+
+/// The failed checks of one (purpose, destination) in one clock hour, in
+/// all and per client network (by its tag: `crypto::Keys::network_tag`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HourChecks {
+    /// The hour (`timestamp / 3600`) the counts are of.
+    pub hour: i64,
+    pub total: u32,
+    pub by_network: std::collections::BTreeMap<String, u32>,
+}
+
+impl HourChecks {
+    /// The counts in `hour` (none if these are of another): in all, and from `network`.
+    pub fn at(&self, hour: i64, network: &str) -> (u32, u32) {
+        if self.hour != hour {
+            return (0, 0);
+        }
+        (self.total, self.by_network.get(network).copied().unwrap_or(0))
+    }
+
+    /// One more failure from `network` in `hour`.
+    pub fn count(&mut self, hour: i64, network: &str) {
+        if self.hour != hour {
+            *self = HourChecks { hour, ..Default::default() };
+        }
+        self.total += 1;
+        *self.by_network.entry(network.to_string()).or_default() += 1;
+    }
+}
+
+impl DestRecord {
+    /// Whether the destination is hardened: `fail_max` failed checks since
+    /// `since`. Its short codes are dead, and new codes are long.
+    pub fn hardened(&self, fail_max: u32, since: Timestamp) -> bool {
+        self.fails.get(fail_max.saturating_sub(1) as usize).is_some_and(|&t| t > since)
+    }
+
+    /// Whether the code is live at `now` and open to checks: unexpired and,
+    /// if short, with checks left and the destination not hardened.
+    pub fn open_code(&self, now: Timestamp, h: &Hardening) -> Option<&LiveCode> {
+        let hardened = self.hardened(h.fail_max, now - h.remember_secs);
+        self.code.as_ref().filter(|c| {
+            c.expires_at > now && (c.long || (c.attempts < h.max_attempts && !hardened))
+        })
+    }
+}
+
+/// When a destination's codes are short and die after `max_attempts`
+/// checks: until `fail_max` failures within `remember_secs` harden it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hardening {
+    pub max_attempts: u32,
+    pub fail_max: u32,
+    pub remember_secs: i64,
 }
 
 /// What a counter limits.
@@ -153,8 +213,10 @@ pub struct SendLimits {
     /// …and fewer than `window_max` sends younger than `window_secs`.
     pub window_secs: i64,
     pub window_max: u32,
-    /// A code checked this many times is dead (no longer live).
-    pub max_attempts: u32,
+    /// When a code is live (`DestRecord::open_code`), and when the
+    /// destination is hardened: then a new code is long, so it is written
+    /// from a read.
+    pub hardening: Hardening,
     /// A write without a read adds to the record's sends (and a wrong
     /// check to its failures) without dropping what has aged out: a record
     /// holding this many of either is written from a read instead, which
@@ -164,16 +226,17 @@ pub struct SendLimits {
 
 impl SendLimits {
     /// The store's condition for a `NewCode` write into `r` (as stored) at
-    /// `now`: no live code, the resend interval past, the window not full,
-    /// fewer than `keep` sends and failures held.
+    /// `now`: no live code, not hardened, the resend interval past, the
+    /// window not full, fewer than `keep` sends and failures held.
     pub fn admit(&self, r: &DestRecord, now: Timestamp) -> bool {
-        let live =
-            r.code.as_ref().is_some_and(|c| c.expires_at > now && c.attempts < self.max_attempts);
+        let h = &self.hardening;
+        let live = r.open_code(now, h).is_some();
+        let hardened = r.hardened(h.fail_max, now - h.remember_secs);
         let nth = self.window_max.saturating_sub(1) as usize;
         let resent = r.sends.first().is_none_or(|&t| t <= now - self.resend_secs);
         let room = r.sends.get(nth).is_none_or(|&t| t <= now - self.window_secs);
         let small = r.sends.len().max(r.fails.len()) < self.keep as usize;
-        !live && resent && room && small
+        !live && !hardened && resent && room && small
     }
 }
 
@@ -227,12 +290,15 @@ pub struct Guess {
     pub hash: [u8; 32],
     /// Stored in place of the code when the guess is right.
     pub token: LiveToken,
-    /// A code checked this many times is dead.
-    pub max_attempts: u32,
-    /// Checks are refused while `fail_max` failures are younger than
-    /// `fails_since`…
-    pub fail_max: u32,
-    pub fails_since: Timestamp,
+    /// Which codes are open to checks (`DestRecord::open_code`).
+    pub hardening: Hardening,
+    /// The caller's network (its tag) and the hour (`now / 3600`): checks
+    /// are refused once `network_max` failures from that network, or
+    /// `ceiling` from all, are counted in the hour.
+    pub network: String,
+    pub hour: i64,
+    pub network_max: u32,
+    pub ceiling: u32,
     /// The record's TTL after either write.
     pub expires_at: Timestamp,
     /// The session the check is made under, if any: it must still stand.
@@ -241,24 +307,27 @@ pub struct Guess {
 
 impl Guess {
     /// The store's condition and decision for `r` (as stored) at `now`:
-    /// `None` when the code is not live (or has no hash) or checks are
-    /// refused, else whether the guess is right.
+    /// `None` when no code is open to checks (or it has no hash) or this
+    /// network, or all, have spent the hour's failures; else whether the
+    /// guess is right.
     pub fn judge(&self, r: &DestRecord, now: Timestamp) -> Option<bool> {
-        let nth = self.fail_max.saturating_sub(1) as usize;
-        let open = r.fails.get(nth).is_none_or(|&t| t <= self.fails_since);
-        let code = r.code.as_ref().filter(|c| c.expires_at > now && c.attempts < self.max_attempts);
-        code.filter(|_| open).and_then(|c| c.hash).map(|hash| hash == self.hash)
+        let (total, mine) = r.checks.at(self.hour, &self.network);
+        let open = mine < self.network_max && total < self.ceiling;
+        let code = r.open_code(now, &self.hardening).filter(|_| open)?;
+        code.hash.map(|hash| hash == self.hash)
     }
 }
 
 /// What the store made of a `Guess`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(clippy::large_enum_variant, reason = "one per check; boxing would buy nothing")]
 pub enum GuessOutcome {
     /// The code was live and right: removed, the token stored.
     Right,
-    /// The code was live and wrong: the check counted (`attempts` now) and
-    /// the failure added to the record's failed checks.
-    Wrong { attempts: u32 },
+    /// The code was live and wrong: the check counted (`attempts` now),
+    /// the failure added to the record's failed checks and to the hour's
+    /// (`network_fails` from this network now), and whether the code is long.
+    Wrong { attempts: u32, network_fails: u32, long: bool },
     /// Nothing was written — no live code, or checks refused: the record as
     /// stored (empty at its version if expired, as `load_destination`).
     Refused(DestRecord),
