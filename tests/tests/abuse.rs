@@ -4,6 +4,11 @@
 
 mod http;
 
+use domain::address::{Channel, Destination};
+use domain::codes::record_key;
+use domain::network::client_key;
+use domain::ports::Clock as _;
+use domain::purpose::Purpose;
 use http::Server;
 use serde_json::json;
 use vericode_tests::{Backend, both_stores};
@@ -138,7 +143,138 @@ async fn a_full_send_window_leaves_the_live_code_working(b: Backend) {
     assert_eq!(s.post("/v1/sessions", login, None).await.status, 200, "the live code works");
 }
 
+/// A code that is surely wrong, of the code's own length.
+fn not(code: &str) -> String {
+    code.chars().map(|c| if c == '0' { '1' } else { '0' }).collect()
+}
+
+/// Checks `code` from `ip` against `to`'s `login` code: the status, and
+/// `attempts_left` if the check was counted.
+async fn check_from(s: &Server, ip: &str, to: &str, code: &str) -> (u16, Option<u64>) {
+    let body = json!({"channel": "email", "to": to, "purpose": "login", "code": code});
+    let reply = s.call(ip, reqwest::Method::POST, "/v1/codes/verify", &body, None).await;
+    (reply.status, reply.body["error"]["attempts_left"].as_u64())
+}
+
+/// A `login` send to `to` from `ip`, with a solved captcha.
+async fn send_from(s: &Server, ip: &str, to: &str) -> u16 {
+    let mut body = json!({"channel": "email", "to": to, "purpose": "login"});
+    body["captcha"] = s.captcha().await;
+    s.call(ip, reqwest::Method::POST, "/v1/codes", &body, None).await.status
+}
+
+/// Lockout goal: an attacker from 100 networks, with solved captchas,
+/// spends every check the limits allow for an hour against one address
+/// and purpose (sending fresh codes as the windows allow). Afterwards the
+/// owner, on a network without failed checks, asks for a code, and it
+/// works.
+async fn a_hundred_networks_cannot_lock_the_owner_out(b: Backend) {
+    let s = Server::start(b).await;
+    let owner = "owner@example.com";
+    s.register(owner, "correct horse").await;
+    let networks: Vec<String> = (1..=100).map(|i| format!("127.0.2.{i}")).collect();
+    for _ in 0..5 {
+        // A fresh code whenever the address's windows allow one.
+        assert_eq!(send_from(&s, "127.0.1.1", owner).await, 202);
+        let code = s.t.last_code(owner).unwrap();
+        for ip in &networks {
+            loop {
+                match check_from(&s, ip, owner, &not(&code)).await {
+                    (400, Some(left)) if left > 0 => {}
+                    (400, _) | (429, _) => break,
+                    other => panic!("{ip}: {other:?}"),
+                }
+            }
+        }
+        s.t.clock.advance(121);
+    }
+    // Every network spent its 8 in the hour (the store's own count).
+    let dest = Destination::parse(Channel::Email, owner, None, "to").unwrap();
+    let key = record_key(Purpose::Login, &dest, None);
+    let record = s.t.app.store.load_destination(&key, s.t.clock.now()).await.unwrap();
+    let hour = s.t.clock.now() / 3600;
+    for ip in &networks {
+        let tag = s.t.app.keys.network_tag(&client_key(ip.parse().unwrap()));
+        assert_eq!(record.checks.at(hour, &tag).1, 8, "{ip}");
+    }
+    assert_eq!(record.checks.at(hour, "").0, 800, "below the hour's ceiling of 1,000");
+    for ip in &networks[..3] {
+        let code = s.t.last_code(owner).unwrap();
+        assert_eq!(check_from(&s, ip, owner, &not(&code)).await.0, 429, "{ip}");
+    }
+    // The owner, on a clean network: a fresh code (the live one, resent) works.
+    assert_eq!(send_from(&s, "127.0.3.1", owner).await, 202);
+    let code = s.t.last_code(owner).unwrap();
+    assert_eq!(code.len(), 9, "the address is hardened: its codes are long");
+    let login = json!({"email": owner, "code": code});
+    let reply = s.call("127.0.3.1", reqwest::Method::POST, "/v1/sessions", &login, None).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
+/// Brute-force goal: an attacker with unlimited networks and solved
+/// captchas, at the highest rate the limits allow, guesses a live code
+/// for one (purpose, address) with a chance of at most 1 in 1,000 in 30
+/// days. Measured: the guesses the store evaluates in an hour from 300
+/// networks, split into those against short (6-digit) and long (9-digit)
+/// codes, and the 30-day chance worked out from them.
+async fn the_guess_rate_at_one_address_is_bounded(b: Backend) {
+    let s = Server::start(b).await;
+    let target = "target@example.com";
+    s.register(target, "correct horse").await;
+    let dest = Destination::parse(Channel::Email, target, None, "to").unwrap();
+    let key = record_key(Purpose::Login, &dest, None);
+    // The failures the store counted this hour, in all.
+    let counted = async || {
+        let now = s.t.clock.now();
+        let record = s.t.app.store.load_destination(&key, now).await.unwrap();
+        u64::from(record.checks.at(now / 3600, "").0)
+    };
+    let networks: Vec<String> =
+        (0..300).map(|i| format!("127.0.{}.{}", 10 + i / 250, 1 + i % 250)).collect();
+    let (mut short, mut long, mut next) = (0u64, 0u64, 0);
+    // An hour (29 rounds of 2 minutes: the clock's hour is one window): a
+    // fresh code whenever the address's windows allow, and checks from as
+    // many networks as it takes until the code is closed or every network
+    // is refused.
+    for _ in 0..29 {
+        if send_from(&s, "127.0.9.1", target).await == 202 {
+            let code = s.t.last_code(target).unwrap();
+            let before = counted().await;
+            let mut refused_in_a_row = 0;
+            while next < networks.len() && refused_in_a_row < 3 {
+                match check_from(&s, &networks[next], target, &not(&code)).await {
+                    (400, Some(left)) if left > 0 => refused_in_a_row = 0,
+                    (400, None) => break,
+                    (400, Some(_)) if code.len() == 6 && counted().await - before >= 5 => break,
+                    (400, Some(_)) => next += 1,
+                    (429, _) => {
+                        refused_in_a_row += 1;
+                        next += 1;
+                    }
+                    other => panic!("{other:?}"),
+                }
+                if code.len() == 6 && counted().await >= 10 {
+                    break; // hardened: the short code is closed
+                }
+            }
+            let spent = counted().await - before;
+            if code.len() == 6 { short += spent } else { long += spent }
+        }
+        s.t.clock.advance(120);
+    }
+    assert!(short <= 10, "short-code guesses before hardening: {short}");
+    assert!(long > 0 && long <= 990, "long-code guesses, under the hour's ceiling: {long}");
+    // 30 days: hardening lasts 30 days after the 10th failure, so at most
+    // two rounds of short guesses fall in any 30 days; long guesses at the
+    // measured hourly rate for 720 hours.
+    let chance = 2.0 * short as f64 / 1e6 + long as f64 * 720.0 / 1e9;
+    assert!(chance <= 1e-3, "{chance}");
+    println!("in an hour: {short} short and {long} long guesses; at most {chance:.2e} in 30 days");
+}
+
 both_stores!(
+    a_hundred_networks_cannot_lock_the_owner_out,
+    the_guess_rate_at_one_address_is_bounded,
     a_full_send_window_leaves_the_live_code_working,
     bind_sends_are_limited_per_address_across_accounts,
     bind_sends_are_capped_per_account,
