@@ -232,7 +232,7 @@ async fn failed_checks_are_limited_across_codes(b: Backend) {
             parts(&verify_code::handle(&app, request(&body, ip, None)).await)
         }
     };
-    let wrong = |code: &str| if code == "000000" { "111111" } else { "000000" }.to_string();
+    let wrong = |code: &str| code.chars().map(|c| if c == '0' { '1' } else { '0' }).collect();
     send(&t, email(to, "register")).await;
     let code = t.last_code(to).unwrap();
     for left in (0..5).rev() {
@@ -257,14 +257,45 @@ async fn failed_checks_are_limited_across_codes(b: Backend) {
     }
     let (status, body) = from("203.0.113.10", code).await;
     assert_eq!((status, body["error"]["attempts_left"].as_u64()), (400, Some(0)), "{body}");
-    // The next code has 9 digits, and a network with checks left uses it.
+    // The next code has 10 digits, and a network with checks left uses it.
     t.clock.advance(61);
     send(&t, email(to, "register")).await;
     let long = t.last_code(to).unwrap();
-    assert_eq!(long.len(), 9, "{long}");
-    let (status, body) = from("203.0.113.9", wrong(&long).repeat(2)[..9].to_string()).await;
+    assert_eq!(long.len(), 10, "{long}");
+    let (status, body) = from("203.0.113.9", wrong(&long)).await;
     assert_eq!((status, body["error"]["attempts_left"].as_u64()), (400, Some(5)), "{body}");
     assert_eq!(from("203.0.113.11", long).await.0, 200);
+}
+
+/// A step-up code belongs to the account that asked: it has 10 digits from
+/// the start and dies after its 5 checks, and however many of its codes
+/// were mistyped, the next one works (its record never hardens).
+async fn step_up_codes_are_long_and_never_closed_for_good(b: Backend) {
+    let t = app(b).await;
+    let (_, session) = t.account(Some("step@example.com"), None).await;
+    let step = json!({"channel": "email", "purpose": "verify"});
+    for round in 0..3 {
+        assert_eq!(send_as(&t, step.clone(), IP, Some(&session)).await.0, 202, "{round}");
+        let code = t.last_code("step@example.com").unwrap();
+        assert_eq!(code.len(), 10);
+        let body = |code: &str| json!({"channel": "email", "to": "step@example.com", "purpose": "verify", "code": code});
+        if round < 2 {
+            let wrong: String = code.chars().map(|c| if c == '0' { '1' } else { '0' }).collect();
+            for _ in 0..5 {
+                let ip = format!("203.0.113.{}", 20 + round);
+                let (status, _) = parts(
+                    &verify_code::handle(&t.app, request(&body(&wrong), &ip, Some(&session))).await,
+                );
+                assert_eq!(status, 400);
+            }
+        } else {
+            let (status, reply) = parts(
+                &verify_code::handle(&t.app, request(&body(&code), IP, Some(&session))).await,
+            );
+            assert_eq!(status, 200, "after 10 failures: {reply}");
+        }
+        t.clock.advance(61);
+    }
 }
 
 async fn register_login_and_reset_do_not_tell_who_has_an_account(b: Backend) {
@@ -660,6 +691,7 @@ async fn a_busy_destinations_record_stays_small(b: Backend) {
 }
 
 both_stores!(
+    step_up_codes_are_long_and_never_closed_for_good,
     email_send_then_verify,
     two_spellings_are_one_destination,
     a_resend_repeats_the_live_code,

@@ -357,14 +357,16 @@ fn guess(k: &str, hash: u8, jti: &str) -> Guess {
         hour: T0 / 3600,
         network_max: 4,
         ceiling: 6,
+        keep: 20,
         expires_at: T0 + 3600,
         session: None,
     }
 }
 
-/// A wrong guess's outcome: the code's checks and the network's failures.
-fn wrong(attempts: u32, network_fails: u32, long: bool) -> GuessOutcome {
-    GuessOutcome::Wrong { attempts, network_fails, long }
+/// A wrong guess's outcome: the code's checks, the network's failures,
+/// whether the code is long and whether it is closed to the network now.
+fn wrong(attempts: u32, network_fails: u32, long: bool, closed: bool) -> GuessOutcome {
+    GuessOutcome::Wrong { attempts, network_fails, long, closed }
 }
 
 /// The store decides a guess: a wrong one is counted, a right one swaps the
@@ -384,7 +386,7 @@ async fn a_guess_is_decided_by_the_store(b: Backend) {
     // record(): code hash [4; 32], 2 checks so far, one failure at T0 - 5.
     store.save_destination(&record(&k, 1), 0).await.unwrap();
     let outcome = store.guess_code(&guess(&k, 5, "a"), T0).await.unwrap();
-    assert_eq!(outcome, wrong(3, 1, false));
+    assert_eq!(outcome, wrong(3, 1, false, false));
     let counted = load().await;
     assert_eq!((counted.version, counted.fails.clone()), (2, vec![T0, T0 - 5]));
     assert_eq!(counted.checks.at(T0 / 3600, "n1"), (1, 1));
@@ -439,12 +441,16 @@ async fn a_long_code_is_bounded_per_network_and_hour(b: Backend) {
     let from = |network: &str, hash| Guess { network: network.into(), ..guess(&k, hash, "g") };
     for n in 1..=4 {
         let outcome = store.guess_code(&from("n1", 5), T0).await.unwrap();
-        assert_eq!(outcome, wrong(7 + n, n, true));
+        assert_eq!(outcome, wrong(7 + n, n, true, n == 4));
     }
     let refused = store.guess_code(&from("n1", 4), T0).await.unwrap();
     assert!(matches!(refused, GuessOutcome::Refused(_)), "n1 spent its hour: {refused:?}");
-    assert_eq!(store.guess_code(&from("n2", 5), T0).await.unwrap(), wrong(12, 1, true));
-    assert_eq!(store.guess_code(&from("n2", 5), T0).await.unwrap(), wrong(13, 2, true));
+    assert_eq!(store.guess_code(&from("n2", 5), T0).await.unwrap(), wrong(12, 1, true, false));
+    assert_eq!(
+        store.guess_code(&from("n2", 5), T0).await.unwrap(),
+        wrong(13, 2, true, true),
+        "the hour's ceiling"
+    );
     // 6 in the hour from all networks: the ceiling refuses a fresh one too.
     let refused = store.guess_code(&from("n3", 4), T0).await.unwrap();
     let GuessOutcome::Refused(r) = refused else { panic!("the ceiling: {refused:?}") };
@@ -547,7 +553,7 @@ async fn writes_under_a_session_need_it_to_stand(b: Backend) {
             let outcome = store.guess_code(&g, T0).await.unwrap();
             let want = match (stands, right) {
                 (false, _) => GuessOutcome::SessionRefused,
-                (true, false) => wrong(3, 1, false),
+                (true, false) => wrong(3, 1, false, false),
                 (true, true) => GuessOutcome::Right,
             };
             assert_eq!(outcome, want, "{session:?}");

@@ -323,7 +323,7 @@ export interface components {
         /** @enum {string} */
         Purpose: "register" | "login" | "reset_password" | "bind" | "verify" | "confirm";
         CountryCode: number;
-        /** @description The one-time code (CODE_LENGTH digits; CODE_LENGTH_HARDENED for `bind` and `verify` codes and those of an address under attack). */
+        /** @description The one-time code (CODE_LENGTH digits, 6; CODE_LENGTH_HARDENED, 10, for `bind` and `verify` codes and those of an address under attack). */
         Code: string;
         /** @description A verification token of purpose `verify` (a code sent to one of the account's own bound addresses, checked); single-use, used up by the change it allows. */
         StepUpToken: string;

@@ -269,7 +269,7 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         const DAY: i64 = 86_400;
         let env = Env(get);
-        Ok(Config {
+        let config = Config {
             app_name: env.get("APP_NAME").unwrap_or_else(|| "Vericode".into()),
             jwt_signing_key: env.key("JWT_SIGNING_KEY", secrets)?,
             jwt_previous_public_keys: env.previous_public_keys()?,
@@ -288,8 +288,8 @@ impl Config {
             verify_fail_window_secs: env.num("VERIFY_FAIL_WINDOW_SECS", 30 * DAY, 1, 90 * DAY)?,
             verify_fail_max: env.count("VERIFY_FAIL_MAX", 10, 1, 1000)?,
             verify_network_fail_max: env.count("VERIFY_NETWORK_FAIL_MAX", 8, 1, 1000)?,
-            verify_fail_ceiling: env.count("VERIFY_FAIL_CEILING", 1000, 1, 100_000)?,
-            code_length_hardened: env.count("CODE_LENGTH_HARDENED", 9, 4, 12)?,
+            verify_fail_ceiling: env.count("VERIFY_FAIL_CEILING", 3000, 1, 100_000)?,
+            code_length_hardened: env.count("CODE_LENGTH_HARDENED", 10, 5, 12)?,
             sms_allowed_country_codes: env.sms_countries()?,
             sms_daily_max: env.count("SMS_DAILY_MAX", 10_000, 0, 10_000_000)?,
             sms_country_daily_max: env.count("SMS_COUNTRY_DAILY_MAX", 1000, 0, 10_000_000)?,
@@ -300,7 +300,12 @@ impl Config {
             webotp_domain: env.webotp_domain()?,
             delivery_max_attempts: env.count("DELIVERY_MAX_ATTEMPTS", 5, 1, 10)?,
             delivery_lease_secs: env.num("DELIVERY_LEASE_SECS", 30, 1, 900)?,
-        })
+        };
+        if config.code_length_hardened <= config.code_length {
+            let reason = "must be longer than CODE_LENGTH".to_string();
+            return Err(ConfigError::Invalid { name: "CODE_LENGTH_HARDENED", reason });
+        }
+        Ok(config)
     }
 }
 

@@ -271,7 +271,8 @@ impl CodeStore for MemoryStore {
                 r.fails.insert(0, now);
                 r.checks.count(g.hour, &g.network);
                 let network_fails = r.checks.at(g.hour, &g.network).1;
-                GuessOutcome::Wrong { attempts, network_fails, long }
+                let closed = g.open_code(&r, now).is_none();
+                GuessOutcome::Wrong { attempts, network_fails, long, closed }
             }
             (false, None) => return Err(StoreError::Corrupt("judged a missing code".into())),
         };

@@ -7,7 +7,7 @@
 //! after it (a wrong guess under a session: two).
 
 use super::calls::{build, cancellation_reasons, conditional_update};
-use super::codec::{Item, b, checks_of, checks_total, dest_record_at, get_n, get_s, list, n, s};
+use super::codec::{Item, b, checks_of, checks_total, dest_record_at, get_s, list, n, s};
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
@@ -70,8 +70,9 @@ fn wrong(g: &Guess, now: Timestamp) -> Write {
 /// from this network and `ceiling` from all in the hour.
 fn open_to_checks(g: &Guess) -> String {
     let nth = g.hardening.fail_max.saturating_sub(1);
+    let last = g.keep.saturating_sub(1);
     format!(
-        "code_expires_at > :now \
+        "code_expires_at > :now AND attribute_not_exists(fails[{last}]) \
          AND (code_long = :yes OR (code_attempts < :max \
               AND (attribute_not_exists(fails[{nth}]) OR fails[{nth}] <= :since))) \
          AND (attribute_not_exists(#total) OR #total < :ceiling) \
@@ -111,16 +112,16 @@ fn holds_token(item: Option<&Item>, g: &Guess) -> bool {
 }
 
 /// A wrong guess as the record holds it after its update: the code's
-/// checks, this network's failures in the hour, whether the code is long.
-fn wrong_outcome(g: &Guess, item: &Item) -> Result<GuessOutcome, StoreError> {
-    let count = |name: &str| match item.get(name) {
-        Some(_) => get_n(item, name).map(|v| v as u32),
-        None => Ok(0),
-    };
+/// checks, this network's failures in the hour, whether the code is long
+/// and whether it is closed to this network now.
+fn wrong_outcome(g: &Guess, item: &Item, now: Timestamp) -> Result<GuessOutcome, StoreError> {
+    let r = dest_record_at(&g.key, Some(item), now)?;
+    let code = r.code.as_ref();
     Ok(GuessOutcome::Wrong {
-        attempts: count("code_attempts")?,
-        network_fails: count(&checks_of(g.hour, &g.network))?,
-        long: item.get("code_long").is_some_and(|v| v.as_bool().is_ok_and(|b| *b)),
+        attempts: code.map_or(0, |c| c.attempts),
+        network_fails: r.checks.at(g.hour, &g.network).1,
+        long: code.is_some_and(|c| c.long),
+        closed: g.open_code(&r, now).is_none(),
     })
 }
 
@@ -178,7 +179,7 @@ impl DynamoStore {
             Err(e) => {
                 if let Ok(Ok(item)) = &wrong_sent {
                     // Counted as wrong: the right update's condition could not hold.
-                    return wrong_outcome(g, item);
+                    return wrong_outcome(g, item, now);
                 }
                 return self.right_again(g, now, e).await;
             }
@@ -202,7 +203,7 @@ impl DynamoStore {
             Err(_) => self.update_record(g, wrong(g, now)).await?,
         };
         Ok(match sent {
-            Ok(item) => wrong_outcome(g, &item)?,
+            Ok(item) => wrong_outcome(g, &item, now)?,
             Err(old) => GuessOutcome::Refused(dest_record_at(&g.key, old.as_ref(), now)?),
         })
     }

@@ -84,7 +84,8 @@ pub async fn verify(
     let (key, session) =
         (&record_key(req.purpose, &dest, account), session.map(Session::condition));
     let (session, network) = (session.as_ref(), &network_tag(s, client_ip));
-    let (jti, now) = retry::run(|| guess_once(s, key, guess, network, session))
+    let purpose = req.purpose;
+    let (jti, now) = retry::run(|| guess_once(s, purpose, key, guess, network, session))
         .await?
         .ok_or(CheckError::Busy)?;
     tracing::info!(purpose = req.purpose.as_str(), to = %dest, passed = true, "code checked");
@@ -134,6 +135,7 @@ fn attempts_left(cfg: &Config, attempts: u32, long: bool, network_fails: u32) ->
 /// or its code was stored without a hash: then it is checked by reading.
 async fn guess_once(
     s: &Services,
+    purpose: Purpose,
     key: &str,
     guess: &str,
     network: &str,
@@ -144,11 +146,12 @@ async fn guess_once(
         key: key.to_string(),
         hash: s.keys.code_hash(key, guess),
         token: LiveToken { jti: s.new_id()?, expires_at: now + VERIFICATION_TOKEN_TTL },
-        hardening: policy::hardening(cfg),
+        hardening: policy::hardening(cfg, purpose),
         network: network.to_string(),
         hour: now.div_euclid(HOUR),
         network_max: cfg.verify_network_fail_max,
         ceiling: cfg.verify_fail_ceiling,
+        keep: policy::limits(cfg, purpose).keep,
         expires_at: now + longest(cfg),
         session: session.cloned(),
     };
@@ -156,19 +159,23 @@ async fn guess_once(
         GuessOutcome::Right => return Ok(Attempt::Done((g.token.jti, now))),
         GuessOutcome::SessionRefused => return Err(CheckError::Unauthorized),
         GuessOutcome::Busy => return Ok(Attempt::Retry),
-        GuessOutcome::Wrong { attempts, network_fails, long } => {
-            let attempts_left = Some(attempts_left(cfg, attempts, long, network_fails));
+        GuessOutcome::Wrong { attempts, network_fails, long, closed } => {
+            let left = if closed { 0 } else { attempts_left(cfg, attempts, long, network_fails) };
+            let attempts_left = Some(left);
             return Err(CheckError::CodeInvalid { attempts_left });
         }
         GuessOutcome::Refused(stored) => stored,
     };
     let record = fresh(&stored, now, cfg);
-    if let Some(refused) = refusal(&record, now, cfg, network) {
+    if let Some(refused) = refusal(&record, now, cfg, purpose, network) {
         return Err(refused);
     }
     match &record.code {
-        Some(c) if c.hash.is_some() => Ok(Attempt::Retry),
-        _ => check_by_reading(s, key, guess, network).await,
+        // Open to checks, yet refused: another write came between, unless
+        // the record holds as many failures as a blind write may add to:
+        // then the check is made from a read, which trims them.
+        Some(c) if c.hash.is_some() && stored.fails.len() < g.keep as usize => Ok(Attempt::Retry),
+        _ => check_by_reading(s, purpose, key, guess, network).await,
     }
 }
 
@@ -177,10 +184,16 @@ async fn guess_once(
 /// up or whose destination is hardened (an unexpired one still says so:
 /// `0`) — or the network, or all networks, spent the hour's failures
 /// (`429`). Both ways of checking decide by this.
-fn refusal(record: &DestRecord, now: Timestamp, cfg: &Config, network: &str) -> Option<CheckError> {
+fn refusal(
+    record: &DestRecord,
+    now: Timestamp,
+    cfg: &Config,
+    purpose: Purpose,
+    network: &str,
+) -> Option<CheckError> {
     match &record.code {
         None => return Some(CheckError::CodeInvalid { attempts_left: None }),
-        Some(_) if record.open_code(now, &policy::hardening(cfg)).is_none() => {
+        Some(_) if record.open_code(now, &policy::hardening(cfg, purpose)).is_none() => {
             return Some(CheckError::CodeInvalid { attempts_left: Some(0) });
         }
         Some(_) => {}
@@ -197,12 +210,13 @@ const HOUR: i64 = 3600;
 /// The check of a code stored without its hash: read, compare, write.
 async fn check_by_reading(
     s: &Services,
+    purpose: Purpose,
     key: &str,
     guess: &str,
     network: &str,
 ) -> Result<Attempt<(String, Timestamp)>, CheckError> {
     let Attempt::Done(Redemption { mut record, expected_version }) =
-        check_code(s, key, guess, network).await?
+        check_code(s, purpose, key, guess, network).await?
     else {
         return Ok(Attempt::Retry);
     };
@@ -255,7 +269,9 @@ pub async fn redeem_for(
         }
         Proof::Code(code) => {
             let (guess, network) = (well_formed(s, code)?, &network_tag(s, client_ip));
-            retry::run(|| check_code(s, &key, guess, network)).await?.ok_or(CheckError::Busy)
+            retry::run(|| check_code(s, purpose, &key, guess, network))
+                .await?
+                .ok_or(CheckError::Busy)
         }
     }
 }
@@ -400,6 +416,7 @@ async fn redeem_token(
 /// one out, and a double-submitted form is not an attack.
 async fn check_code(
     s: &Services,
+    purpose: Purpose,
     key: &str,
     guess: &str,
     network: &str,
@@ -408,7 +425,7 @@ async fn check_code(
     let now = s.clock.now();
     let old = s.store.load_destination(key, now).await?;
     let mut record = fresh(&old, now, cfg);
-    if let Some(refused) = refusal(&record, now, cfg, network) {
+    if let Some(refused) = refusal(&record, now, cfg, purpose, network) {
         return Err(refused);
     }
     let Some(code) = record.code.as_mut() else {
@@ -431,7 +448,10 @@ async fn check_code(
     let hour = now.div_euclid(HOUR);
     record.checks.count(hour, network);
     let network_fails = record.checks.at(hour, network).1;
-    let attempts_left = Some(attempts_left(cfg, attempts, long, network_fails));
+    // Closed by this failure (spent, hardened, or the hour's limit reached): 0.
+    let closed = refusal(&record, now, cfg, purpose, network).is_some();
+    let left = if closed { 0 } else { attempts_left(cfg, attempts, long, network_fails) };
+    let attempts_left = Some(left);
     record.expires_at = horizon(&record, now, cfg);
     match s.store.save_destination(&record, old.version).await? {
         SaveOutcome::Committed => Err(CheckError::CodeInvalid { attempts_left }),

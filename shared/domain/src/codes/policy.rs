@@ -37,12 +37,12 @@ pub fn owner_decides(purpose: Purpose) -> bool {
 
 /// The destination's limits, as the store checks them in a send that does
 /// not read the record first.
-pub fn limits(cfg: &Config) -> SendLimits {
+pub fn limits(cfg: &Config, purpose: Purpose) -> SendLimits {
     SendLimits {
         resend_secs: cfg.code_resend_interval_secs,
         window_secs: cfg.code_window_secs,
         window_max: cfg.code_window_max,
-        hardening: hardening(cfg),
+        hardening: hardening(cfg, purpose),
         // After a write from a read, a record holds at most `code_window_max`
         // sends and `verify_fail_max` failures: room for as many again.
         keep: 2 * cfg.code_window_max.max(cfg.verify_fail_max),
@@ -50,13 +50,23 @@ pub fn limits(cfg: &Config) -> SendLimits {
 }
 
 /// When codes are short and die after their checks (`DestRecord::open_code`).
-pub fn hardening(cfg: &Config) -> Hardening {
+/// The codes that belong to the account asking (`bind`, `verify`) are
+/// long from the start and die after their checks: their records never
+/// harden (no record holds this many failures: `fresh` keeps
+/// `verify_fail_max`).
+pub fn hardening(cfg: &Config, purpose: Purpose) -> Hardening {
     Hardening {
         max_attempts: cfg.code_max_attempts,
-        fail_max: cfg.verify_fail_max,
+        fail_max: match purpose.needs_login() {
+            true => NEVER_HARDENS,
+            false => cfg.verify_fail_max,
+        },
         remember_secs: cfg.verify_fail_window_secs,
     }
 }
+
+/// A failure count no record reaches.
+const NEVER_HARDENS: u32 = 1000;
 
 /// How many digits a new code has: the hardened length once the
 /// destination is hardened, and always for the codes that belong to the

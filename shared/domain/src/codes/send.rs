@@ -312,7 +312,7 @@ async fn send_new(s: &Services, t: &Target, locale: MessageLocale) -> Result<Com
         attempts: 0,
         long: false,
     };
-    let (limits, expires_at) = (policy::limits(cfg), now + longest(cfg));
+    let (limits, expires_at) = (policy::limits(cfg, t.purpose), now + longest(cfg));
     let write = RecordWrite::NewCode { key: &t.key, code: &code, limits, expires_at };
     commit(s, t, write, (plain, code.expires_at), locale, now).await
 }
@@ -385,7 +385,7 @@ fn place_code(
     now: Timestamp,
 ) -> Result<String, SendError> {
     let (cfg, key) = (&s.config, t.key.as_str());
-    let hardening = policy::hardening(cfg);
+    let hardening = policy::hardening(cfg, t.purpose);
     let live = old
         .open_code(now, &hardening)
         .and_then(|c| s.keys.open_code(key, &c.sealed).map(|plain| (plain, c.attempts, c.long)));

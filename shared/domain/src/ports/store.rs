@@ -299,6 +299,9 @@ pub struct Guess {
     pub hour: i64,
     pub network_max: u32,
     pub ceiling: u32,
+    /// A record holding this many failures takes no blind check (the check
+    /// is made from a read, which trims them), so it never grows unbounded.
+    pub keep: u32,
     /// The record's TTL after either write.
     pub expires_at: Timestamp,
     /// The session the check is made under, if any: it must still stand.
@@ -311,10 +314,18 @@ impl Guess {
     /// network, or all, have spent the hour's failures; else whether the
     /// guess is right.
     pub fn judge(&self, r: &DestRecord, now: Timestamp) -> Option<bool> {
+        let small = r.fails.len() < self.keep as usize;
+        let code = self.open_code(r, now).filter(|_| small)?;
+        code.hash.map(|hash| hash == self.hash)
+    }
+
+    /// The code, if it takes a check from this network now: open
+    /// (`DestRecord::open_code`), and neither the network's nor the hour's
+    /// failures spent.
+    pub fn open_code<'r>(&self, r: &'r DestRecord, now: Timestamp) -> Option<&'r LiveCode> {
         let (total, mine) = r.checks.at(self.hour, &self.network);
         let open = mine < self.network_max && total < self.ceiling;
-        let code = r.open_code(now, &self.hardening).filter(|_| open)?;
-        code.hash.map(|hash| hash == self.hash)
+        r.open_code(now, &self.hardening).filter(|_| open)
     }
 }
 
@@ -326,8 +337,10 @@ pub enum GuessOutcome {
     Right,
     /// The code was live and wrong: the check counted (`attempts` now),
     /// the failure added to the record's failed checks and to the hour's
-    /// (`network_fails` from this network now), and whether the code is long.
-    Wrong { attempts: u32, network_fails: u32, long: bool },
+    /// (`network_fails` from this network now); whether the code is long,
+    /// and whether it is now closed to this network (`Guess::judge` finds
+    /// nothing to decide: spent, hardened, or a limit of the hour reached).
+    Wrong { attempts: u32, network_fails: u32, long: bool, closed: bool },
     /// Nothing was written — no live code, or checks refused: the record as
     /// stored (empty at its version if expired, as `load_destination`).
     Refused(DestRecord),
