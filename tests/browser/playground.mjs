@@ -71,7 +71,7 @@ async function flows(lang, n) {
     await page.waitForFunction((p) => [...document.querySelectorAll("#outbox .outbox-item")]
       .some((m) => m.textContent.includes(" · " + p + " · ")), purpose);
     const code = (await page.textContent("#outbox .code")).trim();
-    if (!/^(\d{6}|\d{9})$/.test(code)) fail(`${lang}: no ${purpose} code in the outbox: ${code}`);
+    if (!/^(\d{6}|\d{10})$/.test(code)) fail(`${lang}: no ${purpose} code in the outbox: ${code}`);
     if ((await page.inputValue("#code")) !== code) fail(`${lang}: the code was not filled in`);
   };
   const verify = () => act("#verify-code", "POST /v1/codes/verify → 200");
