@@ -246,6 +246,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn calling_codes_without_metadata_match_it() {
+        for region in REGIONS {
+            let number = format!("+{}5550100", region.code);
+            assert_eq!(crate::address::calling_code(&number), Some(region.code), "{}", region.id);
+        }
+        assert_eq!(crate::address::calling_code("8613800138000"), None);
+        assert_eq!(crate::address::calling_code("+"), None);
+    }
+
+    #[test]
     fn every_pattern_compiles() {
         for (i, r) in REGIONS.iter().enumerate() {
             let (_, c) = region(i).unwrap();

@@ -3,7 +3,7 @@
 
 use super::contents::{Contents, Kind};
 use super::notice::Notice;
-use crate::address::{Channel, Destination};
+use crate::address::{Channel, calling_code};
 use crate::codes::{self, policy};
 use crate::config::Config;
 use crate::crypto::Keys;
@@ -197,10 +197,10 @@ async fn admit_notice(
         limit: NOTICES_PER_ADDRESS_HOUR,
         expires_at: (hour + 1) * 3600,
     };
-    let country = match (n.channel, Destination::parse(n.channel, &n.to, None, "to")) {
-        (Channel::Sms, Ok(Destination::Phone(p))) => Some(p.country_code()),
-        // A stored number that no longer parses has no country to allow.
-        (Channel::Sms, _) => return Ok(None),
+    let country = match (n.channel, calling_code(&n.to)) {
+        (Channel::Sms, Some(cc)) => Some(cc),
+        // A stored number without a country code has no country to allow.
+        (Channel::Sms, None) => return Ok(None),
         (Channel::Email, _) => None,
     };
     let allowed = d.config.sms_allowed_country_codes.as_ref();
