@@ -461,7 +461,7 @@ fn outgoing(
     };
     // Kept a day past the code, for operators to see what became of it.
     let expires_at = code_expires_at + MESSAGE_KEPT_SECS;
-    contents.seal(&s.keys, s.new_id()?, now, expires_at, &*s.random)
+    crate::outbox::seal(&contents, &s.keys, s.new_id()?, now, expires_at, &*s.random)
 }
 
 /// How long a message outlives its code.

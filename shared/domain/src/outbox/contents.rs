@@ -66,7 +66,7 @@ const PAD: usize = 512;
 
 /// Seals what a message holds (a code's contents or a notice) into a new
 /// outgoing message, padded so every kind looks alike.
-pub(super) fn seal(
+pub fn seal(
     what: &impl Serialize,
     keys: &Keys,
     id: String,
@@ -85,18 +85,6 @@ impl Contents {
     /// `email:…`/`sms:…`: the key suppression uses.
     pub fn address_key(&self) -> String {
         format!("{}:{}", self.channel.as_str(), self.to)
-    }
-
-    /// Seals the contents into a new outgoing message.
-    pub fn seal(
-        &self,
-        keys: &Keys,
-        id: String,
-        now: Timestamp,
-        expires_at: Timestamp,
-        random: &dyn Random,
-    ) -> Result<OutgoingMessage, Fault> {
-        seal(self, keys, id, now, expires_at, random)
     }
 
     /// The contents of a stored message, or `None` if they cannot be opened.

@@ -145,7 +145,7 @@ async fn send_notice(
     now: Timestamp,
     taken: &mut Vec<Counter>,
 ) -> Result<DeliveryResult, DeliverError> {
-    if now >= n.expires_at {
+    if now >= m.expires_at {
         tracing::warn!(message_id = %m.id, "a notice expired before it went out");
         d.store.fail_message(&m.id, None, &[]).await?;
         return Ok(DeliveryResult::Failed);

@@ -18,7 +18,7 @@ mod deliver;
 mod notice;
 mod relay;
 
-pub use contents::{Contents, Kind};
+pub use contents::{Contents, Kind, seal};
 pub use deliver::{DeliverError, Delivered, Deliverer, deliver};
 pub use notice::{AccountChange, Notice, notices, relay as relay_notices};
 pub use relay::InlineRelay;

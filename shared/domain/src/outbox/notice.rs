@@ -47,10 +47,6 @@ impl AccountChange {
     }
 }
 
-fn yes() -> bool {
-    true
-}
-
 /// A notice as sealed in its outgoing message. It has no code, which is
 /// how an opened message tells a notice from a code's message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,10 +66,7 @@ pub struct Notice {
     /// Whether the address told still leads to the account after the
     /// change (not for a replaced address, nor after a deletion): only then
     /// can a reset from it take the account back.
-    #[serde(default = "yes")]
     pub kept: bool,
-    /// After this the notice is not sent.
-    pub expires_at: Timestamp,
 }
 
 impl Notice {
@@ -134,7 +127,6 @@ pub fn notices(
                 address: address.clone(),
                 at: now,
                 network: client_ip.map(crate::network::masked),
-                expires_at: now + NOTICE_SECS,
             };
             super::contents::seal(&notice, &s.keys, s.new_id()?, now, now + NOTICE_SECS, &*s.random)
         })
