@@ -70,6 +70,7 @@ fn write_name(w: &AccountWrite) -> String {
         AccountWrite::DeleteAccount { .. } => "DeleteAccount",
         AccountWrite::Session(_) => "Session",
         AccountWrite::PutMessage(_) => "PutMessage",
+        AccountWrite::Converted(_) => "Converted",
     };
     format!("apply/{kind}")
 }
@@ -99,32 +100,33 @@ impl CodeStore for Recording {
     }
     async fn commit_send(
         &self,
-        captcha: Option<(&str, &[u8; 32])>,
-        record: RecordWrite<'_>,
-        session: Option<&SessionCheck>,
-        counters: &[Counter],
-        message: &OutgoingMessage,
+        send: &SendWrite<'_>,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError> {
         self.note(one("commit_send/message"));
-        if session.is_some() {
+        if send.session.is_some() {
             self.note(one("commit_send/session"));
         }
-        if let RecordWrite::NewCode { .. } = record {
+        if let RecordWrite::NewCode { .. } = send.record {
             self.note(one("commit_send/new_code"));
         }
-        if captcha.is_some() {
+        if send.captcha.is_some() {
             self.note(one("commit_send/captcha"));
         }
-        if !counters.is_empty() {
+        if !send.counters.is_empty() {
             self.note(one("commit_send/counter"));
         }
-        let commit = self.inner.commit_send(captcha, record, session, counters, message, now);
-        self.run(one("commit_send"), commit).await
+        if send.guard.is_some() {
+            self.note(one("commit_send/guard"));
+        }
+        self.run(one("commit_send"), self.inner.commit_send(send, now)).await
     }
     async fn guess_code(&self, guess: &Guess, now: Timestamp) -> Result<GuessOutcome, StoreError> {
         if guess.session.is_some() {
             self.note(one("guess_code/session"));
+        }
+        if guess.converts.is_some() {
+            self.note(one("guess_code/converts"));
         }
         self.run(one("guess_code"), self.inner.guess_code(guess, now)).await
     }
@@ -258,5 +260,33 @@ impl OutboxStore for Recording {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         self.run(one("suppress"), self.inner.suppress(address, reason, now)).await
+    }
+}
+
+#[async_trait]
+impl GuardStore for Recording {
+    async fn guard_tallies(
+        &self,
+        keys: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<GuardTally>, StoreError> {
+        self.run(one("guard_tallies"), self.inner.guard_tallies(keys, now)).await
+    }
+    async fn guard_block(
+        &self,
+        keys: &[String],
+        listed: &ListedBlock,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.run(one("guard_block"), self.inner.guard_block(keys, listed, now)).await
+    }
+    async fn guard_unblock(&self, keys: &[String], name: &str) -> Result<(), StoreError> {
+        self.run(one("guard_unblock"), self.inner.guard_unblock(keys, name)).await
+    }
+    async fn guard_blocks(&self, now: Timestamp) -> Result<Vec<ListedBlock>, StoreError> {
+        self.run(one("guard_blocks"), self.inner.guard_blocks(now)).await
+    }
+    async fn guard_trim(&self, key: &str, hours: &[i64]) -> Result<(), StoreError> {
+        self.run(one("guard_trim"), self.inner.guard_trim(key, hours)).await
     }
 }

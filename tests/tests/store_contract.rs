@@ -70,6 +70,20 @@ fn unique_email() -> String {
     format!("{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
+/// A send's transaction without the SMS guard (`CodeStore::commit_send`).
+async fn commit(
+    store: &dyn Store,
+    captcha: Option<(&str, &[u8; 32])>,
+    record: RecordWrite<'_>,
+    session: Option<&SessionCheck>,
+    counters: &[Counter],
+    message: &OutgoingMessage,
+    now: Timestamp,
+) -> Result<SendOutcome, StoreError> {
+    let send = SendWrite { captcha, record, session, counters, guard: None, message };
+    store.commit_send(&send, now).await
+}
+
 async fn a_captcha_is_taken_once(b: Backend) {
     let (store, _) = store(b).await;
     let c = captcha(T0 + 180);
@@ -156,17 +170,17 @@ async fn a_send_commits_captcha_record_and_counters_together(b: Backend) {
     let (c, k) = (captcha(T0 + 180), key());
     store.put_captcha(&c).await.unwrap();
     let ip = counter(LimitKind::Ip, 2);
-    let outcome = store
-        .commit_send(
-            Some((&c.id, &c.answer_hash)),
-            replace(&record(&k, 1), 0),
-            None,
-            std::slice::from_ref(&ip),
-            &message(),
-            T0,
-        )
-        .await
-        .unwrap();
+    let outcome = commit(
+        &*store,
+        Some((&c.id, &c.answer_hash)),
+        replace(&record(&k, 1), 0),
+        None,
+        std::slice::from_ref(&ip),
+        &message(),
+        T0,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome, SendOutcome::Committed);
     assert_eq!(store.take_captcha(&c.id, T0).await.unwrap(), None, "the captcha is used up");
     assert_eq!(store.load_destination(&k, T0).await.unwrap(), record(&k, 1));
@@ -192,16 +206,16 @@ async fn a_refused_send_writes_nothing(b: Backend) {
         let (store, k, counters, refused) =
             (store.clone(), k.clone(), counters.clone(), refused.clone());
         async move {
-            store
-                .commit_send(
-                    captcha,
-                    replace(&record(&k, 1), version),
-                    None,
-                    &counters,
-                    &refused,
-                    T0,
-                )
-                .await
+            commit(
+                &*store,
+                captcha,
+                replace(&record(&k, 1), version),
+                None,
+                &counters,
+                &refused,
+                T0,
+            )
+            .await
         }
     };
     assert_eq!(send(wrong, 0).await.unwrap(), SendOutcome::CaptchaRejected);
@@ -225,9 +239,8 @@ async fn a_refused_send_writes_nothing(b: Backend) {
     let old = captcha(T0);
     store.put_captcha(&old).await.unwrap();
     let (r, m) = (record(&k, 1), message());
-    let outcome = store
-        .commit_send(Some((&old.id, &old.answer_hash)), replace(&r, 0), None, &[], &m, T0)
-        .await;
+    let outcome =
+        commit(&*store, Some((&old.id, &old.answer_hash)), replace(&r, 0), None, &[], &m, T0).await;
     assert_eq!(outcome.unwrap(), SendOutcome::CaptchaRejected);
 }
 
@@ -238,7 +251,7 @@ async fn concurrent_sends_have_one_winner(b: Backend) {
         .map(|_| {
             let (store, k) = (store.clone(), k.clone());
             tokio::spawn(async move {
-                store.commit_send(None, replace(&record(&k, 1), 0), None, &[], &message(), T0).await
+                commit(&*store, None, replace(&record(&k, 1), 0), None, &[], &message(), T0).await
             })
         })
         .collect();
@@ -288,7 +301,7 @@ async fn a_new_code_goes_in_on_the_records_conditions(b: Backend) {
                 limits: LIMITS,
                 expires_at: now + 3600,
             };
-            store.commit_send(None, write, None, &[], &m, now).await.unwrap()
+            commit(&*store, None, write, None, &[], &m, now).await.unwrap()
         }
     };
     assert_eq!(send(live(1, T0 + 600), T0, message()).await, SendOutcome::Committed);
@@ -360,6 +373,7 @@ fn guess(k: &str, hash: u8, jti: &str) -> Guess {
         keep: 20,
         expires_at: T0 + 3600,
         session: None,
+        converts: None,
     }
 }
 
@@ -473,13 +487,13 @@ async fn a_hardened_destination_takes_no_blind_code(b: Backend) {
     let limits = SendLimits { keep: 4, ..LIMITS };
     let code = live(5, T0 + 600);
     let write = RecordWrite::NewCode { key: &k, code: &code, limits, expires_at: T0 + 3600 };
-    let sent = store.commit_send(None, write, None, &[], &message(), T0).await.unwrap();
+    let sent = commit(&*store, None, write, None, &[], &message(), T0).await.unwrap();
     assert!(matches!(sent, SendOutcome::Occupied(_)), "{sent:?}");
     // Once the failures are older than the window, it does.
     let later = T0 + 3600;
     let code = live(5, later + 600);
     let write = RecordWrite::NewCode { key: &k, code: &code, limits, expires_at: later + 3600 };
-    let sent = store.commit_send(None, write, None, &[], &message(), later).await.unwrap();
+    let sent = commit(&*store, None, write, None, &[], &message(), later).await.unwrap();
     assert_eq!(sent, SendOutcome::Committed);
 }
 
@@ -538,7 +552,7 @@ async fn writes_under_a_session_need_it_to_stand(b: Backend) {
     for (session, stands) in cases {
         let k = key();
         let (r, m) = (record(&k, 1), message());
-        let sent = store.commit_send(None, replace(&r, 0), Some(&session), &[], &m, T0).await;
+        let sent = commit(&*store, None, replace(&r, 0), Some(&session), &[], &m, T0).await;
         let want = if stands { SendOutcome::Committed } else { SendOutcome::SessionRefused };
         assert_eq!(sent.unwrap(), want, "{session:?}");
         let stored = store.load_destination(&k, T0).await.unwrap();
@@ -565,7 +579,7 @@ async fn writes_under_a_session_need_it_to_stand(b: Backend) {
     let k = key();
     let (r, m) = (record(&k, 1), message());
     let gone = check("gone", 2);
-    let sent = store.commit_send(None, replace(&r, 0), Some(&gone), &[], &m, T0 + 60).await;
+    let sent = commit(&*store, None, replace(&r, 0), Some(&gone), &[], &m, T0 + 60).await;
     assert_eq!(sent.unwrap(), SendOutcome::Committed);
 }
 
@@ -799,7 +813,7 @@ async fn a_message_is_claimed_leased_and_settled(b: Backend) {
     let (store, _) = store(b).await;
     let m = message();
     let sent =
-        store.commit_send(None, replace(&record(&key(), 1), 0), None, &[], &m, T0).await.unwrap();
+        commit(&*store, None, replace(&record(&key(), 1), 0), None, &[], &m, T0).await.unwrap();
     assert_eq!(sent, SendOutcome::Committed);
     let Claim::Claimed(first) = store.claim_message(&m.id, T0, T0 + 30).await.unwrap() else {
         panic!("a pending message is claimed")
@@ -826,7 +840,7 @@ async fn a_message_is_claimed_leased_and_settled(b: Backend) {
     // Unknown and expired messages are settled: there is nothing to send.
     assert_eq!(store.claim_message("unknown", T0, T0 + 30).await.unwrap(), Claim::Settled);
     let old = message();
-    store.commit_send(None, replace(&record(&key(), 1), 0), None, &[], &old, T0).await.unwrap();
+    commit(&*store, None, replace(&record(&key(), 1), 0), None, &[], &old, T0).await.unwrap();
     let late = store.claim_message(&old.id, old.expires_at, old.expires_at + 30).await.unwrap();
     assert_eq!(late, Claim::Settled);
 }
@@ -834,7 +848,7 @@ async fn a_message_is_claimed_leased_and_settled(b: Backend) {
 async fn concurrent_message_claims_have_one_winner(b: Backend) {
     let (store, _) = store(b).await;
     let m = message();
-    store.commit_send(None, replace(&record(&key(), 1), 0), None, &[], &m, T0).await.unwrap();
+    commit(&*store, None, replace(&record(&key(), 1), 0), None, &[], &m, T0).await.unwrap();
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let (store, id) = (store.clone(), m.id.clone());
@@ -858,7 +872,7 @@ async fn a_failed_message_saves_and_refunds_once(b: Backend) {
     let (k, m) = (key(), message());
     let sms = counter(LimitKind::SmsDaily, 1);
     let counters = std::slice::from_ref(&sms);
-    store.commit_send(None, replace(&record(&k, 1), 0), None, counters, &m, T0).await.unwrap();
+    commit(&*store, None, replace(&record(&k, 1), 0), None, counters, &m, T0).await.unwrap();
     let full = CountOutcome::LimitReached { until: sms.expires_at };
     assert_eq!(store.increment(&sms, T0).await.unwrap(), full);
     // Not claimed yet: nothing happens.

@@ -309,7 +309,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "payload_too_large" | "invalid_email" | "invalid_phone" | "unauthorized" | "captcha_invalid" | "sms_country_not_allowed" | "rate_limited" | "sms_budget_exhausted" | "code_invalid" | "weak_password" | "account_exists" | "invite_invalid" | "invalid_credentials" | "address_taken" | "no_bound_address" | "not_found" | "method_not_allowed" | "service_unavailable" | "internal_error";
+                code: "invalid_request" | "payload_too_large" | "invalid_email" | "invalid_phone" | "unauthorized" | "captcha_invalid" | "sms_country_not_allowed" | "rate_limited" | "sms_budget_exhausted" | "sms_destination_blocked" | "code_invalid" | "weak_password" | "account_exists" | "invite_invalid" | "invalid_credentials" | "address_taken" | "no_bound_address" | "not_found" | "method_not_allowed" | "service_unavailable" | "internal_error";
                 message: string;
                 field?: string;
                 retry_after?: number;
@@ -405,7 +405,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Captcha, country or invite refused. */
+        /** @description Captcha, country, blocked SMS destination or invite refused. */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -667,12 +667,15 @@ export interface operations {
                     /**
                      * @example {
                      *       "expires_in": 600,
-                     *       "resend_in": 60
+                     *       "resend_in": 60,
+                     *       "code_length": 6
                      *     }
                      */
                     "application/json": {
                         expires_in: number;
                         resend_in: number;
+                        /** @description The digits of the code sent: size the code input from it (it is longer for `bind`, `verify` and a destination hardened by failed checks). */
+                        code_length: number;
                     };
                 };
             };

@@ -8,6 +8,11 @@
 //!   app's server (`Authorization: ApiKey <key>`) and its id. The key is
 //!   shown this once: only its keyed hash is stored.
 //! - `vericode-admin api-key revoke ID` revokes a key by its id.
+//! - `vericode-admin sms-guard status` lists the prefixes and countries
+//!   the SMS fraud guard blocks (or, in monitor mode, watches): until when,
+//!   since when and why.
+//! - `vericode-admin sms-guard unblock PREFIX` lifts the block of a prefix
+//!   (`+447700900`) or a country (`+44`) as `status` names it.
 //! - `vericode-admin jwt-key new` prints a new token signing key for
 //!   `JWT_SIGNING_KEY` and its public half (for `JWT_PREVIOUS_PUBLIC_KEYS`
 //!   after the next rotation). Needs no settings.
@@ -20,12 +25,16 @@ use std::sync::Arc;
 const USAGE: &str = "usage: vericode-admin invite [N]
        vericode-admin api-key create --name NAME
        vericode-admin api-key revoke ID
+       vericode-admin sms-guard status
+       vericode-admin sms-guard unblock PREFIX
        vericode-admin jwt-key new";
 
 enum Command {
     Invite(u32),
     CreateKey(String),
     RevokeKey(String),
+    GuardStatus,
+    Unblock(String),
     NewJwtKey,
 }
 
@@ -38,6 +47,8 @@ fn parse(args: &[String]) -> Result<Command, String> {
         }
         ["api-key", "create", "--name", name] => Ok(Command::CreateKey(name.to_string())),
         ["api-key", "revoke", id] => Ok(Command::RevokeKey(id.to_string())),
+        ["sms-guard", "status"] => Ok(Command::GuardStatus),
+        ["sms-guard", "unblock", name] => Ok(Command::Unblock(name.to_string())),
         ["jwt-key", "new"] => Ok(Command::NewJwtKey),
         _ => Err(USAGE.into()),
     }
@@ -72,6 +83,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 key.id, key.name, key.id
             );
         }
+        Command::GuardStatus => guard_status(&services).await?,
+        Command::Unblock(name) => {
+            let now = services.clock.now();
+            if !domain::codes::guard::unblock(&*services.store, name.trim(), now).await? {
+                eprintln!("no block on {name} (see `sms-guard status`)");
+                std::process::exit(1);
+            }
+            eprintln!("unblocked {name}");
+        }
         Command::NewJwtKey => new_jwt_key()?,
         Command::RevokeKey(id) => {
             if !domain::api_keys::revoke(&services, &id).await? {
@@ -80,6 +100,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             eprintln!("revoked {id}");
         }
+    }
+    Ok(())
+}
+
+/// One line per block in force: scope, name, mode, until, since, reason.
+async fn guard_status(services: &Services) -> Result<(), Box<dyn std::error::Error>> {
+    let now = services.clock.now();
+    let blocks = domain::codes::guard::blocks(&*services.store, now).await?;
+    if blocks.is_empty() {
+        eprintln!("nothing is blocked");
+    }
+    for b in blocks {
+        let mode = if b.monitor { "monitor" } else { "enforce" };
+        println!(
+            "{}\t{}\t{mode}\tuntil {}\tsince {}\t{}",
+            b.scope.as_str(),
+            b.name,
+            domain::accounts::rfc3339(b.block.until),
+            domain::accounts::rfc3339(b.block.at),
+            b.block.reason
+        );
     }
     Ok(())
 }

@@ -79,6 +79,7 @@ impl From<SendError> for ApiError {
             SendError::CaptchaInvalid => ApiError::CaptchaInvalid,
             SendError::NoBoundAddress => ApiError::NoBoundAddress,
             SendError::SmsCountryNotAllowed => ApiError::SmsCountryNotAllowed,
+            SendError::SmsDestinationBlocked => ApiError::SmsDestinationBlocked,
             SendError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
             SendError::SmsBudgetExhausted { retry_after } => {
                 ApiError::SmsBudgetExhausted { retry_after }

@@ -40,6 +40,8 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("sms budget exhausted")]
     SmsBudgetExhausted { retry_after: u64 },
+    #[error("sms destination blocked")]
+    SmsDestinationBlocked,
     #[error("code invalid")]
     CodeInvalid { attempts_left: Option<u32> },
     /// The field holding the password is named.
@@ -88,7 +90,9 @@ impl ApiError {
             | WeakPassword(_) => StatusCode::BAD_REQUEST,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | InvalidCredentials => StatusCode::UNAUTHORIZED,
-            CaptchaInvalid | SmsCountryNotAllowed | InviteInvalid => StatusCode::FORBIDDEN,
+            CaptchaInvalid | SmsCountryNotAllowed | SmsDestinationBlocked | InviteInvalid => {
+                StatusCode::FORBIDDEN
+            }
             RateLimited { .. } | SmsBudgetExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
             AccountExists | AddressTaken | NoBoundAddress => StatusCode::CONFLICT,
             NotFound => StatusCode::NOT_FOUND,
@@ -110,6 +114,7 @@ impl ApiError {
             SmsCountryNotAllowed => "sms_country_not_allowed",
             RateLimited { .. } => "rate_limited",
             SmsBudgetExhausted { .. } => "sms_budget_exhausted",
+            SmsDestinationBlocked => "sms_destination_blocked",
             CodeInvalid { .. } => "code_invalid",
             WeakPassword(_) => "weak_password",
             AccountExists => "account_exists",

@@ -38,6 +38,22 @@ pub fn document(metric: Metric, timestamp_ms: u128) -> Value {
             vec![("channel", channel.as_str().into()), ("outcome", outcome.as_str().into())],
         ),
         Metric::SmsSent { country } => ("SmsSent", vec![("country", country.to_string())]),
+        Metric::GuardSend { country } => ("SmsGuardSends", vec![("country", country.to_string())]),
+        Metric::GuardConversion { country } => {
+            ("SmsGuardConversions", vec![("country", country.to_string())])
+        }
+        Metric::GuardBlock { country, scope, monitor } => (
+            "SmsGuardBlocks",
+            vec![
+                ("country", country.to_string()),
+                ("scope", scope.as_str().into()),
+                ("mode", mode(monitor).into()),
+            ],
+        ),
+        Metric::GuardRefusal { country, monitor } => (
+            "SmsGuardRefusals",
+            vec![("country", country.to_string()), ("mode", mode(monitor).into())],
+        ),
     };
     let names: Vec<&str> = dims.iter().map(|(k, _)| *k).collect();
     // Each metric also without dimensions, for totals (and alarms on them).
@@ -60,6 +76,11 @@ pub fn document(metric: Metric, timestamp_ms: u128) -> Value {
         doc[k] = Value::String(v);
     }
     doc
+}
+
+/// The guard's mode, as a metric dimension.
+fn mode(monitor: bool) -> &'static str {
+    if monitor { "monitor" } else { "enforce" }
 }
 
 impl Metrics for EmfMetrics {
@@ -104,6 +125,20 @@ mod tests {
     fn sms_are_counted_by_country() {
         let doc = document(Metric::SmsSent { country: 86 }, 0);
         assert_eq!((doc["SmsSent"].as_i64(), doc["country"].as_str()), (Some(1), Some("86")));
+        let block = Metric::GuardBlock {
+            country: 44,
+            scope: domain::ports::GuardScope::Prefix,
+            monitor: true,
+        };
+        let doc = document(block, 0);
+        assert_eq!(
+            (doc["SmsGuardBlocks"].as_i64(), doc["mode"].as_str()),
+            (Some(1), Some("monitor"))
+        );
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[], ["country", "scope", "mode"]])
+        );
         let doc = document(Metric::CaptchaFailed, 0);
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
     }

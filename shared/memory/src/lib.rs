@@ -4,6 +4,7 @@
 //! function does.
 
 mod answers;
+mod guard;
 mod metrics;
 mod outbox;
 mod store;

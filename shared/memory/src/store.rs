@@ -3,13 +3,15 @@
 //! all-or-nothing behaviour as the DynamoDB adapter's conditional writes and
 //! transactions.
 
+use crate::guard::Tallies;
 use async_trait::async_trait;
 use domain::crypto::digest_eq;
 use domain::ports::{
     AccountRecord, AccountStore, AccountWrite, ApiKeyRecord, ApiKeyStore, ApplyOutcome,
     CaptchaStore, Claim, CodeStore, CountOutcome, Counter, CounterStore, DestRecord, FailOutcome,
     Guess, GuessOutcome, OutboxStore, OutgoingMessage, RecordWrite, SaveOutcome, SecretKind,
-    SecretOwner, SecretStore, SendOutcome, SessionCheck, StoreError, StoredCaptcha, Timestamp,
+    SecretOwner, SecretStore, SendOutcome, SendWrite, SessionCheck, StoreError, StoredCaptcha,
+    Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -20,7 +22,7 @@ pub struct MemoryStore {
 }
 
 #[derive(Default)]
-struct Inner {
+pub(crate) struct Inner {
     captchas: HashMap<String, StoredCaptcha>,
     destinations: HashMap<String, DestRecord>,
     counters: HashMap<String, (u32, Timestamp)>,
@@ -31,6 +33,7 @@ struct Inner {
     messages: HashMap<String, (OutgoingMessage, MessageState)>,
     suppressed: HashMap<String, String>,
     api_keys: HashMap<String, ApiKeyRecord>,
+    pub(crate) guard: Tallies,
 }
 
 /// Where an outgoing message stands.
@@ -57,7 +60,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         // Every write below is applied only after all its checks pass, so a
         // panic cannot leave half a write behind: poisoning is ignored.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -145,11 +148,12 @@ impl Inner {
             }
             AccountWrite::Session(c) => self.stands(Some(c), now),
             AccountWrite::PutMessage(m) => !self.messages.contains_key(&m.id),
+            AccountWrite::Converted(_) => true,
         }
     }
 
     /// Applies an account write whose condition holds.
-    fn write(&mut self, w: &AccountWrite) {
+    fn write(&mut self, w: &AccountWrite, now: Timestamp) {
         match w {
             AccountWrite::PutAccount(a) => {
                 let mut stored = a.clone();
@@ -175,6 +179,7 @@ impl Inner {
             AccountWrite::PutMessage(m) => {
                 self.messages.insert(m.id.clone(), (m.clone(), MessageState::Pending));
             }
+            AccountWrite::Converted(touch) => self.guard.count(touch, true, now),
         }
     }
 }
@@ -203,13 +208,10 @@ impl CodeStore for MemoryStore {
 
     async fn commit_send(
         &self,
-        captcha: Option<(&str, &[u8; 32])>,
-        record: RecordWrite<'_>,
-        session: Option<&SessionCheck>,
-        counters: &[Counter],
-        message: &OutgoingMessage,
+        send: &SendWrite<'_>,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError> {
+        let SendWrite { captcha, record, session, counters, guard, message } = *send;
         let mut inner = self.lock();
         if let Some((id, hash)) = captcha {
             let ok = inner
@@ -232,8 +234,14 @@ impl CodeStore for MemoryStore {
                 });
             }
         }
+        if let Some(refused) = guard.and_then(|g| inner.guard.refusal(g, now)) {
+            return Ok(refused);
+        }
         if !inner.stands(session, now) {
             return Ok(SendOutcome::SessionRefused);
+        }
+        if let Some(g) = guard {
+            inner.guard.count(&g.touch, false, now);
         }
         if let Some((id, _)) = captcha {
             inner.captchas.remove(id);
@@ -263,6 +271,9 @@ impl CodeStore for MemoryStore {
             (true, _) => {
                 r.code = None;
                 r.token = Some(g.token.clone());
+                if let Some(touch) = &g.converts {
+                    inner.guard.count(touch, true, now);
+                }
                 GuessOutcome::Right
             }
             (false, Some(code)) => {
@@ -328,7 +339,7 @@ impl AccountStore for MemoryStore {
             return Ok(ApplyOutcome::Refused(refused.refusal()));
         }
         for w in writes {
-            inner.write(w);
+            inner.write(w, now);
         }
         Ok(ApplyOutcome::Committed)
     }

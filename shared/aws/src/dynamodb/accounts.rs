@@ -8,6 +8,7 @@ use super::calls::{build, cancellation_codes};
 use super::codec::{
     Item, account_item, account_record, dest_item, get_n, get_s, n, s, version_condition,
 };
+use super::guard::conversion_items;
 use super::iam::{Operation, op};
 use super::keys::{self, EXPIRES_AT};
 use super::store::DynamoStore;
@@ -114,6 +115,11 @@ fn transact_items(
                 }
                 logout_check(table, c, now)?
             }
+            AccountWrite::Converted(touch) => {
+                let [prefix, shard] = conversion_items(table, touch)?;
+                items.push((prefix, w.refusal()));
+                shard
+            }
             other => {
                 let own = session.filter(|c| match other {
                     AccountWrite::PutAccount(a) => a.id == c.account_id,
@@ -195,6 +201,10 @@ fn transact_item(
         AccountWrite::Session(c) => logout_check(table, c, now),
         AccountWrite::PutMessage(m) => {
             Ok(TransactWriteItem::builder().put(put_message(table, m)?).build())
+        }
+        // Two items, which `transact_items` writes itself.
+        AccountWrite::Converted(_) => {
+            Err(StoreError::Unavailable("a conversion is not one transaction item".into()))
         }
     }
 }

@@ -148,8 +148,17 @@ impl DynamoStore {
         &self,
         pks: [String; N],
     ) -> Result<[Option<Item>; N], StoreError> {
+        let mut items = self.batch_get_all(&pks).await?.into_iter();
+        Ok(pks.map(|_| items.next().flatten()))
+    }
+
+    /// `batch_get` for any number of keys (at most 100), in their order.
+    pub(super) async fn batch_get_all(
+        &self,
+        pks: &[String],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
         let mut wanted = KeysAndAttributes::builder().consistent_read(true);
-        for pk in &pks {
+        for pk in pks {
             wanted = wanted.keys(keys::key(pk.clone()));
         }
         // What is still to read, and what has come back (shared with each attempt).
@@ -182,9 +191,12 @@ impl DynamoStore {
             ));
         }
         let mut items = std::mem::take(&mut *lock(found));
-        Ok(pks.map(|pk| {
-            let at = items.iter().position(|i| get_s(i, PK).as_deref() == Some(pk.as_str()));
-            at.map(|at| items.swap_remove(at))
-        }))
+        Ok(pks
+            .iter()
+            .map(|pk| {
+                let at = items.iter().position(|i| get_s(i, PK).as_deref() == Some(pk.as_str()));
+                at.map(|at| items.swap_remove(at))
+            })
+            .collect())
     }
 }

@@ -5,6 +5,7 @@
 
 use super::calls::{build, cancellation_reasons, conditional};
 use super::codec::{Item, b, dest_record_at, get_n, list, n};
+use super::guard;
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
@@ -15,8 +16,7 @@ use aws_sdk_dynamodb::types::{
 };
 use domain::ports::{
     CodeStore, CountOutcome, Counter, CounterStore, DestRecord, Guess, GuessOutcome, LiveCode,
-    OutgoingMessage, RecordWrite, SaveOutcome, SendLimits, SendOutcome, SessionCheck, StoreError,
-    Timestamp,
+    RecordWrite, SaveOutcome, SendLimits, SendOutcome, SendWrite, StoreError, Timestamp,
 };
 
 pub(super) const IAM: &[Operation] = &[
@@ -145,36 +145,40 @@ fn record_item(
 }
 
 /// What a cancelled send transaction means: the first refusing item, by
-/// its place (captcha first if any, then the record, then the counters).
+/// its place (captcha first if any, then the record, the counters, the
+/// guard's two tallies, the message and the session's checks).
 fn send_refusal(
     reasons: Vec<(String, Option<Item>)>,
-    has_captcha: bool,
-    write: &RecordWrite<'_>,
-    counters: &[Counter],
+    send: &SendWrite<'_>,
     now: Timestamp,
 ) -> Result<SendOutcome, StoreError> {
+    let (has_captcha, write, counters) = (send.captcha.is_some(), &send.record, send.counters);
     let offset = usize::from(has_captcha);
-    let message_at = offset + 1 + counters.len();
+    let guard_at = offset + 1 + counters.len();
+    let message_at = guard_at + if send.guard.is_some() { 2 } else { 0 };
     for (i, (code, item)) in reasons.into_iter().enumerate() {
-        return Ok(match (code.as_str(), i) {
-            ("None", _) => continue,
-            ("ConditionalCheckFailed", 0) if has_captcha => SendOutcome::CaptchaRejected,
-            ("ConditionalCheckFailed", i) if i == offset => match write {
+        return Ok(match (code.as_str(), i, send.guard) {
+            ("None", _, _) => continue,
+            ("ConditionalCheckFailed", 0, _) if has_captcha => SendOutcome::CaptchaRejected,
+            ("ConditionalCheckFailed", i, Some(g)) if (guard_at..message_at).contains(&i) => {
+                guard::send_refusal(g, i == guard_at, item.as_ref(), now)
+            }
+            ("ConditionalCheckFailed", i, _) if i == offset => match write {
                 RecordWrite::Replace { .. } => SendOutcome::Conflict,
                 RecordWrite::NewCode { key, .. } => {
                     SendOutcome::Occupied(dest_record_at(key, item.as_ref(), now)?)
                 }
             },
-            ("ConditionalCheckFailed", i) if i > message_at => SendOutcome::SessionRefused,
-            ("ConditionalCheckFailed", i) => {
+            ("ConditionalCheckFailed", i, _) if i > message_at => SendOutcome::SessionRefused,
+            ("ConditionalCheckFailed", i, _) => {
                 let c = counters.get(i - offset - 1).ok_or_else(|| {
                     StoreError::Unavailable("cancellation reason for an unknown item".into())
                 })?;
                 SendOutcome::LimitReached { kind: c.kind, key: c.key.clone(), until: c.expires_at }
             }
             // Another transaction touched one of the items at once: retry.
-            ("TransactionConflict", _) => SendOutcome::Conflict,
-            (other, _) => {
+            ("TransactionConflict", _, _) => SendOutcome::Conflict,
+            (other, _, _) => {
                 return Err(StoreError::Unavailable(
                     format!("transaction cancelled: {other}").into(),
                 ));
@@ -192,13 +196,10 @@ impl CodeStore for DynamoStore {
 
     async fn commit_send(
         &self,
-        captcha: Option<(&str, &[u8; 32])>,
-        record: RecordWrite<'_>,
-        session: Option<&SessionCheck>,
-        counters: &[Counter],
-        message: &OutgoingMessage,
+        send: &SendWrite<'_>,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError> {
+        let SendWrite { captcha, record, session, counters, guard, message } = *send;
         let mut items = Vec::new();
         if let Some((id, hash)) = captcha {
             let delete = delete_captcha(&self.table, id, hash, now)?;
@@ -208,6 +209,9 @@ impl CodeStore for DynamoStore {
         for c in counters {
             let update = counter_increment(&self.table, c, now)?;
             items.push(TransactWriteItem::builder().update(update).build());
+        }
+        if let Some(g) = guard {
+            items.extend(guard::send_items(&self.table, g, now)?);
         }
         // Last, so the refusal positions above stay as they are.
         let put = put_message(&self.table, message)?;
@@ -219,7 +223,7 @@ impl CodeStore for DynamoStore {
             Ok(_) => Ok(SendOutcome::Committed),
             Err(e) => {
                 let reasons = cancellation_reasons(e)?;
-                send_refusal(reasons, captcha.is_some(), &record, counters, now)
+                send_refusal(reasons, send, now)
             }
         }
     }

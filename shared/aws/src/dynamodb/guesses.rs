@@ -8,6 +8,7 @@
 
 use super::calls::{build, cancellation_reasons, conditional_update};
 use super::codec::{Item, b, checks_of, checks_total, dest_record_at, get_s, list, n, s};
+use super::guard;
 use super::iam::{Operation, op};
 use super::keys;
 use super::store::DynamoStore;
@@ -157,8 +158,8 @@ impl DynamoStore {
         g: &Guess,
         now: Timestamp,
     ) -> Result<GuessOutcome, StoreError> {
-        if g.session.is_some() {
-            if let Some(outcome) = self.right_under_session(g, now).await? {
+        if g.session.is_some() || g.converts.is_some() {
+            if let Some(outcome) = self.right_in_transaction(g, now).await? {
                 return Ok(outcome);
             }
             let sent = self.update_record(g, wrong(g, now)).await;
@@ -232,14 +233,14 @@ impl DynamoStore {
         }
     }
 
-    /// The right guess in one transaction with the session's conditions:
-    /// `None` when only the guess's condition failed (it may be wrong).
-    async fn right_under_session(
+    /// The right guess in one transaction with the session's conditions
+    /// and the SMS guard's conversion: `None` when only the guess's
+    /// condition failed (it may be wrong).
+    async fn right_in_transaction(
         &self,
         g: &Guess,
         now: Timestamp,
     ) -> Result<Option<GuessOutcome>, StoreError> {
-        let Some(session) = &g.session else { return Ok(None) };
         let w = right(g, now);
         let update = build(
             Update::builder()
@@ -252,12 +253,19 @@ impl DynamoStore {
                 .build(),
         )?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        items.extend(session_checks(&self.table, session, now)?);
+        if let Some(session) = &g.session {
+            items.extend(session_checks(&self.table, session, now)?);
+        }
+        if let Some(touch) = &g.converts {
+            items.extend(guard::conversion_items(&self.table, touch)?);
+        }
         let sent = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         let Err(e) = sent else { return Ok(Some(GuessOutcome::Right)) };
         let reasons = cancellation_reasons(e)?;
         let failed = |i: usize| reasons.get(i).is_some_and(|(c, _)| c == "ConditionalCheckFailed");
-        Ok(if failed(1) || failed(2) {
+        // The session's checks follow the guess; the conversion has no condition.
+        let session_failed = g.session.is_some() && (failed(1) || failed(2));
+        Ok(if session_failed {
             Some(GuessOutcome::SessionRefused)
         } else if reasons.iter().any(|(c, _)| c == "TransactionConflict") {
             Some(GuessOutcome::Busy)

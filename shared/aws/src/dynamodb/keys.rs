@@ -28,6 +28,8 @@ pub const MESSAGE: &str = "MSG#";
 pub const SUPPRESSED: &str = "SUPPRESSED#";
 /// Servers' API keys, by id.
 pub const API_KEY: &str = "APIKEY#";
+/// The SMS guard's tallies, per prefix and per country shard.
+pub const GUARD: &str = "GUARD#";
 /// The sort key of single-item partitions.
 pub const ITEM: &str = "ITEM";
 
@@ -54,6 +56,9 @@ pub fn suppressed(address: &str) -> String {
 }
 pub fn api_key(id: &str) -> String {
     format!("{API_KEY}{id}")
+}
+pub fn guard(key: &str) -> String {
+    format!("{GUARD}{key}")
 }
 pub fn revoked(jti: &str) -> String {
     format!("{REVOKED}{jti}")

@@ -6,7 +6,7 @@
 //! (destination records and counters), `guesses` (a code's check),
 //! `accounts` (accounts, addresses, sessions), `secrets` (login links and
 //! invites), `api_keys`, `outbox` (outgoing messages and suppressed
-//! addresses), `table` (creating it locally). Each of those declares, beside its operations, the DynamoDB
+//! addresses), `guard` (the SMS guard's tallies), `table` (creating it locally). Each of those declares, beside its operations, the DynamoDB
 //! actions each one calls (`IAM`): template.yaml must allow a function the
 //! actions of every operation its requests use, which `tests/tests/iam.rs`
 //! checks from these declarations.
@@ -17,6 +17,7 @@ mod calls;
 mod captchas;
 mod codec;
 mod codes;
+mod guard;
 mod guesses;
 mod iam;
 pub mod keys;
@@ -40,6 +41,7 @@ pub fn operations() -> impl Iterator<Item = Operation> {
         secrets::IAM,
         api_keys::IAM,
         outbox::IAM,
+        guard::IAM,
     ]
     .into_iter()
     .flatten()

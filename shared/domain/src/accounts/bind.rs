@@ -3,7 +3,8 @@
 use super::common::{AccountView, address, proof};
 use super::step_up::{self, Reauth};
 use crate::address::{Channel, Destination};
-use crate::codes::{self, CheckError, Redemption};
+use crate::codes::{self, CheckError};
+use crate::config::Config;
 use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::outbox::{self, AccountChange};
@@ -54,14 +55,18 @@ pub enum BindError {
 crate::faults!(BindError);
 
 /// The address of a bind request: the body names only the channel's field.
-fn bound_address(channel: Channel, req: &BindAddress) -> Result<Destination, Invalid> {
+fn bound_address(
+    cfg: &Config,
+    channel: Channel,
+    req: &BindAddress,
+) -> Result<Destination, Invalid> {
     match channel {
         Channel::Email if req.phone.is_some() || req.country_code.is_some() => {
             Err(Invalid::Unknown("phone".into()))
         }
         Channel::Sms if req.email.is_some() => Err(Invalid::Unknown("email".into())),
-        Channel::Email => address(req.email.as_deref(), None, None),
-        Channel::Sms => address(None, req.phone.as_deref(), req.country_code),
+        Channel::Email => address(cfg, req.email.as_deref(), None, None),
+        Channel::Sms => address(cfg, None, req.phone.as_deref(), req.country_code),
     }
 }
 
@@ -103,7 +108,7 @@ pub async fn bind(
     req: BindAddress,
     client_ip: Option<IpAddr>,
 ) -> Result<AccountView, BindError> {
-    let dest = &bound_address(channel, &req)?;
+    let dest = &bound_address(&s.config, channel, &req)?;
     let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
     let reauth =
         Reauth::from_fields(req.current_password.as_deref(), req.step_up_token.as_deref())?;
@@ -144,9 +149,8 @@ pub async fn bind(
             };
             let told = (change, Some(dest.masked()), leaving);
             let (guards, notices) = step_up::guarded(s, session, &account, &told, client_ip)?;
-            let Redemption { record, expected_version } = redeemed?;
             let mut writes = guards;
-            writes.push(AccountWrite::SaveDestination { record, expected_version });
+            writes.extend(redeemed?.writes());
             if let Some(token) = token {
                 writes.push(step_up::use_token(s, &account, token).await?);
             }

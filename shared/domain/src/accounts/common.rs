@@ -3,6 +3,7 @@
 
 use crate::address::{Channel, Destination};
 use crate::codes::Proof;
+use crate::config::Config;
 use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::ports::{AccountRecord, Timestamp};
@@ -60,13 +61,14 @@ pub struct SessionIssued {
 
 /// An address given as `email`, or `phone` (+ `country_code`): exactly one.
 pub(super) fn address(
+    cfg: &Config,
     email: Option<&str>,
     phone: Option<&str>,
     country_code: Option<u16>,
 ) -> Result<Destination, Invalid> {
     match (email, phone) {
-        (Some(e), None) => Destination::parse(Channel::Email, e, None, "email"),
-        (None, Some(p)) => Destination::parse(Channel::Sms, p, country_code, "phone"),
+        (Some(e), None) => cfg.destination(Channel::Email, e, None, "email"),
+        (None, Some(p)) => cfg.destination(Channel::Sms, p, country_code, "phone"),
         (Some(_), Some(_)) => Err(Invalid::value("phone")),
         (None, None) => Err(Invalid::missing("email")),
     }

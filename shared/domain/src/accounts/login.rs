@@ -9,9 +9,7 @@ use crate::captcha::{self, CaptchaError, CaptchaInput};
 use crate::codes::{self, CheckError, Proof, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::ports::{
-    AccountWrite, ApplyOutcome, CountOutcome, Counter, LimitKind, StoreError, Timestamp,
-};
+use crate::ports::{ApplyOutcome, CountOutcome, Counter, LimitKind, StoreError, Timestamp};
 use crate::purpose::Purpose;
 use crate::services::Services;
 use crate::sessions::Principal;
@@ -58,7 +56,7 @@ pub async fn login(
     req: Login,
     client_ip: Option<IpAddr>,
 ) -> Result<SessionIssued, LoginError> {
-    let dest = address(req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
+    let dest = address(&s.config, req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let secs = super::common::session_secs(req.expires_in)?;
     let account = match req.password.as_deref() {
         Some(password) => {
@@ -79,9 +77,8 @@ pub async fn login(
                 codes::redeem(s, Purpose::Login, &dest, proof, client_ip),
                 s.store.account_by_address(&key)
             );
-            let Redemption { record, expected_version } = redeemed?;
+            let writes = redeemed?.writes();
             let account = account?.ok_or(LoginError::InvalidCredentials)?;
-            let writes = [AccountWrite::SaveDestination { record, expected_version }];
             if let ApplyOutcome::Refused(_) = s.store.apply(&writes, s.clock.now()).await? {
                 return Err(CheckError::used().into());
             }
@@ -181,8 +178,8 @@ pub(super) async fn with_give_back<T, E: From<Fault>>(
 
 /// Uses up the code that came with a right password, if one did.
 async fn use_up(s: &Services, redemption: Option<Redemption>) -> Result<(), LoginError> {
-    let Some(Redemption { record, expected_version }) = redemption else { return Ok(()) };
-    let writes = [AccountWrite::SaveDestination { record, expected_version }];
+    let Some(redemption) = redemption else { return Ok(()) };
+    let writes = redemption.writes();
     match s.store.apply(&writes, s.clock.now()).await? {
         ApplyOutcome::Committed => Ok(()),
         ApplyOutcome::Refused(_) => Err(CheckError::used().into()),

@@ -2,7 +2,7 @@
 
 use super::common::address;
 use super::step_up::{self, ChangeError, Reauth};
-use crate::codes::{self, CheckError, Redemption};
+use crate::codes::{self, CheckError};
 use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::outbox::{self, AccountChange};
@@ -87,7 +87,7 @@ pub async fn reset_password(
     req: ResetPassword,
     client_ip: Option<IpAddr>,
 ) -> Result<(), ResetError> {
-    let dest = &address(req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
+    let dest = &address(&s.config, req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let new = &Password::parse(&req.new_password, "new_password")?;
     let proof = super::common::proof(req.code.as_deref(), req.verification_token.as_deref())?;
     // Hashed once, and only after a good code.
@@ -99,7 +99,7 @@ pub async fn reset_password(
             codes::redeem(s, Purpose::ResetPassword, dest, proof, client_ip),
             s.store.account_by_address(&key)
         );
-        let Redemption { record, expected_version } = redeemed?;
+        let redemption = redeemed?;
         let hash = hash.get_or_try_init(|| async { s.passwords.hash(new, &*s.random) }).await?;
         let mut account = account?.ok_or_else(CheckError::used)?;
         let change = AccountChange::PasswordReset;
@@ -107,10 +107,8 @@ pub async fn reset_password(
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
         account.session_keeper = None;
-        let mut writes = vec![
-            AccountWrite::PutAccount(account.clone()),
-            AccountWrite::SaveDestination { record, expected_version },
-        ];
+        let mut writes = vec![AccountWrite::PutAccount(account.clone())];
+        writes.extend(redemption.writes());
         writes.extend(notices.iter().cloned().map(AccountWrite::PutMessage));
         Ok::<_, ResetError>(match s.store.apply(&writes, s.clock.now()).await? {
             ApplyOutcome::Committed => Attempt::Done((account.id, notices)),

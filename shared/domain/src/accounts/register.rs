@@ -3,7 +3,7 @@
 use super::common::{SessionIssued, address, issue, proof};
 use crate::address::Destination;
 use crate::catalog::Locale;
-use crate::codes::{self, CheckError, Redemption};
+use crate::codes::{self, CheckError};
 use crate::config::RegistrationMode;
 use crate::error::Fault;
 use crate::invalid::Invalid;
@@ -94,7 +94,7 @@ pub async fn register(
     req: Register,
     client_ip: Option<IpAddr>,
 ) -> Result<SessionIssued, RegisterError> {
-    let dest = address(req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
+    let dest = address(&s.config, req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let password = Password::parse(&req.password, "password")?;
     let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
     let display_name = display_name(req.display_name.as_deref())?;
@@ -106,8 +106,7 @@ pub async fn register(
     };
     // The code first: it is cheap, and hashing only for a good one keeps
     // argon2 from being a lever for anyone without a code.
-    let Redemption { record, expected_version } =
-        codes::redeem(s, Purpose::Register, &dest, proof, client_ip).await?;
+    let redemption = codes::redeem(s, Purpose::Register, &dest, proof, client_ip).await?;
     let password_hash = s.passwords.hash(&password, &*s.random)?;
     let now = s.clock.now();
     let account = AccountRecord {
@@ -123,8 +122,8 @@ pub async fn register(
     let mut writes = vec![
         AccountWrite::PutAccount(account.clone()),
         AccountWrite::ClaimAddress { key: dest.key(), account_id: account.id.clone() },
-        AccountWrite::SaveDestination { record, expected_version },
     ];
+    writes.extend(redemption.clone().writes());
     writes.extend(invite.map(|hash| AccountWrite::UseSecret { kind: SecretKind::Invite, hash }));
     match s.store.apply(&writes, now).await? {
         ApplyOutcome::Committed => {}

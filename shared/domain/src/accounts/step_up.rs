@@ -115,7 +115,7 @@ pub(super) async fn use_token(
     token: &str,
 ) -> Result<AccountWrite, StepUpError> {
     match codes::redeem_step_up(s, account, token).await {
-        Ok(Redemption { record, expected_version }) => {
+        Ok(Redemption { record, expected_version, .. }) => {
             Ok(AccountWrite::SaveDestination { record, expected_version })
         }
         Err(CheckError::Fault(f)) => Err(StepUpError::Fault(f)),

@@ -1,6 +1,7 @@
 //! Checking a code (`POST /v1/codes/verify`) and redeeming a code or a
 //! verification token inside an account flow.
 
+use super::guard;
 use super::policy;
 use super::record::{fresh, horizon, key_of, longest, record_key, secs_until};
 use super::types::{
@@ -13,7 +14,8 @@ use crate::crypto::digest_eq;
 use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::ports::{
-    AccountRecord, DestRecord, Guess, GuessOutcome, LiveToken, SaveOutcome, SessionCheck, Timestamp,
+    AccountRecord, AccountWrite, DestRecord, GuardTouch, Guess, GuessOutcome, LiveToken, Metric,
+    SaveOutcome, SessionCheck, Timestamp,
 };
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
@@ -46,9 +48,18 @@ pub enum Proof<'a> {
 pub struct Redemption {
     pub record: DestRecord,
     pub expected_version: u64,
+    /// A text message's code used: one conversion more for the SMS guard.
+    pub converts: Option<GuardTouch>,
 }
 
 impl Redemption {
+    /// The writes that use the proof up inside the caller's transaction.
+    pub fn writes(self) -> Vec<AccountWrite> {
+        let Redemption { record, expected_version, converts } = self;
+        let used = AccountWrite::SaveDestination { record, expected_version };
+        std::iter::once(used).chain(converts.map(AccountWrite::Converted)).collect()
+    }
+
     /// Uses the proof up on its own. `code_invalid` if another request used it first.
     pub async fn commit(&self, s: &Services) -> Result<(), CheckError> {
         match s.store.save_destination(&self.record, self.expected_version).await? {
@@ -74,18 +85,20 @@ pub async fn verify(
     session: Option<&Session>,
     client_ip: Option<IpAddr>,
 ) -> Result<Verified, CheckError> {
-    let dest = Destination::parse(req.channel, &req.to, req.country_code, "to")?;
+    let dest = s.config.destination(req.channel, &req.to, req.country_code, "to")?;
     let account = match (req.purpose.needs_login(), session) {
         (true, None) => return Err(CheckError::Unauthorized),
         (true, Some(p)) => Some(p.account_id()),
         (false, _) => None,
     };
-    let guess = well_formed(s, &req.code)?;
+    let guess = well_formed(s, &dest, &req.code)?;
     let (key, session) =
         (&record_key(req.purpose, &dest, account), session.map(Session::condition));
     let (session, network) = (session.as_ref(), &network_tag(s, client_ip));
     let purpose = req.purpose;
-    let (jti, now) = retry::run(|| guess_once(s, purpose, key, guess, network, session))
+    let converts = guard::touch(&s.config, &*s.random, &dest, s.clock.now())?;
+    let converts = converts.as_ref();
+    let (jti, now) = retry::run(|| guess_once(s, purpose, key, guess, network, session, converts))
         .await?
         .ok_or(CheckError::Busy)?;
     tracing::info!(purpose = req.purpose.as_str(), to = %dest, passed = true, "code checked");
@@ -101,13 +114,15 @@ pub async fn verify(
     Ok(Verified { verification_token: token, expires_in: VERIFICATION_TOKEN_TTL })
 }
 
-/// The guess, if it has the codes' shape — a short code's length or a
-/// hardened destination's — (else `invalid_request`, nothing counted).
-fn well_formed<'a>(s: &Services, code: &'a str) -> Result<&'a str, CheckError> {
+/// The guess, if it has the codes' shape — a short code's length, a
+/// hardened destination's, or a test destination's fixed code's — (else
+/// `invalid_request`, nothing counted).
+fn well_formed<'a>(s: &Services, dest: &Destination, code: &'a str) -> Result<&'a str, CheckError> {
     let guess = code.trim();
     let digits = guess.bytes().all(|b| b.is_ascii_digit());
+    let fixed = s.config.test_destinations.code(dest.channel(), dest.address()).map(str::len);
     let lengths = [s.config.code_length as usize, s.config.code_length_hardened as usize];
-    if !lengths.contains(&guess.len()) || !digits {
+    if !(lengths.contains(&guess.len()) || fixed == Some(guess.len())) || !digits {
         return Err(Invalid::value("code").into());
     }
     Ok(guess)
@@ -140,6 +155,7 @@ async fn guess_once(
     guess: &str,
     network: &str,
     session: Option<&SessionCheck>,
+    converts: Option<&GuardTouch>,
 ) -> Result<Attempt<(String, Timestamp)>, CheckError> {
     let (cfg, now) = (&s.config, s.clock.now());
     let g = Guess {
@@ -154,9 +170,15 @@ async fn guess_once(
         keep: policy::limits(cfg, purpose).keep,
         expires_at: now + longest(cfg),
         session: session.cloned(),
+        converts: converts.cloned(),
     };
     let stored = match s.store.guess_code(&g, now).await? {
-        GuessOutcome::Right => return Ok(Attempt::Done((g.token.jti, now))),
+        GuessOutcome::Right => {
+            if let Some(touch) = converts {
+                s.metrics.record(Metric::GuardConversion { country: touch.country });
+            }
+            return Ok(Attempt::Done((g.token.jti, now)));
+        }
         GuessOutcome::SessionRefused => return Err(CheckError::Unauthorized),
         GuessOutcome::Busy => return Ok(Attempt::Retry),
         GuessOutcome::Wrong { attempts, network_fails, long, closed } => {
@@ -215,8 +237,8 @@ async fn check_by_reading(
     guess: &str,
     network: &str,
 ) -> Result<Attempt<(String, Timestamp)>, CheckError> {
-    let Attempt::Done(Redemption { mut record, expected_version }) =
-        check_code(s, purpose, key, guess, network).await?
+    let Attempt::Done(Redemption { mut record, expected_version, .. }) =
+        check_code(s, purpose, key, guess, network, None).await?
     else {
         return Ok(Attempt::Retry);
     };
@@ -268,8 +290,10 @@ pub async fn redeem_for(
             redeem_token(s, &claims, &key).await
         }
         Proof::Code(code) => {
-            let (guess, network) = (well_formed(s, code)?, &network_tag(s, client_ip));
-            retry::run(|| check_code(s, purpose, &key, guess, network))
+            let (guess, network) = (well_formed(s, dest, code)?, &network_tag(s, client_ip));
+            let converts = guard::touch(&s.config, &*s.random, dest, s.clock.now())?;
+            let converts = converts.as_ref();
+            retry::run(|| check_code(s, purpose, &key, guess, network, converts))
                 .await?
                 .ok_or(CheckError::Busy)
         }
@@ -361,7 +385,7 @@ pub async fn redeem_verification(
                 Some(redemption) => redemption,
                 None => redeem_token(s, claims, key).await?,
             };
-            let Redemption { record, expected_version } = &redemption;
+            let Redemption { record, expected_version, .. } = &redemption;
             Ok::<_, CheckError>(match s.store.save_destination(record, *expected_version).await? {
                 SaveOutcome::Committed => Attempt::Done(()),
                 // A check on the same address came in between: look again.
@@ -406,7 +430,7 @@ async fn redeem_token(
     record.token = None;
     record.version = old.version + 1;
     record.expires_at = horizon(&record, now, &s.config);
-    Ok(Redemption { record, expected_version: old.version })
+    Ok(Redemption { record, expected_version: old.version, converts: None })
 }
 
 /// One read-check-write of a code. Right: the redemption (nothing written
@@ -420,6 +444,7 @@ async fn check_code(
     key: &str,
     guess: &str,
     network: &str,
+    converts: Option<&GuardTouch>,
 ) -> Result<Attempt<Redemption>, CheckError> {
     let cfg = &s.config;
     let now = s.clock.now();
@@ -439,7 +464,11 @@ async fn check_code(
     if right {
         record.code = None;
         record.expires_at = horizon(&record, now, cfg);
-        return Ok(Attempt::Done(Redemption { record, expected_version: old.version }));
+        if let Some(touch) = converts {
+            s.metrics.record(Metric::GuardConversion { country: touch.country });
+        }
+        let converts = converts.cloned();
+        return Ok(Attempt::Done(Redemption { record, expected_version: old.version, converts }));
     }
     code.attempts += 1;
     let (attempts, long) = (code.attempts, code.long);

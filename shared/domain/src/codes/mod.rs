@@ -22,6 +22,7 @@
 
 mod budget;
 mod check;
+pub mod guard;
 pub mod policy;
 mod record;
 mod send;

@@ -12,8 +12,8 @@ use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::outbox::Contents;
 use crate::ports::{
-    AccountRecord, Counter, DestRecord, LimitKind, LiveCode, Metric, OutgoingMessage, RecordWrite,
-    SendOutcome, SendResult, SessionCheck, Timestamp,
+    AccountRecord, Counter, DestRecord, GuardSend, LimitKind, LiveCode, Metric, OutgoingMessage,
+    RecordWrite, SendOutcome, SendResult, SendWrite, SessionCheck, Timestamp,
 };
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
@@ -72,8 +72,12 @@ struct Target {
     ip: Option<Counter>,
     /// A `bind` send's counters: per address across accounts, per account.
     bind: Vec<Counter>,
-    /// The SMS budgets (none for email), sharded.
+    /// The SMS budgets (none for email or a test number), sharded.
     budgets: Vec<Budget>,
+    /// The SMS guard's tallies (none for email or a test number).
+    guard: Option<GuardSend>,
+    /// A test destination's fixed code (`TEST_PHONE_NUMBERS`, `TEST_EMAILS`).
+    fixed_code: Option<String>,
     /// The named template set, unless the built-in one.
     template: Option<String>,
 }
@@ -125,6 +129,7 @@ pub async fn send(
         Err(SendError::RateLimited { .. }) => Some(SendResult::RateLimited),
         Err(SendError::SmsBudgetExhausted { .. }) => Some(SendResult::BudgetExhausted),
         Err(SendError::CaptchaInvalid) => Some(SendResult::CaptchaInvalid),
+        Err(SendError::SmsDestinationBlocked) => Some(SendResult::Blocked),
         _ => None,
     };
     if let Some(outcome) = outcome {
@@ -134,13 +139,17 @@ pub async fn send(
     if outcome == Some(SendResult::CaptchaInvalid) {
         s.metrics.record(Metric::CaptchaFailed);
     }
-    let message_id = result?.ok_or(SendError::Busy)?;
+    if let (Some(SendResult::Blocked), Destination::Phone(p)) = (outcome, &target.dest) {
+        s.metrics.record(Metric::GuardRefusal { country: p.country_code(), monitor: false });
+    }
+    let (message_id, code_length) = result?.ok_or(SendError::Busy)?;
     tracing::info!(purpose = target.purpose.as_str(), to = %target.dest, "code send accepted");
     // Delivery is the outbox's job; in process only in the dev server and tests.
     s.relay.committed(&message_id).await;
     Ok(CodeSent {
         expires_in: s.config.code_ttl_secs,
         resend_in: s.config.code_resend_interval_secs,
+        code_length,
     })
 }
 
@@ -166,8 +175,11 @@ fn prepare(
         },
         (None, false) => return Err(Invalid::missing("captcha").into()),
     };
-    let dest = destination(req, own)?;
+    let dest = destination(&s.config, req, own)?;
+    let fixed_code = s.config.test_destinations.code(dest.channel(), dest.address());
     let sms_country = match &dest {
+        // A test number is never sent anything: no country, no budgets.
+        Destination::Phone(_) if fixed_code.is_some() => None,
         Destination::Phone(p) => {
             let cc = p.country_code();
             let allowed = s.config.sms_allowed_country_codes.as_ref();
@@ -187,7 +199,10 @@ fn prepare(
         Some(_) => return Err(Invalid::value("template").into()),
     };
     let caller = caller.map(str::to_string);
+    let guard = super::guard::send_part(&s.config, &*s.random, &dest, s.clock.now())?;
     Ok(Target {
+        guard,
+        fixed_code: fixed_code.map(str::to_string),
         template,
         purpose: req.purpose,
         key: record_key(req.purpose, &dest, caller.as_deref()),
@@ -209,18 +224,23 @@ fn prepare(
 }
 
 /// Where the code goes: `to`, or for `verify` the account's own address.
-fn destination(req: &SendCode, own: Option<&AccountRecord>) -> Result<Destination, SendError> {
+fn destination(
+    cfg: &crate::config::Config,
+    req: &SendCode,
+    own: Option<&AccountRecord>,
+) -> Result<Destination, SendError> {
     if let (Purpose::Verify, Some(account)) = (req.purpose, own) {
         let bound = match req.channel {
             Channel::Email => account.email.as_deref(),
             Channel::Sms => account.phone.as_deref(),
         };
         let bound = bound.ok_or(SendError::NoBoundAddress)?;
-        return Destination::parse(req.channel, bound, None, "to")
+        return cfg
+            .destination(req.channel, bound, None, "to")
             .map_err(|_| SendError::NoBoundAddress);
     }
     let to = req.to.as_deref().ok_or_else(|| Invalid::missing("to"))?;
-    Ok(Destination::parse(req.channel, to, req.country_code, "to")?)
+    Ok(cfg.destination(req.channel, to, req.country_code, "to")?)
 }
 
 /// Sends from one client IP, in a fixed window.
@@ -265,16 +285,17 @@ fn budgets(s: &Services, cc: u16) -> Vec<Budget> {
 /// One round: if `blind`, a new code written without a read first, and if
 /// the record turns out to hold a live code or spent limits, a write from
 /// what it holds; otherwise read, decide, write. `Retry` when another
-/// request wrote the record in between. Done: the stored message's id.
+/// request wrote the record in between. Done: the stored message's id and
+/// the code's length.
 async fn attempt(
     s: &Services,
     t: &Target,
     locale: MessageLocale,
     blind: bool,
-) -> Result<Attempt<String>, SendError> {
+) -> Result<Attempt<(String, usize)>, SendError> {
     let found = match blind {
         true => match send_new(s, t, locale).await? {
-            Committed::Done(id) => return Ok(Attempt::Done(id)),
+            Committed::Done(sent) => return Ok(Attempt::Done(sent)),
             Committed::Occupied(record) => Some(record),
             Committed::Conflict => None,
         },
@@ -295,7 +316,7 @@ async fn attempt(
     let code_expires_at = new.code.as_ref().map_or(now, |c| c.expires_at);
     let write = RecordWrite::Replace { record: &new, expected_version: old.version };
     Ok(match commit(s, t, write, (code, code_expires_at), locale, now).await? {
-        Committed::Done(id) => Attempt::Done(id),
+        Committed::Done(sent) => Attempt::Done(sent),
         Committed::Conflict | Committed::Occupied(_) => Attempt::Retry,
     })
 }
@@ -304,7 +325,10 @@ async fn attempt(
 /// (`Occupied`) if a live code is there or the destination's limits are spent.
 async fn send_new(s: &Services, t: &Target, locale: MessageLocale) -> Result<Committed, SendError> {
     let (cfg, now) = (&s.config, s.clock.now());
-    let plain = random_digits(&*s.random, policy::code_length(cfg, t.purpose, false) as usize)?;
+    let plain = match &t.fixed_code {
+        Some(code) => code.clone(),
+        None => random_digits(&*s.random, policy::code_length(cfg, t.purpose, false) as usize)?,
+    };
     let code = LiveCode {
         sealed: s.keys.seal_code(&t.key, &plain, &*s.random)?,
         hash: Some(s.keys.code_hash(&t.key, &plain)),
@@ -320,8 +344,8 @@ async fn send_new(s: &Services, t: &Target, locale: MessageLocale) -> Result<Com
 /// What a send's transaction came to, short of a refusal.
 #[expect(clippy::large_enum_variant, reason = "one per send; boxing would buy nothing")]
 enum Committed {
-    /// The id of the stored message.
-    Done(String),
+    /// The id of the stored message, and the code's length.
+    Done((String, usize)),
     Conflict,
     Occupied(DestRecord),
 }
@@ -352,9 +376,21 @@ async fn commit(
             }
         }
         let message = outgoing(s, t, &code, locale, now, &counters)?;
-        let session = t.session.as_ref();
-        match s.store.commit_send(captcha, write, session, &counters, &message, now).await? {
-            SendOutcome::Committed => return Ok(Committed::Done(message.id)),
+        let (session, guard) = (t.session.as_ref(), t.guard.as_ref());
+        let send = SendWrite {
+            captcha,
+            record: write,
+            session,
+            counters: &counters,
+            guard,
+            message: &message,
+        };
+        match s.store.commit_send(&send, now).await? {
+            SendOutcome::Committed => return Ok(Committed::Done((message.id, code.0.len()))),
+            SendOutcome::Blocked { .. } => {
+                captcha_anyway(s, t, now).await?;
+                return Err(SendError::SmsDestinationBlocked);
+            }
             SendOutcome::SessionRefused => return Err(SendError::Unauthorized),
             SendOutcome::Conflict => return Ok(Committed::Conflict),
             SendOutcome::Occupied(record) => return Ok(Committed::Occupied(record)),
@@ -397,7 +433,11 @@ fn place_code(
             // checks, hardened or not: the record is that account's alone.
             let long = hardened && !t.purpose.needs_login();
             let length = policy::code_length(cfg, t.purpose, hardened);
-            (random_digits(&*s.random, length as usize)?, 0, long)
+            let code = match &t.fixed_code {
+                Some(code) => code.clone(),
+                None => random_digits(&*s.random, length as usize)?,
+            };
+            (code, 0, long)
         }
     };
     let sealed = s.keys.seal_code(key, &plain, &*s.random)?;

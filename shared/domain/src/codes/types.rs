@@ -32,6 +32,8 @@ pub struct SendCode {
 pub struct CodeSent {
     pub expires_in: i64,
     pub resend_in: i64,
+    /// The digits of the code sent: what a client should ask for.
+    pub code_length: usize,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +93,9 @@ pub enum SendError {
     RateLimited { retry_after: u64 },
     #[error("sms budget exhausted")]
     SmsBudgetExhausted { retry_after: u64 },
+    /// The SMS guard blocks the destination's prefix or country.
+    #[error("sms destination blocked")]
+    SmsDestinationBlocked,
     /// Lost every race for the destination's record.
     #[error("too busy")]
     Busy,

@@ -3,9 +3,9 @@
 
 use super::contents::{Contents, Kind};
 use super::notice::Notice;
-use crate::address::{Channel, calling_code};
-use crate::codes::{self, policy};
-use crate::config::Config;
+use crate::address::{Channel, Destination, calling_code};
+use crate::codes::{self, guard, policy};
+use crate::config::{Config, GuardMode};
 use crate::crypto::Keys;
 use crate::error::{Fault, chain};
 use crate::ports::{
@@ -89,6 +89,9 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
         d.store.fail_message(id, None, &[]).await?;
         return Ok(Delivered::Done(DeliveryResult::Failed));
     };
+    if m.attempts == 1 {
+        review(d, &contents, now).await;
+    }
     let result = send(d, &m, &contents, now).await;
     let outcome = match result {
         Ok(outcome) => outcome,
@@ -101,6 +104,32 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
     };
     record(d, &contents, outcome);
     Ok(Delivered::Done(outcome))
+}
+
+/// The SMS guard's review of a text message's send, once per message (at
+/// its first delivery attempt), whatever the message turns out to be: a
+/// block depends on the destination's prefix, never on its owner. A store
+/// failure skips it (the next send to the prefix is reviewed).
+async fn review(d: &Deliverer, c: &Contents, now: Timestamp) {
+    let cfg = &d.config;
+    let counted = c.channel == Channel::Sms
+        && cfg.sms_guard.mode != GuardMode::Off
+        && !is_test(cfg, c.channel, &c.to);
+    if !counted {
+        return;
+    }
+    let Ok(Destination::Phone(phone)) = cfg.destination(c.channel, &c.to, None, "to") else {
+        return;
+    };
+    let review = guard::Review { store: &*d.store, metrics: &*d.metrics, cfg };
+    if let Err(e) = review.after_send(&phone, now).await {
+        tracing::warn!(error = %chain(&e), "the SMS guard could not review a send");
+    }
+}
+
+/// Whether `to` is a test destination: it is never sent anything.
+fn is_test(cfg: &Config, channel: Channel, to: &str) -> bool {
+    cfg.test_destinations.code(channel, to).is_some()
 }
 
 /// Security notices one address is sent in an hour; later ones that hour
@@ -153,6 +182,10 @@ async fn send_notice(
     if d.store.is_suppressed(&n.address_key()).await? {
         d.store.settle_message(&m.id).await?;
         return Ok(DeliveryResult::Suppressed);
+    }
+    if is_test(&d.config, n.channel, &n.to) {
+        d.store.settle_message(&m.id).await?;
+        return Ok(DeliveryResult::Silent);
     }
     let Some(country) = admit_notice(d, n, now, taken).await? else {
         d.store.settle_message(&m.id).await?;
@@ -235,6 +268,11 @@ async fn send(
     if now >= c.code_expires_at {
         tracing::warn!(message_id = %m.id, "the code expired before its message went out");
         return give_up(d, m, c).await;
+    }
+    if is_test(&d.config, c.channel, &c.to) {
+        tracing::info!(message_id = %m.id, "a test destination: nothing is sent");
+        d.store.settle_message(&m.id).await?;
+        return Ok(DeliveryResult::Silent);
     }
     let key = c.address_key();
     let (suppressed, decided) =

@@ -2,6 +2,7 @@
 //! address, a code or an account. The deployed adapter writes CloudWatch
 //! Embedded Metric Format; tests record them.
 
+use super::guard::GuardScope;
 use crate::address::Channel;
 use crate::purpose::Purpose;
 
@@ -20,6 +21,14 @@ pub enum Metric {
     Notice { channel: Channel, outcome: DeliveryResult },
     /// A text message handed to the provider, by country calling code.
     SmsSent { country: u16 },
+    /// An SMS send the guard counted (decoys included), by country.
+    GuardSend { country: u16 },
+    /// A text message's code used (checked right or redeemed), by country.
+    GuardConversion { country: u16 },
+    /// The guard blocked a prefix or a country (`monitor`: only watches it).
+    GuardBlock { country: u16, scope: GuardScope, monitor: bool },
+    /// An SMS send the guard refused (`monitor`: would have refused).
+    GuardRefusal { country: u16, monitor: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +37,8 @@ pub enum SendResult {
     RateLimited,
     BudgetExhausted,
     CaptchaInvalid,
+    /// The SMS guard blocks the destination's prefix or country.
+    Blocked,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +64,7 @@ impl SendResult {
             SendResult::RateLimited => "rate_limited",
             SendResult::BudgetExhausted => "budget_exhausted",
             SendResult::CaptchaInvalid => "captcha_invalid",
+            SendResult::Blocked => "blocked",
         }
     }
 }

@@ -5,6 +5,7 @@
 mod captcha;
 mod delivery;
 pub mod dev;
+mod guard;
 mod metrics;
 mod outbox;
 mod store;
@@ -15,6 +16,9 @@ pub use captcha::{
     ProviderError, RenderError, RenderedCaptcha,
 };
 pub use delivery::{Delivery, DeliveryError, Message};
+pub use guard::{
+    GuardBlock, GuardScope, GuardSend, GuardStore, GuardTally, GuardTouch, HourTally, ListedBlock,
+};
 pub use metrics::{DeliveryResult, Metric, Metrics, NoMetrics, SendResult};
 pub use outbox::{Claim, FailOutcome, OutboxStore, Relay, StreamRelay};
 pub use store::*;
@@ -22,7 +26,14 @@ pub use system::{Clock, ManualClock, OsRandom, Random, RandomError, SystemClock,
 
 /// Everything the use cases need from the store.
 pub trait Store:
-    CaptchaStore + CodeStore + CounterStore + AccountStore + SecretStore + ApiKeyStore + OutboxStore
+    CaptchaStore
+    + CodeStore
+    + CounterStore
+    + AccountStore
+    + SecretStore
+    + ApiKeyStore
+    + OutboxStore
+    + GuardStore
 {
 }
 impl<
@@ -32,7 +43,8 @@ impl<
         + AccountStore
         + SecretStore
         + ApiKeyStore
-        + OutboxStore,
+        + OutboxStore
+        + GuardStore,
 > Store for T
 {
 }

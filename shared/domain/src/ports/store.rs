@@ -3,6 +3,7 @@
 //! outcomes (`SendOutcome`, `SaveOutcome`, `ApplyOutcome`, `CountOutcome`),
 //! and only an outage or an unreadable item is a `StoreError`.
 
+use super::guard::{GuardSend, GuardTouch};
 use super::system::Timestamp;
 use async_trait::async_trait;
 use std::error::Error as StdError;
@@ -157,6 +158,8 @@ pub enum LimitKind {
     BindSends,
     /// Security notices to one address.
     Notices,
+    /// Text messages per destination prefix in a clock hour (the SMS guard).
+    SmsPrefix,
 }
 
 /// A counter in a fixed window: `key` names the window; an increment is
@@ -271,6 +274,22 @@ pub enum SendOutcome {
     SessionRefused,
     /// The counter named `key` is at its limit until `until`.
     LimitReached { kind: LimitKind, key: String, until: Timestamp },
+    /// The SMS guard blocks the destination's prefix or country until `until`.
+    Blocked { until: Timestamp },
+}
+
+/// Everything a send's transaction writes.
+#[derive(Clone, Copy, Debug)]
+pub struct SendWrite<'a> {
+    /// The captcha to use up: its id and the keyed hash of the answer given.
+    pub captcha: Option<(&'a str, &'a [u8; 32])>,
+    pub record: RecordWrite<'a>,
+    /// The session the send is made under, which must still stand.
+    pub session: Option<&'a SessionCheck>,
+    pub counters: &'a [Counter],
+    /// The SMS guard's tallies (a text message that is not to a test number).
+    pub guard: Option<&'a GuardSend>,
+    pub message: &'a OutgoingMessage,
 }
 
 /// The outcome of a conditional save of a destination record.
@@ -306,6 +325,9 @@ pub struct Guess {
     pub expires_at: Timestamp,
     /// The session the check is made under, if any: it must still stand.
     pub session: Option<SessionCheck>,
+    /// A text message's code: a right guess is one conversion more in the
+    /// SMS guard's tallies.
+    pub converts: Option<GuardTouch>,
 }
 
 impl Guess {
@@ -368,18 +390,15 @@ pub trait CodeStore: Send + Sync {
     /// All or nothing, one round trip: consumes the captcha `(id, answer
     /// hash)` if given (it must match and be unexpired at `now`), writes
     /// the record (`RecordWrite`), adds one to each counter below its
-    /// limit, and stores the outgoing `message` (pending) — if `session`,
-    /// when given, still stands. A refusal names the part that refused:
-    /// `CaptchaRejected`, `Conflict`, `Occupied`, `LimitReached` or
-    /// `SessionRefused`, in that order; nothing is written then. Errors:
-    /// `Unavailable`.
+    /// limit, adds the send to the SMS guard's tallies (`GuardSend`), and
+    /// stores the outgoing `message` (pending) — if `session`, when given,
+    /// still stands. A refusal names the part that refused:
+    /// `CaptchaRejected`, `Conflict`, `Occupied`, `LimitReached`,
+    /// `Blocked` or `SessionRefused`, in that order; nothing is written
+    /// then. Errors: `Unavailable`.
     async fn commit_send(
         &self,
-        captcha: Option<(&str, &[u8; 32])>,
-        record: RecordWrite<'_>,
-        session: Option<&SessionCheck>,
-        counters: &[Counter],
-        message: &OutgoingMessage,
+        send: &SendWrite<'_>,
         now: Timestamp,
     ) -> Result<SendOutcome, StoreError>;
 
@@ -489,6 +508,9 @@ pub enum AccountWrite {
     Session(SessionCheck),
     /// A new outgoing message (a security notice), pending delivery.
     PutMessage(OutgoingMessage),
+    /// A text message's code was used: one conversion more in the SMS
+    /// guard's tallies (no condition).
+    Converted(GuardTouch),
 }
 
 /// Why an all-or-nothing account write was refused.
@@ -514,7 +536,8 @@ impl AccountWrite {
             AccountWrite::PutAccount(_)
             | AccountWrite::ReleaseAddress { .. }
             | AccountWrite::DeleteAccount { .. }
-            | AccountWrite::PutMessage(_) => Refusal::AccountChanged,
+            | AccountWrite::PutMessage(_)
+            | AccountWrite::Converted(_) => Refusal::AccountChanged,
             AccountWrite::Session(_) => Refusal::SessionEnded,
             AccountWrite::ClaimAddress { .. } => Refusal::AddressTaken,
             AccountWrite::SaveDestination { .. } => Refusal::ProofUsed,

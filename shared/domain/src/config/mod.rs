@@ -7,6 +7,9 @@
 
 use base64::Engine as _;
 
+mod sms;
+pub use sms::{GuardMode, SmsGuard, TestDestinations};
+
 /// Whether registration is open to anyone or needs an invite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegistrationMode {
@@ -99,6 +102,10 @@ pub struct Config {
     pub sms_allowed_country_codes: Option<Vec<u16>>,
     pub sms_daily_max: u32,
     pub sms_country_daily_max: u32,
+    /// The SMS fraud guard: per-prefix velocity, conversion-based blocks.
+    pub sms_guard: SmsGuard,
+    /// Destinations with fixed codes (`TEST_PHONE_NUMBERS`, `TEST_EMAILS`).
+    pub test_destinations: TestDestinations,
     pub registration_mode: RegistrationMode,
     pub login_link_base: String,
     /// `WEBOTP_DOMAIN`: when set, a code's SMS ends with `@<domain> #<code>`
@@ -293,6 +300,8 @@ impl Config {
             sms_allowed_country_codes: env.sms_countries()?,
             sms_daily_max: env.count("SMS_DAILY_MAX", 10_000, 0, 10_000_000)?,
             sms_country_daily_max: env.count("SMS_COUNTRY_DAILY_MAX", 1000, 0, 10_000_000)?,
+            sms_guard: env.sms_guard()?,
+            test_destinations: env.test_destinations()?,
             registration_mode: env.registration_mode()?,
             login_link_base: env
                 .get("LOGIN_LINK_BASE")
@@ -379,6 +388,39 @@ mod tests {
         assert_eq!(c.registration_mode, RegistrationMode::Open);
         assert_eq!(c.login_link_base, "http://localhost:3000/login");
         assert_eq!(c.code_key[1], 1);
+        let g = &c.sms_guard;
+        assert_eq!(
+            (g.mode, g.prefix_drop_digits, g.prefix_hourly_max),
+            (GuardMode::Enforce, 3, 10)
+        );
+        assert_eq!((g.min_sends, g.country_min_sends, g.min_conversion_percent), (20, 100, 20));
+        assert_eq!(g.block_secs, 86_400);
+        assert_eq!(c.test_destinations, TestDestinations::default());
+    }
+
+    #[test]
+    fn test_destinations_have_fixed_codes() {
+        let c = Config::from_lookup(
+            lookup(&[
+                ("TEST_PHONE_NUMBERS", "+15555550100=123456, +44 7700 900123=654321"),
+                ("TEST_EMAILS", "Review@Example.com=111111"),
+                ("SMS_GUARD", "monitor"),
+                ("SMS_GUARD_MIN_CONVERSION", "25%"),
+            ]),
+            Secrets::GenerateIfMissing,
+        )
+        .unwrap();
+        let t = &c.test_destinations;
+        use crate::address::Channel::{Email, Sms};
+        assert_eq!(t.code(Sms, "+15555550100"), Some("123456"));
+        assert_eq!(t.code(Sms, "+447700900123"), Some("654321"));
+        assert_eq!(t.code(Email, "review@example.com"), Some("111111"));
+        assert_eq!(t.code(Sms, "+15555550101"), None);
+        assert!(!format!("{t:?}").contains("123456"), "codes stay out of Debug");
+        assert_eq!(
+            (c.sms_guard.mode, c.sms_guard.min_conversion_percent),
+            (GuardMode::Monitor, 25)
+        );
     }
 
     #[test]
@@ -401,6 +443,11 @@ mod tests {
             ("CODE_LENGTH", "2"),
             ("SMS_ALLOWED_COUNTRY_CODES", "86,uk"),
             ("REGISTRATION_MODE", "closed"),
+            ("SMS_GUARD", "block"),
+            ("SMS_GUARD_MIN_CONVERSION", "120"),
+            ("TEST_PHONE_NUMBERS", "+15555550100"),
+            ("TEST_PHONE_NUMBERS", "15555550100=123456"),
+            ("TEST_EMAILS", "review@example.com=12ab56"),
         ] {
             let mut pairs: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
             pairs.retain(|(k, _)| *k != name);

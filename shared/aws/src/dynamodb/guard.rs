@@ -1,0 +1,338 @@
+//! The SMS guard's tallies (`GUARD#p…` per prefix, `GUARD#c…|s<n>` per
+//! country shard): a number attribute per clock hour for sends
+//! (`s<hour>`) and conversions (`c<hour>`), the block (`bu`, `ba`, `br`:
+//! until, at, reason) and the watch of monitor mode (`wu`, `wa`, `wr`).
+//! Blocks are also listed for operators in one partition (`GUARD#blocks`,
+//! one sort key per name), which `guard_blocks` queries.
+
+use super::calls::{build, cancellation_codes, conditional, unavailable};
+use super::codec::{Item, get_n, get_s, n, s};
+use super::iam::{Operation, op};
+use super::keys::{self, EXPIRES_AT, PK, SK};
+use super::store::DynamoStore;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use domain::ports::{
+    GuardBlock, GuardScope, GuardSend, GuardStore, GuardTally, GuardTouch, HourTally, LimitKind,
+    ListedBlock, SendOutcome, StoreError, Timestamp,
+};
+use domain::retry::{self, Attempt};
+
+pub(super) const IAM: &[Operation] = &[
+    op("guard_tallies", &["dynamodb:BatchGetItem"]),
+    op("guard_block", &["dynamodb:UpdateItem", "dynamodb:PutItem"]),
+    op("guard_unblock", &["dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+    op("guard_blocks", &["dynamodb:Query"]),
+    op("guard_trim", &["dynamodb:UpdateItem"]),
+    op("commit_send/guard", &["dynamodb:UpdateItem"]),
+    op("guess_code/converts", &["dynamodb:UpdateItem"]),
+    op("apply/Converted", &["dynamodb:UpdateItem"]),
+];
+
+/// The partition that lists the blocks.
+const LISTED: &str = "GUARD#blocks";
+
+/// A block in force on the item: none, or one that has ended.
+const NOT_BLOCKED: &str = "(attribute_not_exists(bu) OR bu <= :now)";
+
+fn sends(hour: i64) -> String {
+    format!("s{hour}")
+}
+
+fn conversions(hour: i64) -> String {
+    format!("c{hour}")
+}
+
+/// One more send (`count` = `sends`) or conversion in a tally's hour, with
+/// the tally's TTL; `condition`, if any, with `ALL_OLD` on its failure.
+fn add(
+    table: &str,
+    key: &str,
+    count: String,
+    t: &GuardTouch,
+    condition: Option<(String, Vec<(&str, AttributeValue)>)>,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut u = Update::builder()
+        .table_name(table)
+        .set_key(Some(keys::key(keys::guard(key))))
+        .update_expression("ADD #n :one SET expires_at = :exp")
+        .expression_attribute_names("#n", count)
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":exp", n(t.expires_at));
+    if let Some((cond, values)) = condition {
+        u = u
+            .condition_expression(cond)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (k, v) in values {
+            u = u.expression_attribute_values(k, v);
+        }
+    }
+    Ok(TransactWriteItem::builder().update(build(u.build())?).build())
+}
+
+/// A send's two items: the prefix's tally and the country shard's, each
+/// refusing while blocked (and the prefix once its hour is full) when
+/// enforced.
+pub(super) fn send_items(
+    table: &str,
+    g: &GuardSend,
+    now: Timestamp,
+) -> Result<[TransactWriteItem; 2], StoreError> {
+    let t = &g.touch;
+    let (prefix, shard) = match g.hourly_max {
+        Some(max) => (
+            Some((
+                format!("{NOT_BLOCKED} AND (attribute_not_exists(#n) OR #n < :max)"),
+                vec![(":now", n(now)), (":max", n(max))],
+            )),
+            Some((NOT_BLOCKED.to_string(), vec![(":now", n(now))])),
+        ),
+        None => (None, None),
+    };
+    Ok([
+        add(table, &t.prefix, sends(t.hour), t, prefix)?,
+        add(table, &t.shard, sends(t.hour), t, shard)?,
+    ])
+}
+
+/// What a refused send item means: a block in force, or (the prefix's)
+/// hour full.
+pub(super) fn send_refusal(
+    g: &GuardSend,
+    prefix: bool,
+    old: Option<&Item>,
+    now: Timestamp,
+) -> SendOutcome {
+    let until = old.and_then(|i| get_n(i, "bu").ok()).filter(|&until| until > now);
+    match (until, prefix) {
+        (Some(until), _) => SendOutcome::Blocked { until },
+        (None, true) => SendOutcome::LimitReached {
+            kind: LimitKind::SmsPrefix,
+            key: g.touch.prefix.clone(),
+            until: (g.touch.hour + 1) * 3600,
+        },
+        // A block that ended between the write and its refusal: try again.
+        (None, false) => SendOutcome::Conflict,
+    }
+}
+
+/// A conversion's two items, without conditions.
+pub(super) fn conversion_items(
+    table: &str,
+    t: &GuardTouch,
+) -> Result<[TransactWriteItem; 2], StoreError> {
+    Ok([
+        add(table, &t.prefix, conversions(t.hour), t, None)?,
+        add(table, &t.shard, conversions(t.hour), t, None)?,
+    ])
+}
+
+fn block_of(item: &Item, p: &str) -> Result<Option<GuardBlock>, StoreError> {
+    let Some(until) = item.get(&format!("{p}u")) else { return Ok(None) };
+    let until = match until {
+        AttributeValue::N(v) => v.parse().map_err(|_| StoreError::Corrupt("guard block".into()))?,
+        _ => return Err(StoreError::Corrupt("guard block".into())),
+    };
+    Ok(Some(GuardBlock {
+        until,
+        at: get_n(item, &format!("{p}a"))?,
+        reason: get_s(item, &format!("{p}r")).unwrap_or_default(),
+    }))
+}
+
+fn tally(key: &str, item: Option<&Item>, now: Timestamp) -> Result<GuardTally, StoreError> {
+    let mut t = GuardTally { key: key.to_string(), ..Default::default() };
+    let Some(item) = item.filter(|i| get_n(i, EXPIRES_AT).is_ok_and(|e| e > now)) else {
+        return Ok(t);
+    };
+    for (name, value) in item {
+        let (kind, hour) = name.split_at(1.min(name.len()));
+        let (Ok(hour), AttributeValue::N(v)) = (hour.parse::<i64>(), value) else { continue };
+        let v: u32 = v.parse().map_err(|_| StoreError::Corrupt("guard tally".into()))?;
+        let h: &mut HourTally = t.hours.entry(hour).or_default();
+        match kind {
+            "s" => h.sends = v,
+            "c" => h.conversions = v,
+            _ => {}
+        }
+    }
+    t.block = block_of(item, "b")?;
+    t.watch = block_of(item, "w")?;
+    Ok(t)
+}
+
+fn listed_item(l: &ListedBlock) -> Item {
+    let mut item = Item::from([
+        (PK.to_string(), s(LISTED)),
+        (SK.to_string(), s(&l.name)),
+        ("scope".to_string(), s(l.scope.as_str())),
+        ("until".to_string(), n(l.block.until)),
+        ("at".to_string(), n(l.block.at)),
+        ("reason".to_string(), s(&l.block.reason)),
+        ("monitor".to_string(), AttributeValue::Bool(l.monitor)),
+    ]);
+    item.insert(EXPIRES_AT.to_string(), n(l.block.until));
+    item
+}
+
+fn listed_block(item: &Item) -> Result<ListedBlock, StoreError> {
+    let scope = match get_s(item, "scope").as_deref() {
+        Some("prefix") => GuardScope::Prefix,
+        Some("country") => GuardScope::Country,
+        _ => return Err(StoreError::Corrupt("listed guard block without a scope".into())),
+    };
+    Ok(ListedBlock {
+        name: get_s(item, SK).unwrap_or_default(),
+        scope,
+        block: GuardBlock {
+            until: get_n(item, "until")?,
+            at: get_n(item, "at")?,
+            reason: get_s(item, "reason").unwrap_or_default(),
+        },
+        monitor: matches!(item.get("monitor"), Some(AttributeValue::Bool(true))),
+    })
+}
+
+impl DynamoStore {
+    /// The transaction that blocks (watches) every tally of `keys` and
+    /// lists it, on condition that the first holds none in force.
+    fn block_items(
+        &self,
+        keys: &[String],
+        l: &ListedBlock,
+        now: Timestamp,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let p = if l.monitor { "w" } else { "b" };
+        let mut items = Vec::with_capacity(keys.len() + 1);
+        for (i, key) in keys.iter().enumerate() {
+            let mut u = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::key(keys::guard(key))))
+                .update_expression(format!(
+                    "SET {p}u = :until, {p}a = :at, {p}r = :reason, expires_at = :exp"
+                ))
+                .expression_attribute_values(":until", n(l.block.until))
+                .expression_attribute_values(":at", n(l.block.at))
+                .expression_attribute_values(":reason", s(&l.block.reason))
+                // The tally outlives its block by a day: its sends still count.
+                .expression_attribute_values(":exp", n(l.block.until + 86_400));
+            if i == 0 {
+                u = u
+                    .condition_expression(format!("attribute_not_exists({p}u) OR {p}u <= :now"))
+                    .expression_attribute_values(":now", n(now));
+            }
+            items.push(TransactWriteItem::builder().update(build(u.build())?).build());
+        }
+        let put = Put::builder().table_name(&self.table).set_item(Some(listed_item(l))).build();
+        items.push(TransactWriteItem::builder().put(build(put)?).build());
+        Ok(items)
+    }
+
+    /// Removes `expression` from tally `key` if it exists (an update of a
+    /// missing item would make one without a TTL).
+    async fn remove(&self, key: &str, expression: String) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::key(keys::guard(key))))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        conditional(result).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl GuardStore for DynamoStore {
+    async fn guard_tallies(
+        &self,
+        keys: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<GuardTally>, StoreError> {
+        let pks: Vec<String> = keys.iter().map(|k| keys::guard(k)).collect();
+        let items = self.batch_get_all(&pks).await?;
+        keys.iter().zip(&items).map(|(k, item)| tally(k, item.as_ref(), now)).collect()
+    }
+
+    async fn guard_block(
+        &self,
+        keys: &[String],
+        listed: &ListedBlock,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let items = &self.block_items(keys, listed, now)?;
+        let made = retry::run(|| async move {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let codes = match sent {
+                Ok(_) => return Ok(Attempt::Done(true)),
+                Err(e) => cancellation_codes(e)?,
+            };
+            if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") {
+                return Ok(Attempt::Done(false));
+            }
+            if codes.iter().any(|c| c == "TransactionConflict") {
+                return Ok(Attempt::Retry);
+            }
+            Err(StoreError::Unavailable(format!("transaction cancelled: {codes:?}").into()))
+        })
+        .await?;
+        made.ok_or_else(|| StoreError::Unavailable("a guard block kept conflicting".into()))
+    }
+
+    async fn guard_unblock(&self, keys: &[String], name: &str) -> Result<(), StoreError> {
+        for key in keys {
+            self.remove(key, "REMOVE bu, ba, br, wu, wa, wr".into()).await?;
+        }
+        let mut key = keys::key(LISTED.to_string());
+        key.insert(SK.to_string(), s(name));
+        let deleted =
+            self.client.delete_item().table_name(&self.table).set_key(Some(key)).send().await;
+        deleted.map(|_| ()).map_err(unavailable)
+    }
+
+    async fn guard_blocks(&self, now: Timestamp) -> Result<Vec<ListedBlock>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(LISTED))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                let listed = listed_block(item)?;
+                if listed.block.in_force(now) {
+                    out.push(listed);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn guard_trim(&self, key: &str, hours: &[i64]) -> Result<(), StoreError> {
+        for chunk in hours.chunks(50) {
+            let names: Vec<String> =
+                chunk.iter().flat_map(|&h| [sends(h), conversions(h)]).collect();
+            self.remove(key, format!("REMOVE {}", names.join(", "))).await?;
+        }
+        Ok(())
+    }
+}
