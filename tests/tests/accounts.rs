@@ -314,7 +314,10 @@ async fn binding_a_taken_address(b: Backend) {
     // Asking again looks like any send; the owner is told, and gets no code.
     let bind = json!({"channel": "email", "to": "fresh@example.com", "purpose": "bind"});
     let (status, body) = parts(&send_code::handle(&t.app, request(&bind, IP, Some(&a))).await);
-    assert_eq!((status, body), (202, json!({"expires_in": 600, "resend_in": 60})));
+    assert_eq!(
+        (status, body),
+        (202, json!({"expires_in": 600, "resend_in": 60, "code_length": 10}))
+    );
     let notice = &t.outbox.to("fresh@example.com")[0];
     assert_eq!((notice.purpose, notice.code.as_deref()), ("bind", None));
     assert!(notice.text.contains("already belongs to your account"), "{}", notice.text);

@@ -41,7 +41,7 @@ async fn email_send_then_verify(b: Backend) {
     let t = app(b).await;
     assert_eq!(
         send(&t, email("  Alice@Example.COM ", "register")).await,
-        (202, json!({"expires_in": 600, "resend_in": 60}))
+        (202, json!({"expires_in": 600, "resend_in": 60, "code_length": 6}))
     );
     let msgs = t.outbox.to("alice@example.com");
     assert_eq!(msgs.len(), 1);

@@ -106,7 +106,10 @@ async fn send_code_events(b: Backend) {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    assert_eq!(body_json(&resp), serde_json::json!({"expires_in": 600, "resend_in": 60}));
+    assert_eq!(
+        body_json(&resp),
+        serde_json::json!({"expires_in": 600, "resend_in": 60, "code_length": 6})
+    );
     assert_eq!(t.outbox.to("alice@example.com").len(), 1);
 
     let resp = send_code::handle(

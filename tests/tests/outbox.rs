@@ -106,7 +106,10 @@ async fn a_bounced_address_is_accepted_and_not_sent_to(b: Backend) {
     let bounce = vericode_tests::ses_bounce_event("Gone@Example.com");
     assert_eq!(record_bounces::handle(&t.app, &bounce).await.unwrap(), 1);
     let (status, body) = send(&t, email("gone@example.com", "register")).await;
-    assert_eq!((status, body), (202, json!({"expires_in": 600, "resend_in": 60})));
+    assert_eq!(
+        (status, body),
+        (202, json!({"expires_in": 600, "resend_in": 60, "code_length": 6}))
+    );
     assert!(t.outbox.to("gone@example.com").is_empty());
     assert_eq!(deliveries(&t), [DeliveryResult::Suppressed]);
     // Other addresses are not affected.

@@ -1,12 +1,9 @@
-//! The SMS guard's tallies in the embedded store (`GuardStore`), and the
-//! parts of them a send's transaction, a right guess and an account write
-//! check and count under the store's one lock.
+//! The SMS guard's tallies in the embedded store: what `store` answers
+//! `GuardStore` with, and what a send's transaction, a right guess and an
+//! account write check and count, under the store's one lock.
 
-use crate::store::MemoryStore;
-use async_trait::async_trait;
 use domain::ports::{
-    GuardBlock, GuardSend, GuardStore, GuardTally, GuardTouch, LimitKind, ListedBlock, SendOutcome,
-    StoreError, Timestamp,
+    GuardBlock, GuardSend, GuardTally, GuardTouch, LimitKind, ListedBlock, SendOutcome, Timestamp,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -69,67 +66,53 @@ impl Tallies {
             *expires_at = (*expires_at).max(t.expires_at);
         }
     }
-}
 
-#[async_trait]
-impl GuardStore for MemoryStore {
-    async fn guard_tallies(
-        &self,
-        keys: &[String],
-        now: Timestamp,
-    ) -> Result<Vec<GuardTally>, StoreError> {
-        let inner = self.lock();
-        Ok(keys.iter().map(|k| inner.guard.get(k, now)).collect())
+    /// `GuardStore::guard_tallies`.
+    pub(crate) fn read(&self, keys: &[String], now: Timestamp) -> Vec<GuardTally> {
+        keys.iter().map(|k| self.get(k, now)).collect()
     }
 
-    async fn guard_block(
-        &self,
-        keys: &[String],
-        listed: &ListedBlock,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let mut inner = self.lock();
-        let g = &mut inner.guard;
+    /// `GuardStore::guard_block`.
+    pub(crate) fn block(&mut self, keys: &[String], listed: &ListedBlock, now: Timestamp) -> bool {
         let held = |t: &GuardTally| if listed.monitor { t.watch.clone() } else { t.block.clone() };
-        let first = keys.first().map(|k| g.get(k, now));
+        let first = keys.first().map(|k| self.get(k, now));
         if first.as_ref().and_then(held).is_some_and(|b| b.in_force(now)) {
-            return Ok(false);
+            return false;
         }
         let block: &GuardBlock = &listed.block;
         for key in keys {
-            let (tally, expires_at) = g.entry(key, now);
+            let (tally, expires_at) = self.entry(key, now);
             match listed.monitor {
                 true => tally.watch = Some(block.clone()),
                 false => tally.block = Some(block.clone()),
             }
             *expires_at = (*expires_at).max(block.until);
         }
-        g.listed.insert(listed.name.clone(), listed.clone());
-        Ok(true)
+        self.listed.insert(listed.name.clone(), listed.clone());
+        true
     }
 
-    async fn guard_unblock(&self, keys: &[String], name: &str) -> Result<(), StoreError> {
-        let mut inner = self.lock();
+    /// `GuardStore::guard_unblock`.
+    pub(crate) fn unblock(&mut self, keys: &[String], name: &str) {
         for key in keys {
-            if let Some((tally, _)) = inner.guard.tallies.get_mut(key) {
+            if let Some((tally, _)) = self.tallies.get_mut(key) {
                 (tally.block, tally.watch) = (None, None);
             }
         }
-        inner.guard.listed.remove(name);
-        Ok(())
+        self.listed.remove(name);
     }
 
-    async fn guard_blocks(&self, now: Timestamp) -> Result<Vec<ListedBlock>, StoreError> {
-        let inner = self.lock();
-        Ok(inner.guard.listed.values().filter(|l| l.block.in_force(now)).cloned().collect())
+    /// `GuardStore::guard_blocks`.
+    pub(crate) fn listed(&self, now: Timestamp) -> Vec<ListedBlock> {
+        self.listed.values().filter(|l| l.block.in_force(now)).cloned().collect()
     }
 
-    async fn guard_trim(&self, key: &str, hours: &[i64]) -> Result<(), StoreError> {
-        if let Some((tally, _)) = self.lock().guard.tallies.get_mut(key) {
+    /// `GuardStore::guard_trim`.
+    pub(crate) fn trim(&mut self, key: &str, hours: &[i64]) {
+        if let Some((tally, _)) = self.tallies.get_mut(key) {
             for hour in hours {
                 tally.hours.remove(hour);
             }
         }
-        Ok(())
     }
 }

@@ -9,9 +9,9 @@ use domain::crypto::digest_eq;
 use domain::ports::{
     AccountRecord, AccountStore, AccountWrite, ApiKeyRecord, ApiKeyStore, ApplyOutcome,
     CaptchaStore, Claim, CodeStore, CountOutcome, Counter, CounterStore, DestRecord, FailOutcome,
-    Guess, GuessOutcome, OutboxStore, OutgoingMessage, RecordWrite, SaveOutcome, SecretKind,
-    SecretOwner, SecretStore, SendOutcome, SendWrite, SessionCheck, StoreError, StoredCaptcha,
-    Timestamp,
+    GuardStore, GuardTally, Guess, GuessOutcome, ListedBlock, OutboxStore, OutgoingMessage,
+    RecordWrite, SaveOutcome, SecretKind, SecretOwner, SecretStore, SendOutcome, SendWrite,
+    SessionCheck, StoreError, StoredCaptcha, Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -22,7 +22,7 @@ pub struct MemoryStore {
 }
 
 #[derive(Default)]
-pub(crate) struct Inner {
+struct Inner {
     captchas: HashMap<String, StoredCaptcha>,
     destinations: HashMap<String, DestRecord>,
     counters: HashMap<String, (u32, Timestamp)>,
@@ -33,7 +33,7 @@ pub(crate) struct Inner {
     messages: HashMap<String, (OutgoingMessage, MessageState)>,
     suppressed: HashMap<String, String>,
     api_keys: HashMap<String, ApiKeyRecord>,
-    pub(crate) guard: Tallies,
+    guard: Tallies,
 }
 
 /// Where an outgoing message stands.
@@ -60,7 +60,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
         // Every write below is applied only after all its checks pass, so a
         // panic cannot leave half a write behind: poisoning is ignored.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -522,6 +522,40 @@ impl OutboxStore for MemoryStore {
         _now: Timestamp,
     ) -> Result<(), StoreError> {
         self.lock().suppressed.insert(address.to_string(), reason.to_string());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GuardStore for MemoryStore {
+    async fn guard_tallies(
+        &self,
+        keys: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<GuardTally>, StoreError> {
+        Ok(self.lock().guard.read(keys, now))
+    }
+
+    async fn guard_block(
+        &self,
+        keys: &[String],
+        listed: &ListedBlock,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        Ok(self.lock().guard.block(keys, listed, now))
+    }
+
+    async fn guard_unblock(&self, keys: &[String], name: &str) -> Result<(), StoreError> {
+        self.lock().guard.unblock(keys, name);
+        Ok(())
+    }
+
+    async fn guard_blocks(&self, now: Timestamp) -> Result<Vec<ListedBlock>, StoreError> {
+        Ok(self.lock().guard.listed(now))
+    }
+
+    async fn guard_trim(&self, key: &str, hours: &[i64]) -> Result<(), StoreError> {
+        self.lock().guard.trim(key, hours);
         Ok(())
     }
 }

@@ -90,10 +90,7 @@ fn transact_items(
     let copy_of = |key: &str, id: &str| {
         stored.iter().find(|a| a.id == id && a.address_keys().iter().any(|k| k == key))
     };
-    let session = writes.iter().find_map(|w| match w {
-        AccountWrite::Session(c) => Some(c),
-        _ => None,
-    });
+    let session = session_of(writes);
     // A write to the session's own account carries its epoch condition;
     // DynamoDB takes one operation per item in a transaction.
     let writes_account = |id: &str| {
@@ -116,9 +113,8 @@ fn transact_items(
                 logout_check(table, c, now)?
             }
             AccountWrite::Converted(touch) => {
-                let [prefix, shard] = conversion_items(table, touch)?;
-                items.push((prefix, w.refusal()));
-                shard
+                items.extend(conversion_items(table, touch)?.map(|item| (item, w.refusal())));
+                continue;
             }
             other => {
                 let own = session.filter(|c| match other {
@@ -142,6 +138,14 @@ fn transact_items(
         }
     }
     Ok(items)
+}
+
+/// The session the writes are made under, if any.
+fn session_of(writes: &[AccountWrite]) -> Option<&SessionCheck> {
+    writes.iter().find_map(|w| match w {
+        AccountWrite::Session(c) => Some(c),
+        _ => None,
+    })
 }
 
 /// The address item `key` for `account_id`, free or already its own, with

@@ -342,7 +342,6 @@ async fn send_new(s: &Services, t: &Target, locale: MessageLocale) -> Result<Com
 }
 
 /// What a send's transaction came to, short of a refusal.
-#[expect(clippy::large_enum_variant, reason = "one per send; boxing would buy nothing")]
 enum Committed {
     /// The id of the stored message, and the code's length.
     Done((String, usize)),

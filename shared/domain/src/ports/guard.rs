@@ -2,7 +2,7 @@
 //! by clock hour for each destination prefix, and for each country in
 //! shards, with the block in force on each.
 
-use super::store::StoreError;
+use super::error::StoreError;
 use super::system::Timestamp;
 use async_trait::async_trait;
 use std::collections::BTreeMap;

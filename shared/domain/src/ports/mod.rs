@@ -5,6 +5,7 @@
 mod captcha;
 mod delivery;
 pub mod dev;
+mod error;
 mod guard;
 mod metrics;
 mod outbox;

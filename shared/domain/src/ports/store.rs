@@ -3,21 +3,10 @@
 //! outcomes (`SendOutcome`, `SaveOutcome`, `ApplyOutcome`, `CountOutcome`),
 //! and only an outage or an unreadable item is a `StoreError`.
 
+pub use super::error::StoreError;
 use super::guard::{GuardSend, GuardTouch};
 use super::system::Timestamp;
 use async_trait::async_trait;
-use std::error::Error as StdError;
-
-/// Store failures that are not domain outcomes: the store could not be
-/// reached, refused the request, or returned something unreadable. The
-/// source chain is kept so an outage is never mistaken for a lost race.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("store request failed")]
-    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
-    #[error("stored item is malformed: {0}")]
-    Corrupt(String),
-}
 
 /// A captcha as stored: never the answer itself, only its keyed hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
