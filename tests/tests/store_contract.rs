@@ -904,7 +904,99 @@ async fn addresses_are_suppressed(b: Backend) {
     assert!(!store.is_suppressed("email:other@example.com").await.unwrap());
 }
 
+/// The SMS guard's tallies: a send counts in its prefix's and its country
+/// shard's hour and, enforced, is refused once the prefix's hour is full or
+/// while a block is in force; a right guess and an account write count
+/// conversions; a block is made once, listed, lifted; old hours are
+/// dropped; an expired tally reads empty.
+async fn the_guard_counts_refuses_and_blocks(b: Backend) {
+    let (store, _) = store(b).await;
+    let hour = T0 / 3600;
+    let (prefix, shard) = (format!("p+4479{}", uuid::Uuid::new_v4().simple()), "c+44|s0");
+    let touch = GuardTouch {
+        country: 44,
+        prefix: prefix.clone(),
+        shard: shard.into(),
+        hour,
+        expires_at: T0 + 90_000,
+    };
+    let enforced = |max| GuardSend { touch: touch.clone(), hourly_max: max };
+    let send = |g: GuardSend, k: String| {
+        let store = store.clone();
+        async move {
+            let (r, m) = (record(&k, 1), message());
+            let write = SendWrite {
+                captcha: None,
+                record: replace(&r, 0),
+                session: None,
+                counters: &[],
+                guard: Some(&g),
+                message: &m,
+            };
+            store.commit_send(&write, T0).await.unwrap()
+        }
+    };
+    let first = key();
+    assert_eq!(send(enforced(Some(2)), first.clone()).await, SendOutcome::Committed);
+    assert_eq!(send(enforced(Some(2)), key()).await, SendOutcome::Committed);
+    let full = SendOutcome::LimitReached {
+        kind: LimitKind::SmsPrefix,
+        key: prefix.clone(),
+        until: (hour + 1) * 3600,
+    };
+    assert_eq!(send(enforced(Some(2)), key()).await, full);
+    assert_eq!(send(enforced(None), key()).await, SendOutcome::Committed, "monitoring counts on");
+    let right = Guess { converts: Some(touch.clone()), ..guess(&first, 4, "j1") };
+    assert_eq!(store.guess_code(&right, T0).await.unwrap(), GuessOutcome::Right);
+    let converted = [AccountWrite::Converted(touch.clone())];
+    assert_eq!(store.apply(&converted, T0).await.unwrap(), ApplyOutcome::Committed);
+    let keys = [prefix.clone(), shard.to_string(), "p+0".to_string()];
+    let tallies = store.guard_tallies(&keys, T0).await.unwrap();
+    let want = HourTally { sends: 3, conversions: 2 };
+    assert_eq!(tallies[0].hours.get(&hour), Some(&want));
+    assert!(tallies[1].hours.get(&hour).is_some_and(|h| h.sends >= 3 && h.conversions >= 2));
+    assert_eq!(tallies[2], GuardTally { key: "p+0".into(), ..Default::default() });
+
+    let block = GuardBlock { until: T0 + 600, at: T0, reason: "why".into() };
+    let listed = ListedBlock {
+        name: prefix.trim_start_matches('p').to_string(),
+        scope: GuardScope::Prefix,
+        block: block.clone(),
+        monitor: false,
+    };
+    let watch = ListedBlock { monitor: true, ..listed.clone() };
+    assert!(store.guard_block(std::slice::from_ref(&prefix), &watch, T0).await.unwrap());
+    assert_eq!(
+        send(enforced(Some(100)), key()).await,
+        SendOutcome::Committed,
+        "a watch refuses nothing"
+    );
+    assert!(store.guard_block(std::slice::from_ref(&prefix), &listed, T0).await.unwrap());
+    assert!(!store.guard_block(std::slice::from_ref(&prefix), &listed, T0).await.unwrap(), "once");
+    let blocked = SendOutcome::Blocked { until: T0 + 600 };
+    assert_eq!(send(enforced(Some(100)), key()).await, blocked);
+    assert_eq!(send(enforced(None), key()).await, SendOutcome::Committed, "unless monitoring");
+    let tallies = store.guard_tallies(std::slice::from_ref(&prefix), T0).await.unwrap();
+    assert_eq!(
+        (tallies[0].block.as_ref(), tallies[0].watch.as_ref()),
+        (Some(&block), Some(&block))
+    );
+    let listed_now = store.guard_blocks(T0).await.unwrap();
+    assert!(listed_now.contains(&listed), "{listed_now:?}");
+    assert!(!store.guard_blocks(T0 + 600).await.unwrap().contains(&listed), "ended");
+
+    store.guard_unblock(std::slice::from_ref(&prefix), &listed.name).await.unwrap();
+    assert!(!store.guard_blocks(T0).await.unwrap().iter().any(|l| l.name == listed.name));
+    assert_eq!(send(enforced(Some(100)), key()).await, SendOutcome::Committed);
+    store.guard_trim(&prefix, &[hour]).await.unwrap();
+    let tallies = store.guard_tallies(std::slice::from_ref(&prefix), T0).await.unwrap();
+    assert!(tallies[0].hours.is_empty() && tallies[0].block.is_none());
+    let later = store.guard_tallies(std::slice::from_ref(&prefix), T0 + 90_001).await.unwrap();
+    assert_eq!(later[0], GuardTally { key: prefix.clone(), ..Default::default() }, "expired");
+}
+
 both_stores!(
+    the_guard_counts_refuses_and_blocks,
     a_long_code_is_bounded_per_network_and_hour,
     a_hardened_destination_takes_no_blind_code,
     a_captcha_is_taken_once,
