@@ -73,6 +73,9 @@ async function flows(lang, n) {
     const code = (await page.textContent("#outbox .code")).trim();
     if (!/^(\d{6}|\d{10})$/.test(code)) fail(`${lang}: no ${purpose} code in the outbox: ${code}`);
     if ((await page.inputValue("#code")) !== code) fail(`${lang}: the code was not filled in`);
+    // The input is sized from the send's `code_length`.
+    const max = await page.evaluate(() => document.getElementById("code").maxLength);
+    if (max !== code.length) fail(`${lang}: the code input takes ${max} digits, the code has ${code.length}`);
   };
   const verify = () => act("#verify-code", "POST /v1/codes/verify → 200");
 
