@@ -4,12 +4,18 @@
 //! mode refuses nothing and reports everything; test numbers get their
 //! fixed code, cost nothing and count nowhere.
 
+use async_trait::async_trait;
 use domain::address::PhoneNumber;
 use domain::codes::guard;
-use domain::config::{Config, GuardMode};
-use domain::ports::{Clock, GuardScope, Metric, OsRandom, Random};
+use domain::config::{Config, GuardMode, Secrets};
+use domain::outbox::{Deliverer, deliver};
+use domain::ports::{
+    Clock, DeliveryResult, GuardBlock, GuardScope, ListedBlock, Metric, OsRandom, Random, Relay,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 use vericode_tests::{Backend, TestApp, app_with, both_stores, config, parts, request};
 
 /// The guard as configured by default; the daily SMS budgets out of the way.
@@ -53,6 +59,16 @@ fn tally(outcomes: &[(u16, String)]) -> BTreeMap<String, usize> {
         *out.entry(format!("{status} {code}")).or_default() += 1;
     }
     out
+}
+
+/// Checks `code` for `to` from network `ip`: the status.
+async fn check(t: &TestApp, to: &str, purpose: &str, code: &str, ip: &str) -> u16 {
+    let body = json!({"channel": "sms", "to": to, "purpose": purpose, "code": code});
+    parts(&verify_code::handle(&t.app, request(&body, ip, None)).await).0
+}
+
+fn top_of_hour(t: &TestApp) {
+    t.clock.advance(3600 - t.clock.now().rem_euclid(3600));
 }
 
 fn random_below(n: u64) -> u64 {
@@ -117,8 +133,7 @@ async fn real_traffic_is_never_refused(b: Backend) {
 /// the prefix is blocked: 20 accepted.
 async fn pumping_one_prefix_is_cut_off(b: Backend) {
     let t = app_with(b, guarded(GuardMode::Enforce)).await;
-    // From the top of an hour.
-    t.clock.advance(3600 - t.clock.now().rem_euclid(3600));
+    top_of_hour(&t);
     let mut outcomes = Vec::new();
     for i in 0..1000 {
         outcomes.push(send(&t, &format!("+447911123{i:03}"), "register", i).await);
@@ -131,7 +146,7 @@ async fn pumping_one_prefix_is_cut_off(b: Backend) {
     assert_eq!(outcomes[first_refusal], (429, "rate_limited".into()), "the hour's cap first");
     assert_eq!(outcomes.last().unwrap(), &(403, "sms_destination_blocked".to_string()));
     let sent: usize = (0..1000).map(|i| t.outbox.to(&format!("+447911123{i:03}")).len()).sum();
-    assert_eq!(sent, 20, "one text message per accepted send");
+    assert_eq!(sent, 19, "one text message per accepted send, but the one that tipped the block");
 
     let blocks = guard::blocks(&*t.app.store, t.clock.now()).await.unwrap();
     assert_eq!(blocks.len(), 1, "{blocks:?}");
@@ -182,7 +197,7 @@ async fn pumping_spread_over_a_country_is_cut_off(b: Backend) {
 /// watch.
 async fn monitor_mode_refuses_none_and_reports_all(b: Backend) {
     let t = app_with(b, guarded(GuardMode::Monitor)).await;
-    t.clock.advance(3600 - t.clock.now().rem_euclid(3600));
+    top_of_hour(&t);
     let mut outcomes = Vec::new();
     for i in 0..1000 {
         outcomes.push(send(&t, &format!("+447911123{i:03}"), "register", i).await);
@@ -217,7 +232,7 @@ async fn monitor_mode_refuses_none_and_reports_all(b: Backend) {
 /// answered alike, send by send.
 async fn a_block_is_no_oracle(b: Backend) {
     let t = app_with(b, guarded(GuardMode::Enforce)).await;
-    t.clock.advance(3600 - t.clock.now().rem_euclid(3600));
+    top_of_hour(&t);
     for i in 0..40 {
         t.account(None, Some(&format!("+447911124{i:03}"))).await;
     }
@@ -319,7 +334,203 @@ async fn test_numbers_work_and_cost_nothing(b: Backend) {
     assert_eq!(send(&plain, "+15555550100", "register", 1).await, (400, "invalid_phone".into()));
 }
 
+/// The stream as deployed: messages are delivered (and so reviewed) a
+/// while after their sends, not before the send returns.
+#[derive(Default)]
+struct Lagging {
+    deliverer: OnceLock<Arc<Deliverer>>,
+    queue: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Relay for Lagging {
+    async fn committed(&self, message_id: &str) {
+        self.queue.lock().unwrap().push(message_id.to_string());
+    }
+}
+
+impl Lagging {
+    /// The stream catches up: every queued message is delivered.
+    async fn catch_up(&self) {
+        let ids = std::mem::take(&mut *self.queue.lock().unwrap());
+        let d = self.deliverer.get().unwrap();
+        for id in ids {
+            deliver(d, &id).await.unwrap();
+        }
+    }
+}
+
+fn lagging(t: TestApp) -> (TestApp, Arc<Lagging>) {
+    let lag = Arc::new(Lagging::default());
+    let (outbox, l) = (t.outbox.clone(), lag.clone());
+    let t = t.map_services(move |s| {
+        let _ = l.deliverer.set(Arc::new(Deliverer::new(&s, outbox)));
+        s.with_relay(l)
+    });
+    (t, lag)
+}
+
+/// A burst of 1,000 sends to 1,000 prefixes of one country, all in before
+/// the delivery reviews the first: the requests are accepted (the country's
+/// judgement runs after the send), but once reviewed, no message past the
+/// threshold is sent — here none, as the first review already sees them
+/// all. What pumping costs is the messages.
+async fn a_burst_faster_than_the_review_costs_nothing(b: Backend) {
+    let (t, lag) = lagging(app_with(b, guarded(GuardMode::Enforce)).await);
+    let to = |i: usize| format!("+49151{:05}000", 10_000 + i);
+    for i in 0..1000 {
+        assert_eq!(send(&t, &to(i), "register", i).await.0, 202);
+    }
+    lag.catch_up().await;
+    let blocks = guard::blocks(&*t.app.store, t.clock.now()).await.unwrap();
+    assert!(blocks.iter().any(|b| b.name == "+49"), "{blocks:?}");
+    let sent: usize = (0..1000).map(|i| t.outbox.to(&to(i)).len()).sum();
+    assert!(sent <= 110, "{sent} text messages went out");
+    let held = |m: &&Metric| matches!(m, Metric::Delivery { outcome: DeliveryResult::Blocked, .. });
+    assert_eq!(t.metrics.all().iter().filter(held).count(), 1000 - sent);
+}
+
+/// The operator lifts a prefix's block: it starts afresh, so its next
+/// real users get their codes (its old counts would block it again at the
+/// first send's review).
+async fn an_unblocked_prefix_stays_unblocked(b: Backend) {
+    let t = app_with(b, guarded(GuardMode::Enforce)).await;
+    top_of_hour(&t);
+    for i in 0..30 {
+        send(&t, &format!("+447911123{i:03}"), "register", i).await;
+        t.clock.advance(240);
+    }
+    assert!(guard::unblock(&*t.app.store, "+447911123", t.clock.now()).await.unwrap());
+    t.clock.advance(3600);
+    for i in 900..905 {
+        let to = format!("+447911123{i}");
+        assert_eq!(send(&t, &to, "register", i).await, (202, String::new()), "{to}");
+        assert_eq!(t.outbox.to(&to).len(), 1, "{to} got its code");
+    }
+    assert!(guard::blocks(&*t.app.store, t.clock.now()).await.unwrap().is_empty());
+}
+
+/// A `bind` send needs no captcha: one account sending bind codes around
+/// a stranger's number, across an hour's boundary from one network, gets
+/// 3 a day through — far from the 20 that would block the prefix — and
+/// the stranger still logs in by code.
+async fn a_stranger_cannot_block_a_prefix_without_captchas(b: Backend) {
+    let t = app_with(b, guarded(GuardMode::Enforce)).await;
+    let victim = "+447911123456";
+    top_of_hour(&t);
+    t.clock.advance(3540);
+    t.account(None, Some(victim)).await;
+    let (_, token) = t.account(Some("mallory@example.com"), None).await;
+    let mut outcomes = Vec::new();
+    for i in 0..20 {
+        let body = json!({"channel": "sms", "to": format!("+447911123{i:03}"), "purpose": "bind"});
+        let resp = send_code::handle(&t.app, request(&body, "198.51.100.7", Some(&token))).await;
+        let (status, body) = parts(&resp);
+        outcomes.push((status, error_code(&body)));
+        t.clock.advance(6);
+    }
+    let counted = tally(&outcomes);
+    assert_eq!(counted.get("202 ").copied(), Some(3), "{counted:?}");
+    assert_eq!(send(&t, victim, "login", 1).await, (202, String::new()));
+    assert_eq!(t.outbox.to(victim).len(), 1, "the owner's code went out");
+}
+
+/// A test number's fixed code stays short: ten wrong checks harden the
+/// number and close it to checks, rather than opening the fixed code to
+/// thousands of guesses as a hardened number's long codes are.
+async fn a_test_numbers_fixed_code_cannot_be_guessed(b: Backend) {
+    let get = |name: &str| match name {
+        "JWT_SIGNING_KEY" => Some("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=".into()),
+        "CODE_KEY" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
+        "TEST_PHONE_NUMBERS" => Some("+15555550100=4821".into()),
+        _ => None,
+    };
+    let t = app_with(b, Config::from_lookup(get, Secrets::Required).unwrap()).await;
+    let to = "+15555550100";
+    let mut guesses = (0..10_000).map(|n| format!("{n:04}")).filter(|g| g != "4821");
+    for round in 0..2 {
+        assert_eq!(send(&t, to, "login", round).await.0, 202);
+        for _ in 0..5 {
+            check(&t, to, "login", &guesses.next().unwrap(), &client(round)).await;
+        }
+        t.clock.advance(61);
+    }
+    assert_eq!(send(&t, to, "login", 2).await.0, 202, "hardened now");
+    for k in 0..500 {
+        let status = check(&t, to, "login", &guesses.next().unwrap(), &client(1000 + k / 8)).await;
+        assert_eq!(status, 400);
+    }
+    let status = check(&t, to, "login", "4821", &client(5000)).await;
+    assert_ne!(status, 200, "the fixed code was found by enumeration");
+}
+
+/// A prefix with its hour's 10 sends in a country that is then blocked:
+/// the next send to it is refused for the block, on both stores alike.
+async fn a_full_hour_in_a_blocked_country_answers_alike(b: Backend) {
+    let t = app_with(b, guarded(GuardMode::Enforce)).await;
+    top_of_hour(&t);
+    for i in 0..10 {
+        assert_eq!(send(&t, &format!("+447911123{i:03}"), "register", i).await.0, 202);
+    }
+    let now = t.clock.now();
+    let keys: Vec<String> = (0..guard::SHARDS).map(|n| format!("c+44|s{n}")).collect();
+    let listed = ListedBlock {
+        name: "+44".into(),
+        scope: GuardScope::Country,
+        block: GuardBlock { until: now + 86_400, at: now, reason: "test".into() },
+        monitor: false,
+    };
+    assert!(t.app.store.guard_block(&keys, &listed, now).await.unwrap());
+    let elsewhere = send(&t, "+447911124000", "register", 100).await;
+    assert_eq!(elsewhere, (403, "sms_destination_blocked".into()));
+    assert_eq!(send(&t, "+447911123010", "register", 101).await, elsewhere);
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Logs never carry a whole number — nor two halves that make one: each
+/// send's line has the masked number (`+44******3407`), so a block's or a
+/// watch's line names no prefix (`+447911123`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_never_rebuild_a_whole_number() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .try_init();
+    for mode in [GuardMode::Enforce, GuardMode::Monitor] {
+        let t = app_with(Backend::Memory, guarded(mode)).await;
+        top_of_hour(&t);
+        for i in 0..30 {
+            send(&t, &format!("+447911124{:03}", 400 + i), "register", i).await;
+            t.clock.advance(240);
+        }
+    }
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("SMS guard block"), "the blocks were logged");
+    assert!(logs.contains(&PhoneNumber::parse("+447911124400", None, "to").unwrap().masked()));
+    assert!(!logs.contains("447911124"), "a prefix is in the logs");
+}
+
 both_stores!(
+    a_burst_faster_than_the_review_costs_nothing,
+    an_unblocked_prefix_stays_unblocked,
+    a_stranger_cannot_block_a_prefix_without_captchas,
+    a_test_numbers_fixed_code_cannot_be_guessed,
+    a_full_hour_in_a_blocked_country_answers_alike,
     real_traffic_is_never_refused,
     pumping_one_prefix_is_cut_off,
     pumping_spread_over_a_country_is_cut_off,

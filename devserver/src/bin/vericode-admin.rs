@@ -12,7 +12,7 @@
 //!   the SMS fraud guard blocks (or, in monitor mode, watches): until when,
 //!   since when and why.
 //! - `vericode-admin sms-guard unblock PREFIX` lifts the block of a prefix
-//!   (`+447700900`) or a country (`+44`) as `status` names it.
+//!   (`+447911123`) or a country (`+44`) as `status` names it.
 //! - `vericode-admin jwt-key new` prints a new token signing key for
 //!   `JWT_SIGNING_KEY` and its public half (for `JWT_PREVIOUS_PUBLIC_KEYS`
 //!   after the next rotation). Needs no settings.

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Default)]
 pub(crate) struct Tallies {
     tallies: HashMap<String, (GuardTally, Timestamp)>,
-    listed: BTreeMap<String, ListedBlock>,
+    /// By name, a block before a watch of the same name.
+    listed: BTreeMap<(String, bool), ListedBlock>,
 }
 
 impl Tallies {
@@ -88,7 +89,7 @@ impl Tallies {
             }
             *expires_at = (*expires_at).max(block.until);
         }
-        self.listed.insert(listed.name.clone(), listed.clone());
+        self.listed.insert((listed.name.clone(), listed.monitor), listed.clone());
         true
     }
 
@@ -99,7 +100,7 @@ impl Tallies {
                 (tally.block, tally.watch) = (None, None);
             }
         }
-        self.listed.remove(name);
+        self.listed.retain(|(n, _), _| n != name);
     }
 
     /// `GuardStore::guard_blocks`.

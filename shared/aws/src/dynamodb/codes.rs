@@ -146,7 +146,8 @@ fn record_item(
 
 /// What a cancelled send transaction means: the first refusing item, by
 /// its place (captcha first if any, then the record, the counters, the
-/// guard's two tallies, the message and the session's checks).
+/// guard's two tallies — country shard, prefix —, the message and the
+/// session's checks).
 fn send_refusal(
     reasons: Vec<(String, Option<Item>)>,
     send: &SendWrite<'_>,
@@ -156,12 +157,25 @@ fn send_refusal(
     let offset = usize::from(has_captcha);
     let guard_at = offset + 1 + counters.len();
     let message_at = guard_at + if send.guard.is_some() { 2 } else { 0 };
+    // A block refuses before the prefix's hour, as in the embedded store:
+    // either guard item may hold it.
+    let blocked = reasons
+        .get(guard_at..message_at.min(reasons.len()))
+        .unwrap_or_default()
+        .iter()
+        .filter(|(code, _)| code == "ConditionalCheckFailed")
+        .filter_map(|(_, item)| item.as_ref().and_then(|i| get_n(i, "bu").ok()))
+        .filter(|&until| until > now)
+        .max();
     for (i, (code, item)) in reasons.into_iter().enumerate() {
         return Ok(match (code.as_str(), i, send.guard) {
             ("None", _, _) => continue,
             ("ConditionalCheckFailed", 0, _) if has_captcha => SendOutcome::CaptchaRejected,
             ("ConditionalCheckFailed", i, Some(g)) if (guard_at..message_at).contains(&i) => {
-                guard::send_refusal(g, i == guard_at, item.as_ref(), now)
+                match blocked {
+                    Some(until) => SendOutcome::Blocked { until },
+                    None => guard::send_refusal(g, i == guard_at + 1, item.as_ref(), now),
+                }
             }
             ("ConditionalCheckFailed", i, _) if i == offset => match write {
                 RecordWrite::Replace { .. } => SendOutcome::Conflict,

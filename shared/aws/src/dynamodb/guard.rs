@@ -72,9 +72,10 @@ fn add(
     Ok(TransactWriteItem::builder().update(build(u.build())?).build())
 }
 
-/// A send's two items: the prefix's tally and the country shard's, each
+/// A send's two items: the country shard's tally and the prefix's, each
 /// refusing while blocked (and the prefix once its hour is full) when
-/// enforced.
+/// enforced. The shard goes first, so a country's block is the refusal
+/// even where the prefix's hour is full too (as in the embedded store).
 pub(super) fn send_items(
     table: &str,
     g: &GuardSend,
@@ -92,8 +93,8 @@ pub(super) fn send_items(
         None => (None, None),
     };
     Ok([
-        add(table, &t.prefix, sends(t.hour), t, prefix)?,
         add(table, &t.shard, sends(t.hour), t, shard)?,
+        add(table, &t.prefix, sends(t.hour), t, prefix)?,
     ])
 }
 
@@ -163,10 +164,16 @@ fn tally(key: &str, item: Option<&Item>, now: Timestamp) -> Result<GuardTally, S
     Ok(t)
 }
 
+/// A listed block's sort key: a block and a watch of one name are two.
+fn listed_sk(name: &str, monitor: bool) -> String {
+    if monitor { format!("{name}|monitor") } else { name.to_string() }
+}
+
 fn listed_item(l: &ListedBlock) -> Item {
     let mut item = Item::from([
         (PK.to_string(), s(LISTED)),
-        (SK.to_string(), s(&l.name)),
+        (SK.to_string(), s(listed_sk(&l.name, l.monitor))),
+        ("name".to_string(), s(&l.name)),
         ("scope".to_string(), s(l.scope.as_str())),
         ("until".to_string(), n(l.block.until)),
         ("at".to_string(), n(l.block.at)),
@@ -184,7 +191,7 @@ fn listed_block(item: &Item) -> Result<ListedBlock, StoreError> {
         _ => return Err(StoreError::Corrupt("listed guard block without a scope".into())),
     };
     Ok(ListedBlock {
-        name: get_s(item, SK).unwrap_or_default(),
+        name: get_s(item, "name").unwrap_or_default(),
         scope,
         block: GuardBlock {
             until: get_n(item, "until")?,
@@ -292,11 +299,14 @@ impl GuardStore for DynamoStore {
         for key in keys {
             self.remove(key, "REMOVE bu, ba, br, wu, wa, wr".into()).await?;
         }
-        let mut key = keys::key(LISTED.to_string());
-        key.insert(SK.to_string(), s(name));
-        let deleted =
-            self.client.delete_item().table_name(&self.table).set_key(Some(key)).send().await;
-        deleted.map(|_| ()).map_err(unavailable)
+        for monitor in [false, true] {
+            let mut key = keys::key(LISTED.to_string());
+            key.insert(SK.to_string(), s(listed_sk(name, monitor)));
+            let deleted =
+                self.client.delete_item().table_name(&self.table).set_key(Some(key)).send().await;
+            deleted.map_err(unavailable)?;
+        }
+        Ok(())
     }
 
     async fn guard_blocks(&self, now: Timestamp) -> Result<Vec<ListedBlock>, StoreError> {

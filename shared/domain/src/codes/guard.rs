@@ -31,13 +31,14 @@ const WINDOW_HOURS: i64 = 24;
 /// Items a country's tally is split over.
 pub const SHARDS: u32 = 8;
 
-/// The prefix of an E.164 number: without its last `drop` digits (never
-/// shorter than its country calling code and one digit).
-pub fn prefix(cfg: &Config, phone: &PhoneNumber) -> String {
-    let e164 = phone.as_str();
-    let least = format!("+{}", phone.country_code()).len() + 1;
+/// The prefix of E.164 number `e164` of country `cc`: without its last
+/// `prefix_drop_digits` (never shorter than its country calling code and
+/// one digit). Read from the digits alone, so the delivery function needs
+/// no numbering plan.
+pub fn prefix(cfg: &Config, e164: &str, cc: u16) -> String {
+    let least = format!("+{cc}").len() + 1;
     let keep = e164.len().saturating_sub(cfg.sms_guard.prefix_drop_digits as usize).max(least);
-    e164[..keep.min(e164.len())].to_string()
+    e164.get(..keep.min(e164.len())).unwrap_or(e164).to_string()
 }
 
 fn prefix_key(prefix: &str) -> String {
@@ -78,7 +79,7 @@ pub(super) fn touch(
     let kept = (WINDOW_HOURS + 1) * HOUR;
     Ok(Some(GuardTouch {
         country: phone.country_code(),
-        prefix: prefix_key(&prefix(cfg, phone)),
+        prefix: prefix_key(&prefix(cfg, phone.as_str(), phone.country_code())),
         shard: shard_key(phone.country_code(), shard),
         hour: now.div_euclid(HOUR),
         expires_at: now + kept.max(cfg.sms_guard.block_secs + HOUR),
@@ -120,25 +121,39 @@ pub struct Review<'a> {
 
 impl Review<'_> {
     /// Judges the prefix and the country of one accepted SMS send to
-    /// `phone`, off the request path: blocks (or, monitoring, watches) what
-    /// has too many sends and too few conversions in the window, reports
-    /// the send, and in monitor mode reports a send enforcing would have
-    /// refused. Reads the tallies in one round trip; writes only to block
-    /// or to drop hours that left the window.
-    pub async fn after_send(&self, phone: &PhoneNumber, now: Timestamp) -> Result<(), StoreError> {
-        let (cfg, cc) = (self.cfg, phone.country_code());
-        let name = prefix(cfg, phone);
+    /// `e164` (of country `cc`), off the request path: blocks (or,
+    /// monitoring, watches) what has too many sends and too few
+    /// conversions in the window, reports the send, and in monitor mode
+    /// reports a send enforcing would have refused. Reads the tallies in
+    /// one round trip; writes only to block or to drop hours that left the
+    /// window. Whether a block is in force on the prefix or the country
+    /// now (never when monitoring): then the message is not sent, so sends
+    /// accepted before the block landed cost nothing either.
+    pub async fn after_send(
+        &self,
+        e164: &str,
+        cc: u16,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let cfg = self.cfg;
+        let name = prefix(cfg, e164, cc);
         let keys: Vec<String> =
             std::iter::once(prefix_key(&name)).chain(country_keys(cc)).collect();
         let tallies = self.store.guard_tallies(&keys, now).await?;
         let hour = now.div_euclid(HOUR);
         self.metrics.record(Metric::GuardSend { country: cc });
         let monitor = cfg.sms_guard.mode == GuardMode::Monitor;
+        let in_force = |t: &GuardTally| {
+            let held = if monitor { &t.watch } else { &t.block };
+            held.as_ref().is_some_and(|b| b.in_force(now))
+        };
+        let mut held = tallies.iter().any(in_force);
         if monitor {
-            let watched = tallies.iter().any(|t| t.watch.as_ref().is_some_and(|w| w.in_force(now)));
             let sends = tallies[0].hours.get(&hour).map_or(0, |h| h.sends);
-            if watched || sends > cfg.sms_guard.prefix_hourly_max {
-                tracing::warn!(prefix = %name, "the SMS guard would have refused a send");
+            if held || sends > cfg.sms_guard.prefix_hourly_max {
+                // The prefix stays out of the log: with a send's masked
+                // number it would give the whole number away.
+                tracing::warn!(country = cc, "the SMS guard would have refused a send");
                 self.metrics.record(Metric::GuardRefusal { country: cc, monitor });
             }
         }
@@ -146,28 +161,30 @@ impl Review<'_> {
         let prefix_window = window(own, hour);
         if low(cfg, prefix_window, cfg.sms_guard.min_sends) {
             let block = (GuardScope::Prefix, name, prefix_window);
-            self.block(&tallies[..1], cc, block, now).await?;
+            held |= self.block(&tallies[..1], cc, block, now).await?;
         }
         let country_window = window(country, hour);
         if low(cfg, country_window, cfg.sms_guard.country_min_sends) {
             let block = (GuardScope::Country, country_name(cc), country_window);
-            self.block(country, cc, block, now).await?;
+            held |= self.block(country, cc, block, now).await?;
         }
-        self.trim(&tallies, hour).await
+        self.trim(&tallies, hour).await?;
+        Ok(held && !monitor)
     }
 
     /// Blocks (watches) the tallies unless one is in force already.
+    /// Whether one is in force now.
     async fn block(
         &self,
         tallies: &[GuardTally],
         cc: u16,
         (scope, name, (sends, conversions)): (GuardScope, String, (u32, u32)),
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let monitor = self.cfg.sms_guard.mode == GuardMode::Monitor;
         let held = |t: &GuardTally| if monitor { t.watch.clone() } else { t.block.clone() };
         if tallies.first().and_then(held).is_some_and(|b| b.in_force(now)) {
-            return Ok(());
+            return Ok(true);
         }
         let percent = self.cfg.sms_guard.min_conversion_percent;
         let reason = format!(
@@ -178,12 +195,13 @@ impl Review<'_> {
         let listed = ListedBlock { name, scope, block, monitor };
         let keys: Vec<String> = tallies.iter().map(|t| t.key.clone()).collect();
         if self.store.guard_block(&keys, &listed, now).await? {
-            let (name, reason) = (&listed.name, &listed.block.reason);
-            let mode = self.cfg.sms_guard.mode.as_str();
-            tracing::warn!(scope = scope.as_str(), name = %name, mode, reason = %reason, "SMS guard block");
-            self.metrics.record(Metric::GuardBlock { country: cc, scope, monitor });
+            let (scope, mode) = (scope.as_str(), self.cfg.sms_guard.mode.as_str());
+            let reason = &listed.block.reason;
+            // Which prefix: `vericode-admin sms-guard status` (see `after_send`).
+            tracing::warn!(scope, country = cc, mode, reason = %reason, "SMS guard block");
+            self.metrics.record(Metric::GuardBlock { country: cc, scope: listed.scope, monitor });
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Drops the hours that left the window from each tally holding any.
@@ -198,13 +216,17 @@ impl Review<'_> {
     }
 }
 
-/// The blocks and watches in force, for operators.
+/// The blocks and watches in force, for operators, by name.
 pub async fn blocks(store: &dyn Store, now: Timestamp) -> Result<Vec<ListedBlock>, StoreError> {
-    store.guard_blocks(now).await
+    let mut listed = store.guard_blocks(now).await?;
+    listed.sort_by(|a, b| (&a.name, a.monitor).cmp(&(&b.name, b.monitor)));
+    Ok(listed)
 }
 
-/// Lifts the block or watch of a prefix (`+447700900`) or a country
-/// (`+44`), as `blocks` lists them. Whether one was listed.
+/// Lifts the block or watch of a prefix (`+447911123`) or a country
+/// (`+44`), as `blocks` lists them, and clears its counts: it starts
+/// afresh, as after a block that ended (else the next send's review would
+/// block it again at once). Whether one was listed.
 pub async fn unblock(store: &dyn Store, name: &str, now: Timestamp) -> Result<bool, StoreError> {
     let Some(listed) = store.guard_blocks(now).await?.into_iter().find(|b| b.name == name) else {
         return Ok(false);
@@ -216,6 +238,12 @@ pub async fn unblock(store: &dyn Store, name: &str, now: Timestamp) -> Result<bo
             country_keys(cc)
         }
     };
+    for tally in store.guard_tallies(&keys, now).await? {
+        let hours: Vec<i64> = tally.hours.keys().copied().collect();
+        if !hours.is_empty() {
+            store.guard_trim(&tally.key, &hours).await?;
+        }
+    }
     store.guard_unblock(&keys, &listed.name).await?;
     Ok(true)
 }
@@ -231,10 +259,13 @@ mod tests {
 
     #[test]
     fn a_prefix_drops_the_last_digits() {
-        let phone = PhoneNumber::parse("+447911123456", None, "to").unwrap();
-        assert_eq!(prefix(&cfg(), &phone), "+447911123");
-        let phone = PhoneNumber::parse("+8613800138000", None, "to").unwrap();
-        assert_eq!(prefix(&cfg(), &phone), "+8613800138");
+        assert_eq!(prefix(&cfg(), "+447911123456", 44), "+447911123");
+        assert_eq!(prefix(&cfg(), "+8613800138000", 86), "+8613800138");
+        assert_eq!(
+            prefix(&cfg(), "+2901234", 290),
+            "+2901",
+            "never shorter than a country and a digit"
+        );
     }
 
     #[test]

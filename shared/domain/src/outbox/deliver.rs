@@ -3,7 +3,7 @@
 
 use super::contents::{Contents, Kind};
 use super::notice::Notice;
-use crate::address::{Channel, Destination, calling_code};
+use crate::address::{Channel, calling_code};
 use crate::codes::{self, guard, policy};
 use crate::config::{Config, GuardMode};
 use crate::crypto::Keys;
@@ -89,8 +89,12 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
         d.store.fail_message(id, None, &[]).await?;
         return Ok(Delivered::Done(DeliveryResult::Failed));
     };
-    if m.attempts == 1 {
-        review(d, &contents, now).await;
+    if m.attempts == 1 && review(d, &contents, now).await {
+        // Accepted before the block landed: it costs nothing either.
+        tracing::info!(message_id = id, "not sent: the SMS guard blocks its destination");
+        d.store.settle_message(id).await?;
+        record(d, &contents, DeliveryResult::Blocked);
+        return Ok(Delivered::Done(DeliveryResult::Blocked));
     }
     let result = send(d, &m, &contents, now).await;
     let outcome = match result {
@@ -107,24 +111,22 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
 }
 
 /// The SMS guard's review of a text message's send, once per message (at
-/// its first delivery attempt), whatever the message turns out to be: a
-/// block depends on the destination's prefix, never on its owner. A store
-/// failure skips it (the next send to the prefix is reviewed).
-async fn review(d: &Deliverer, c: &Contents, now: Timestamp) {
+/// its first delivery attempt), before anything about the message is
+/// decided: a block depends on the destination's prefix, never on its
+/// owner. Whether the guard blocks the destination now (then the message
+/// is not sent). A store failure skips the review (the next send to the
+/// prefix is reviewed).
+async fn review(d: &Deliverer, c: &Contents, now: Timestamp) -> bool {
     let cfg = &d.config;
     let counted = c.channel == Channel::Sms
         && cfg.sms_guard.mode != GuardMode::Off
         && !is_test(cfg, c.channel, &c.to);
-    if !counted {
-        return;
-    }
-    let Ok(Destination::Phone(phone)) = cfg.destination(c.channel, &c.to, None, "to") else {
-        return;
-    };
+    let Some(cc) = c.country.filter(|_| counted) else { return false };
     let review = guard::Review { store: &*d.store, metrics: &*d.metrics, cfg };
-    if let Err(e) = review.after_send(&phone, now).await {
+    review.after_send(&c.to, cc, now).await.unwrap_or_else(|e| {
         tracing::warn!(error = %chain(&e), "the SMS guard could not review a send");
-    }
+        false
+    })
 }
 
 /// Whether `to` is a test destination: it is never sent anything.

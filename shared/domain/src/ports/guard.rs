@@ -84,7 +84,7 @@ impl GuardScope {
 /// A block as operators see it (`vericode-admin sms-guard status`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListedBlock {
-    /// `+447700900` (a prefix) or `+44` (a country).
+    /// `+447911123` (a prefix) or `+44` (a country).
     pub name: String,
     pub scope: GuardScope,
     pub block: GuardBlock,

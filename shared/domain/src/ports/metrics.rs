@@ -55,6 +55,8 @@ pub enum DeliveryResult {
     Failed,
     /// A failed message's code disabled and its send refunded.
     Refunded,
+    /// Not sent: the SMS guard blocks its destination.
+    Blocked,
 }
 
 impl SendResult {
@@ -78,6 +80,7 @@ impl DeliveryResult {
             DeliveryResult::Retried => "retried",
             DeliveryResult::Failed => "failed",
             DeliveryResult::Refunded => "refunded",
+            DeliveryResult::Blocked => "blocked",
         }
     }
 }
