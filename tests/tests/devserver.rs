@@ -395,6 +395,41 @@ async fn the_admin_command_prints_working_invites() {
     assert!(domain::api_keys::authenticate(app, &key).await.is_err(), "revoked");
     assert!(!admin(&["api-key", "revoke", &stored.id]).status.success());
     assert_eq!(admin(&["api-key", "create"]).status.code(), Some(2), "usage");
+
+    // The SMS guard: a prefix blocked (here after 5 unused codes) is listed
+    // with its reason, and lifted.
+    let mut cfg = vericode_tests::config();
+    cfg.sms_guard.min_sends = 5;
+    let store = aws::dynamodb::DynamoStore::new(dynamodb_client().await, table.clone());
+    let t = vericode_tests::services_over(Arc::new(store), cfg, None);
+    t.clock.set(domain::ports::Clock::now(&domain::ports::SystemClock));
+    let t = &t;
+    let sms = |i: u32| async move {
+        let c = domain::captcha::create(&t.app).await.unwrap();
+        let captcha =
+            json!({"id": c.captcha_id, "answer": t.answers.answer(&c.captcha_id).unwrap()});
+        let body = json!({"channel": "sms", "to": format!("+447911123{i:03}"),
+            "purpose": "register", "captcha": captcha});
+        let ip = format!("192.0.2.{}", i % 250 + 1);
+        vericode_tests::parts(
+            &send_code::handle(&t.app, vericode_tests::request(&body, &ip, None)).await,
+        )
+        .0
+    };
+    for i in 0..5 {
+        assert_eq!(sms(i).await, 202);
+    }
+    assert_eq!(sms(5).await, 403, "blocked");
+    let out = admin(&["sms-guard", "status"]);
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(listed.starts_with("prefix\t+447911123\tenforce\tuntil "), "{listed}");
+    assert!(listed.contains("5 sends and 0 conversions"), "{listed}");
+    let out = admin(&["sms-guard", "unblock", "+447911123"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sms(6).await, 202, "lifted");
+    assert_eq!(admin(&["sms-guard", "unblock", "+447911123"]).status.code(), Some(1));
+    let out = admin(&["sms-guard", "status"]);
+    assert!(out.stdout.is_empty() && String::from_utf8_lossy(&out.stderr).contains("nothing"));
 }
 
 /// A deployed function refuses to start without its required settings, and
