@@ -2,17 +2,19 @@
 //! country shard): a number attribute per clock hour for sends
 //! (`s<hour>`) and conversions (`c<hour>`), the block (`bu`, `ba`, `br`:
 //! until, at, reason) and the watch of monitor mode (`wu`, `wa`, `wr`).
-//! Blocks are also listed for operators in one partition (`GUARD#blocks`,
-//! one sort key per name), which `guard_blocks` queries.
+//! Blocks are also listed for operators in one item (`GUARD#blocks`), an
+//! attribute per block (`l:<name>` or `l:<name>|monitor`, a map), read with
+//! the GetItem every function links already; ended ones are dropped when
+//! the next block is listed.
 
 use super::calls::{build, cancellation_codes, conditional, unavailable};
 use super::codec::{Item, get_n, get_s, n, s};
 use super::iam::{Operation, op};
-use super::keys::{self, EXPIRES_AT, PK, SK};
+use super::keys::{self, EXPIRES_AT};
 use super::store::DynamoStore;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use domain::ports::{
     GuardBlock, GuardScope, GuardSend, GuardStore, GuardTally, GuardTouch, HourTally, LimitKind,
@@ -22,17 +24,19 @@ use domain::retry::{self, Attempt};
 
 pub(super) const IAM: &[Operation] = &[
     op("guard_tallies", &["dynamodb:BatchGetItem"]),
-    op("guard_block", &["dynamodb:UpdateItem", "dynamodb:PutItem"]),
-    op("guard_unblock", &["dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
-    op("guard_blocks", &["dynamodb:Query"]),
+    op("guard_block", &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    op("guard_unblock", &["dynamodb:UpdateItem"]),
+    op("guard_blocks", &["dynamodb:GetItem"]),
     op("guard_trim", &["dynamodb:UpdateItem"]),
     op("commit_send/guard", &["dynamodb:UpdateItem"]),
     op("guess_code/converts", &["dynamodb:UpdateItem"]),
     op("apply/Converted", &["dynamodb:UpdateItem"]),
 ];
 
-/// The partition that lists the blocks.
+/// The item that lists the blocks.
 const LISTED: &str = "GUARD#blocks";
+/// The prefix of a listed block's attribute.
+const LISTED_ATTR: &str = "l:";
 
 /// A block in force on the item: none, or one that has ended.
 const NOT_BLOCKED: &str = "(attribute_not_exists(bu) OR bu <= :now)";
@@ -164,42 +168,51 @@ fn tally(key: &str, item: Option<&Item>, now: Timestamp) -> Result<GuardTally, S
     Ok(t)
 }
 
-/// A listed block's sort key: a block and a watch of one name are two.
-fn listed_sk(name: &str, monitor: bool) -> String {
-    if monitor { format!("{name}|monitor") } else { name.to_string() }
+/// A listed block's attribute: a block and a watch of one name are two.
+fn listed_attr(name: &str, monitor: bool) -> String {
+    match monitor {
+        true => format!("{LISTED_ATTR}{name}|monitor"),
+        false => format!("{LISTED_ATTR}{name}"),
+    }
 }
 
-fn listed_item(l: &ListedBlock) -> Item {
-    let mut item = Item::from([
-        (PK.to_string(), s(LISTED)),
-        (SK.to_string(), s(listed_sk(&l.name, l.monitor))),
+fn listed_value(l: &ListedBlock) -> AttributeValue {
+    AttributeValue::M(Item::from([
         ("name".to_string(), s(&l.name)),
         ("scope".to_string(), s(l.scope.as_str())),
         ("until".to_string(), n(l.block.until)),
         ("at".to_string(), n(l.block.at)),
         ("reason".to_string(), s(&l.block.reason)),
         ("monitor".to_string(), AttributeValue::Bool(l.monitor)),
-    ]);
-    item.insert(EXPIRES_AT.to_string(), n(l.block.until));
-    item
+    ]))
 }
 
-fn listed_block(item: &Item) -> Result<ListedBlock, StoreError> {
-    let scope = match get_s(item, "scope").as_deref() {
-        Some("prefix") => GuardScope::Prefix,
-        Some("country") => GuardScope::Country,
-        _ => return Err(StoreError::Corrupt("listed guard block without a scope".into())),
-    };
-    Ok(ListedBlock {
-        name: get_s(item, "name").unwrap_or_default(),
-        scope,
-        block: GuardBlock {
-            until: get_n(item, "until")?,
-            at: get_n(item, "at")?,
-            reason: get_s(item, "reason").unwrap_or_default(),
-        },
-        monitor: matches!(item.get("monitor"), Some(AttributeValue::Bool(true))),
-    })
+/// The blocks the listing item holds, ended ones included.
+fn listed_blocks(item: Option<&Item>) -> Result<Vec<ListedBlock>, StoreError> {
+    let corrupt = || StoreError::Corrupt("a listed guard block".into());
+    let mut out = Vec::new();
+    for (name, value) in item.into_iter().flatten() {
+        if !name.starts_with(LISTED_ATTR) {
+            continue;
+        }
+        let AttributeValue::M(m) = value else { return Err(corrupt()) };
+        let scope = match get_s(m, "scope").as_deref() {
+            Some("prefix") => GuardScope::Prefix,
+            Some("country") => GuardScope::Country,
+            _ => return Err(corrupt()),
+        };
+        out.push(ListedBlock {
+            name: get_s(m, "name").ok_or_else(corrupt)?,
+            scope,
+            block: GuardBlock {
+                until: get_n(m, "until")?,
+                at: get_n(m, "at")?,
+                reason: get_s(m, "reason").unwrap_or_default(),
+            },
+            monitor: matches!(m.get("monitor"), Some(AttributeValue::Bool(true))),
+        });
+    }
+    Ok(out)
 }
 
 impl DynamoStore {
@@ -209,6 +222,7 @@ impl DynamoStore {
         &self,
         keys: &[String],
         l: &ListedBlock,
+        ended: &[String],
         now: Timestamp,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let p = if l.monitor { "w" } else { "b" };
@@ -232,8 +246,20 @@ impl DynamoStore {
             }
             items.push(TransactWriteItem::builder().update(build(u.build())?).build());
         }
-        let put = Put::builder().table_name(&self.table).set_item(Some(listed_item(l))).build();
-        items.push(TransactWriteItem::builder().put(build(put)?).build());
+        // The listing: this block in, the ended ones out.
+        let mut update = String::from("SET #new = :new");
+        let mut listing = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::key(LISTED.to_string())))
+            .expression_attribute_names("#new", listed_attr(&l.name, l.monitor))
+            .expression_attribute_values(":new", listed_value(l));
+        for (i, old) in ended.iter().enumerate() {
+            update.push_str(if i == 0 { " REMOVE " } else { ", " });
+            update.push_str(&format!("#old{i}"));
+            listing = listing.expression_attribute_names(format!("#old{i}"), old);
+        }
+        let listing = build(listing.update_expression(update).build())?;
+        items.push(TransactWriteItem::builder().update(listing).build());
         Ok(items)
     }
 
@@ -271,7 +297,16 @@ impl GuardStore for DynamoStore {
         listed: &ListedBlock,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let items = &self.block_items(keys, listed, now)?;
+        // The listing's ended blocks (but this one's own name) leave with it.
+        let listing = self.get(LISTED.to_string()).await?;
+        let own = listed_attr(&listed.name, listed.monitor);
+        let ended: Vec<String> = listed_blocks(listing.as_ref())?
+            .into_iter()
+            .filter(|b| !b.block.in_force(now))
+            .map(|b| listed_attr(&b.name, b.monitor))
+            .filter(|a| *a != own)
+            .collect();
+        let items = &self.block_items(keys, listed, &ended, now)?;
         let made = retry::run(|| async move {
             let sent = self
                 .client
@@ -299,42 +334,25 @@ impl GuardStore for DynamoStore {
         for key in keys {
             self.remove(key, "REMOVE bu, ba, br, wu, wa, wr".into()).await?;
         }
-        for monitor in [false, true] {
-            let mut key = keys::key(LISTED.to_string());
-            key.insert(SK.to_string(), s(listed_sk(name, monitor)));
-            let deleted =
-                self.client.delete_item().table_name(&self.table).set_key(Some(key)).send().await;
-            deleted.map_err(unavailable)?;
-        }
+        let removed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::key(LISTED.to_string())))
+            .update_expression("REMOVE #block, #watch")
+            .expression_attribute_names("#block", listed_attr(name, false))
+            .expression_attribute_names("#watch", listed_attr(name, true))
+            .send()
+            .await;
+        removed.map_err(unavailable)?;
         Ok(())
     }
 
     async fn guard_blocks(&self, now: Timestamp) -> Result<Vec<ListedBlock>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(LISTED))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in page.items() {
-                let listed = listed_block(item)?;
-                if listed.block.in_force(now) {
-                    out.push(listed);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(out),
-            }
-        }
+        let listing = self.get(LISTED.to_string()).await?;
+        let mut listed = listed_blocks(listing.as_ref())?;
+        listed.retain(|l| l.block.in_force(now));
+        Ok(listed)
     }
 
     async fn guard_trim(&self, key: &str, hours: &[i64]) -> Result<(), StoreError> {
