@@ -1,29 +1,15 @@
 //! Logs never carry a code, a captcha answer, a token or a whole address.
 
 use serde_json::json;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use vericode_tests::{Backend, app, parts, request};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use vericode_tests::{Backend, LogCapture, app, parts, request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_stay_out_of_the_logs() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     // The most verbose setting there is, module by module: the SDK's
     // request/response and signing modules included.
@@ -159,7 +145,7 @@ async fn secrets_stay_out_of_the_logs() {
         record_bounces::handle(&t.app, &bounce).await.unwrap();
     }
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("code send accepted")
             && logs.contains("code checked")

@@ -14,9 +14,8 @@ use domain::ports::{
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
-use vericode_tests::{Backend, TestApp, app_with, both_stores, config, parts, request};
+use vericode_tests::{Backend, LogCapture, TestApp, app_with, both_stores, config, parts, request};
 
 /// The guard as configured by default; the daily SMS budgets out of the way.
 fn guarded(mode: GuardMode) -> Config {
@@ -486,25 +485,12 @@ async fn a_full_hour_in_a_blocked_country_answers_alike(b: Backend) {
     assert_eq!(send(&t, "+447911123010", "register", 101).await, elsewhere);
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Logs never carry a whole number — nor two halves that make one: each
 /// send's line has the masked number (`+44******3407`), so a block's or a
 /// watch's line names no prefix (`+447911123`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_never_rebuild_a_whole_number() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let _ = tracing_subscriber::fmt()
         .json()
@@ -519,7 +505,7 @@ async fn logs_never_rebuild_a_whole_number() {
             t.clock.advance(240);
         }
     }
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("SMS guard block"), "the blocks were logged");
     assert!(logs.contains(&PhoneNumber::parse("+447911124400", None, "to").unwrap().masked()));
     assert!(!logs.contains("447911124"), "a prefix is in the logs");

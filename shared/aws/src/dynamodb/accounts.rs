@@ -4,7 +4,7 @@
 //! copy of its account, rewritten with it, so finding an account by
 //! address is one read.
 
-use super::calls::{build, cancellation_codes};
+use super::calls::build;
 use super::codec::{
     Item, account_item, account_record, dest_item, get_n, get_s, n, s, version_condition,
 };
@@ -252,15 +252,8 @@ impl AccountStore for DynamoStore {
             transact_items(&self.table, writes, now)?.into_iter().unzip();
         let (items, refusals) = (&items, &refusals);
         let outcome = retry::run(|| async move {
-            let sent = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let codes = match sent {
-                Ok(_) => return Ok(Attempt::Done(ApplyOutcome::Committed)),
-                Err(e) => cancellation_codes(e)?,
+            let Some(codes) = self.transact(items).await? else {
+                return Ok(Attempt::Done(ApplyOutcome::Committed));
             };
             if let Some(i) = codes.iter().position(|c| c == "ConditionalCheckFailed") {
                 let refused = refusals.get(i).ok_or_else(|| {

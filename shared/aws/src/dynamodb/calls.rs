@@ -7,7 +7,7 @@ use super::store::DynamoStore;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue, TransactWriteItem};
 use domain::ports::StoreError;
 use domain::retry::{self, Attempt};
 
@@ -87,6 +87,24 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl DynamoStore {
+    /// Runs a transaction: `None` when it committed, else the cancellation
+    /// reason codes, one per item (`cancellation_codes`).
+    pub(super) async fn transact(
+        &self,
+        items: &[TransactWriteItem],
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let sent = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items.to_vec()))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(None),
+            Err(e) => cancellation_codes(e).map(Some),
+        }
+    }
+
     /// Stores an item, replacing any with its key.
     pub(super) async fn put(&self, item: Item) -> Result<(), StoreError> {
         self.client

@@ -7,7 +7,7 @@
 //! the GetItem every function links already; ended ones are dropped when
 //! the next block is listed.
 
-use super::calls::{build, cancellation_codes, conditional, unavailable};
+use super::calls::{build, conditional, unavailable};
 use super::codec::{Item, get_n, get_s, n, s};
 use super::iam::{Operation, op};
 use super::keys::{self, EXPIRES_AT};
@@ -308,15 +308,8 @@ impl GuardStore for DynamoStore {
             .collect();
         let items = &self.block_items(keys, listed, &ended, now)?;
         let made = retry::run(|| async move {
-            let sent = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let codes = match sent {
-                Ok(_) => return Ok(Attempt::Done(true)),
-                Err(e) => cancellation_codes(e)?,
+            let Some(codes) = self.transact(items).await? else {
+                return Ok(Attempt::Done(true));
             };
             if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") {
                 return Ok(Attempt::Done(false));

@@ -5,7 +5,7 @@
 //! A message's `state` is `pending`, `sending` (with `lease_until`), `done`
 //! or `failed`; `attempts` counts claims.
 
-use super::calls::{build, cancellation_codes, conditional, unavailable};
+use super::calls::{build, conditional, unavailable};
 use super::codec::{Item, get_n, get_s, n, s};
 use super::iam::{Operation, op};
 use super::keys::{self, EXPIRES_AT, PK};
@@ -166,10 +166,7 @@ impl OutboxStore for DynamoStore {
             let update = counter_refund(&self.table, c)?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
-        let result =
-            self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        let Err(e) = result else { return Ok(FailOutcome::Committed) };
-        let codes = cancellation_codes(e)?;
+        let Some(codes) = self.transact(&items).await? else { return Ok(FailOutcome::Committed) };
         Ok(match codes.iter().position(|c| c != "None").map(|i| (i, codes[i].as_str())) {
             Some((0, "ConditionalCheckFailed")) => FailOutcome::NotClaimed,
             Some((_, "ConditionalCheckFailed" | "TransactionConflict")) => FailOutcome::Conflict,
