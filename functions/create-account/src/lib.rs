@@ -1,7 +1,8 @@
 //! `POST /v1/accounts`: register.
 //!
-//! Register: `201 {"account", "token", "token_type", "expires_in"}`. Round trips: 2 to check the
-//! code or token, 1 transaction (account, address, code, invite).
+//! Register: `201 {"account", "token", "token_type", "expires_in"}`. The
+//! code or token is checked, then account, address, code and invite are
+//! written in one transaction.
 
 use domain::Services;
 use domain::accounts::{self, Register};

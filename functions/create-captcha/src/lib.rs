@@ -2,7 +2,7 @@
 //!
 //! Body: empty or `{}` (optionally `{"locale": "..."}`, which only picks the
 //! language of errors). `201 {"captcha_id", "image", "expires_in"}` with
-//! `Cache-Control: no-store`. One DynamoDB round trip (PutItem).
+//! `Cache-Control: no-store`. The captcha is stored as its answer's keyed hash.
 
 use domain::{Services, captcha};
 use edge::request::parse_request;

@@ -1,6 +1,7 @@
 //! `DELETE /v1/sessions/current`: log out.
 //!
-//! `204`; the token is refused from then on. Round trips: 1 (session) + 1 (PutItem).
+//! `204`; the token is refused from then on (its logout marker lives until
+//! the token would have expired).
 
 use domain::Services;
 use domain::accounts;

@@ -4,9 +4,10 @@
 //! is reported too, so the stream's retries and then its on-failure
 //! destination (an SQS queue) keep it for an operator; nothing panics.
 //!
-//! DynamoDB round trips per message: claim (1), suppression check (1, for
-//! messages that go out), settle (1); a failure for good reads the
-//! destination (1) and writes one transaction.
+//! Per message: claim it, review a text message's send (the SMS guard),
+//! read what decides what goes out, send, settle; a failure for good
+//! disables the code and refunds the send in one transaction. Round trips:
+//! docs/performance.md.
 
 use aws::dynamodb::keys::{MESSAGE, PK};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};

@@ -1,6 +1,7 @@
 //! `GET /v1/me`: the logged-in account.
 //!
-//! `200 {"id", "email", "phone", "display_name", "locale", "created_at"}`. Round trips: 1.
+//! `200 {"id", "email", "phone", "display_name", "locale", "created_at"}`:
+//! the account and the token's logout marker, read together.
 
 use domain::Services;
 use domain::accounts::AccountView;

@@ -1,10 +1,10 @@
 //! `POST /v1/codes`: send a one-time code by email or SMS.
 //!
-//! `202 {"expires_in", "resend_in"}`. No provider call: the message is
-//! stored with the code in the send's transaction and delivered by the
-//! `deliver` function. DynamoDB round trips: 2 (the destination's record
-//! and the address owner in one batch read; one transaction for captcha,
-//! limits, code and message), plus 1 when authenticated (the account).
+//! `202 {"expires_in", "resend_in", "code_length"}`. No provider call: the
+//! message is stored with the code in the send's transaction (captcha,
+//! limits, code, message) and delivered by the `deliver` function, which
+//! decides what goes out; the request never reads who owns the address.
+//! Round trips: docs/performance.md.
 
 use domain::Services;
 use domain::codes::{self, SendCode};

@@ -2,8 +2,8 @@
 //!
 //! `200 {"verification_token", "expires_in"}` with `Cache-Control: no-store`.
 //! `bind` and `verify` codes need the session of the account that asked for
-//! them. DynamoDB round trips: 2 (read the destination's record; one
-//! conditional write), plus 1 with a session.
+//! them. The store decides the guess (`codes::verify`); the round trips
+//! are in docs/performance.md.
 
 use domain::Services;
 use domain::codes::{self, VerifyCode};

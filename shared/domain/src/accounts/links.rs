@@ -18,12 +18,12 @@ pub struct LoginLink {
     pub expires_in: i64,
 }
 
-/// A single-use link, stored hashed, living 5 minutes. One round trip: the
-/// link is stored under the epoch the session token carries while the
+/// A single-use link, stored hashed, living 5 minutes. The link is stored
+/// under the epoch the session token carries while the
 /// session is loaded. When the session turns out not to stand, the stored
 /// link is never shown to anyone and expires unused; when it is the session
 /// that raised its account's epoch (by changing the password), a second
-/// link is stored under the current epoch (one more round trip).
+/// link is stored under the current epoch, after the first.
 pub async fn create_login_link(s: &Services, session: &Session) -> Result<LoginLink, AuthError> {
     let expires_at = s.clock.now() + LOGIN_LINK_SECS;
     let store_link = |session_epoch: u64| async move {

@@ -49,8 +49,8 @@ pub enum LoginError {
 }
 crate::faults!(LoginError);
 
-/// By password: 2 round trips (see `by_password`). By code: the code's
-/// record and the account read together (1), the code used up (1).
+/// By password: see `by_password`. By code: the code's record and the
+/// account are read together, then the code is used up.
 pub async fn login(
     s: &Services,
     req: Login,
@@ -90,9 +90,9 @@ pub async fn login(
 }
 
 /// The captcha, the account, the failed-login slots of the address and,
-/// when one came along, the `login` code's record are taken together (1
-/// round trip); after a right password the slots go back and the code is
-/// used up (1 more).
+/// when one came along, the `login` code's record are taken together;
+/// after a right password the slots go back and the code is used up, also
+/// together.
 async fn by_password(
     s: &Services,
     dest: &Destination,
@@ -215,7 +215,7 @@ fn login_counters(subject: &str, ip: Option<IpAddr>, now: Timestamp) -> (Counter
 }
 
 /// Takes a slot in both failed-login counters of `subject` as seen from
-/// `ip` (one round trip), before the password is checked.
+/// `ip` (at once), before the password is checked.
 pub(super) async fn take_slots(
     s: &Services,
     subject: &str,

@@ -73,7 +73,7 @@ impl From<AuthError> for StepUpError {
 }
 
 /// The caller, stepped up: the session is loaded and, for a password,
-/// failed-login slots taken at once (1 round trip), then the password
+/// failed-login slots taken at once, then the password
 /// checked. A token is only read inside the change's own transaction
 /// (`use_token`), so this passes it on. After a right password the slots
 /// are the caller's to give back alongside its write (`with_give_back`).

@@ -369,8 +369,8 @@ pub async fn read_verification(
 }
 
 /// Uses the token read by `read_verification` up, once, for the server
-/// holding API key `api_key` (its id, for the log): one conditional write;
-/// 2 round trips in all, the read having gone alongside the key's lookup.
+/// holding API key `api_key` (its id, for the log): one conditional write,
+/// the read having gone alongside the key's lookup.
 pub async fn redeem_verification(
     s: &Services,
     api_key: &str,

@@ -14,11 +14,9 @@
 //! lost race is retried (`retry`). Per-IP and SMS budget limits are
 //! fixed-window counters incremented in the same transaction as the captcha
 //! and the record, so no concurrent requests can exceed any limit. Who owns
-//! the address decides what a send's message is, at delivery.
-//!
-//! Round trips: send = 1 (one transaction), 2 for a resend while the code
-//! lives (it is repeated); verify = 1. A session sent along is loaded
-//! first: +1.
+//! the address decides what a send's message is, at delivery. The SMS
+//! guard (`guard`) counts text messages per number prefix and country in
+//! the same transaction, and judges them at delivery.
 
 mod budget;
 mod check;

@@ -88,12 +88,12 @@ struct Target {
 /// the request carried a session token; `client_ip` the address API
 /// Gateway saw.
 ///
-/// One round trip when no live code is there: the transaction writes a new
-/// code on the store's own conditions (no live code, the destination's
-/// limits unspent) without a read first, and checks the caller's session
-/// (if any) the same way. A resend while the code lives finds it there and
-/// writes again from what it found, repeating the code: 2. `verify` loads
-/// the session first (+1): its code goes to the account's own address.
+/// When no live code is there, the transaction writes a new code on the
+/// store's own conditions (no live code, the destination's limits unspent)
+/// without a read first, and checks the caller's session (if any) the same
+/// way. A resend while the code lives finds it there and writes again from
+/// what it found, repeating the code. `verify` loads the session first: its
+/// code goes to the account's own address.
 pub async fn send(
     s: &Services,
     req: SendCode,
