@@ -11,6 +11,7 @@ use domain::config::{Config, GuardMode, Secrets};
 use domain::outbox::{Deliverer, deliver};
 use domain::ports::{
     Clock, DeliveryResult, GuardBlock, GuardScope, ListedBlock, Metric, OsRandom, Random, Relay,
+    Timestamp,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -511,7 +512,79 @@ async fn logs_never_rebuild_a_whole_number() {
     assert!(!logs.contains("447911124"), "a prefix is in the logs");
 }
 
+fn prefix_block(name: &str, now: Timestamp, secs: i64) -> ListedBlock {
+    ListedBlock {
+        name: name.to_string(),
+        scope: GuardScope::Prefix,
+        block: GuardBlock {
+            until: now + secs,
+            at: now,
+            reason: "20 sends and 0 conversions in 24 h: under 20 %".into(),
+        },
+        monitor: false,
+    }
+}
+
+/// A thousand blocks that end together do not stop the guard: each new
+/// block takes at most a few ended ones off the list (a bounded update),
+/// and the 20th unused send into a fresh prefix still blocks it.
+async fn the_guard_still_blocks_after_many_blocks_ended(b: Backend) {
+    let t = app_with(b, guarded(GuardMode::Enforce)).await;
+    let now = t.clock.now();
+    for i in 0..1000 {
+        let name = format!("+49151{i:05}");
+        let keys = [format!("p{name}")];
+        let made = t.app.store.guard_block(&keys, &prefix_block(&name, now, 86_400), now).await;
+        assert!(made.unwrap(), "block {i}");
+    }
+    t.clock.advance(86_401);
+    top_of_hour(&t);
+    // Three hours of pumping one fresh prefix: 10 an hour get past the
+    // hourly cap, and the 20th send's review must block it.
+    let mut accepted = 0;
+    for i in 0..300 {
+        if send(&t, &format!("+447911123{:03}", i % 1000), "register", i).await.0 == 202 {
+            accepted += 1;
+        }
+        t.clock.advance(36);
+    }
+    let sent: usize = (0..300).map(|i| t.outbox.to(&format!("+447911123{i:03}")).len()).sum();
+    assert_eq!((accepted, sent), (20, 19), "the guard no longer blocks");
+    let blocks = guard::blocks(&*t.app.store, t.clock.now()).await.unwrap();
+    assert!(blocks.iter().any(|l| l.name == "+447911123"), "{blocks:?}");
+}
+
+/// Two blocks listed at once, one of a name whose earlier block has just
+/// ended: the one taking ended blocks off the list does so only while they
+/// are still ended, so the name blocked again stays listed (and can be
+/// lifted).
+async fn a_block_listed_in_a_race_stays_listed(b: Backend) {
+    let t = app_with(b, guarded(GuardMode::Enforce)).await;
+    let store = t.app.store.clone();
+    for i in 0..20 {
+        let (x, y) = (format!("+447911{i:03}"), format!("+447922{i:03}"));
+        let now = t.clock.now();
+        let first = store.guard_block(&[format!("p{x}")], &prefix_block(&x, now, 60), now).await;
+        assert!(first.unwrap());
+        t.clock.advance(61);
+        let now = t.clock.now();
+        // Two reviews at once: one blocks `y`, the other blocks `x` again.
+        let (y_keys, y_block) = ([format!("p{y}")], prefix_block(&y, now, 86_400));
+        let (x_keys, x_block) = ([format!("p{x}")], prefix_block(&x, now, 86_400));
+        let (other, again) = tokio::join!(
+            store.guard_block(&y_keys, &y_block, now),
+            store.guard_block(&x_keys, &x_block, now),
+        );
+        assert!(other.unwrap() && again.unwrap());
+        let listed = guard::blocks(&*store, now).await.unwrap();
+        assert!(listed.iter().any(|l| l.name == x), "round {i}: {x}'s block is not listed");
+        assert!(guard::unblock(&*store, &x, now).await.unwrap(), "round {i}: {x} cannot be lifted");
+    }
+}
+
 both_stores!(
+    the_guard_still_blocks_after_many_blocks_ended,
+    a_block_listed_in_a_race_stays_listed,
     a_burst_faster_than_the_review_costs_nothing,
     an_unblocked_prefix_stays_unblocked,
     a_stranger_cannot_block_a_prefix_without_captchas,

@@ -37,6 +37,8 @@ pub(super) const IAM: &[Operation] = &[
 const LISTED: &str = "GUARD#blocks";
 /// The prefix of a listed block's attribute.
 const LISTED_ATTR: &str = "l:";
+/// Ended blocks one new block takes off the list.
+const PRUNED: usize = 20;
 
 /// A block in force on the item: none, or one that has ended.
 const NOT_BLOCKED: &str = "(attribute_not_exists(bu) OR bu <= :now)";
@@ -246,8 +248,10 @@ impl DynamoStore {
             }
             items.push(TransactWriteItem::builder().update(build(u.build())?).build());
         }
-        // The listing: this block in, the ended ones out.
+        // The listing: this block in, some ended ones out — on condition
+        // that they are still ended (none re-listed since they were read).
         let mut update = String::from("SET #new = :new");
+        let mut ended_still = Vec::new();
         let mut listing = Update::builder()
             .table_name(&self.table)
             .set_key(Some(keys::key(LISTED.to_string())))
@@ -256,7 +260,14 @@ impl DynamoStore {
         for (i, old) in ended.iter().enumerate() {
             update.push_str(if i == 0 { " REMOVE " } else { ", " });
             update.push_str(&format!("#old{i}"));
+            ended_still.push(format!("#old{i}.#until <= :now"));
             listing = listing.expression_attribute_names(format!("#old{i}"), old);
+        }
+        if !ended_still.is_empty() {
+            listing = listing
+                .condition_expression(ended_still.join(" AND "))
+                .expression_attribute_names("#until", "until")
+                .expression_attribute_values(":now", n(now));
         }
         let listing = build(listing.update_expression(update).build())?;
         items.push(TransactWriteItem::builder().update(listing).build());
@@ -297,24 +308,30 @@ impl GuardStore for DynamoStore {
         listed: &ListedBlock,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        // The listing's ended blocks (but this one's own name) leave with it.
-        let listing = self.get(LISTED.to_string()).await?;
         let own = listed_attr(&listed.name, listed.monitor);
-        let ended: Vec<String> = listed_blocks(listing.as_ref())?
-            .into_iter()
-            .filter(|b| !b.block.in_force(now))
-            .map(|b| listed_attr(&b.name, b.monitor))
-            .filter(|a| *a != own)
-            .collect();
-        let items = &self.block_items(keys, listed, &ended, now)?;
-        let made = retry::run(|| async move {
-            let Some(codes) = self.transact(items).await? else {
+        let made = retry::run(|| async {
+            // Up to `PRUNED` of the listing's ended blocks (but this one's
+            // own name) leave with it, read afresh on each attempt: the
+            // expression stays small, and the item holds the blocks in
+            // force and few more.
+            let listing = self.get(LISTED.to_string()).await?;
+            let ended: Vec<String> = listed_blocks(listing.as_ref())?
+                .into_iter()
+                .filter(|b| !b.block.in_force(now))
+                .map(|b| listed_attr(&b.name, b.monitor))
+                .filter(|a| *a != own)
+                .take(PRUNED)
+                .collect();
+            let items = self.block_items(keys, listed, &ended, now)?;
+            let Some(codes) = self.transact(&items).await? else {
                 return Ok(Attempt::Done(true));
             };
             if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") {
                 return Ok(Attempt::Done(false));
             }
-            if codes.iter().any(|c| c == "TransactionConflict") {
+            // A conflict, or an ended block listed again since the read.
+            let listing_refused = codes.last().is_some_and(|c| c == "ConditionalCheckFailed");
+            if listing_refused || codes.iter().any(|c| c == "TransactionConflict") {
                 return Ok(Attempt::Retry);
             }
             Err(StoreError::Unavailable(format!("transaction cancelled: {codes:?}").into()))

@@ -129,11 +129,15 @@ impl Review<'_> {
     /// window. Whether a block is in force on the prefix or the country
     /// now (never when monitoring): then the message is not sent, so sends
     /// accepted before the block landed cost nothing either.
+    /// On a message's later attempts (`report` false) the same judgement
+    /// runs without reporting the send again, so a message whose first
+    /// attempt did not settle is never sent unreviewed.
     pub async fn after_send(
         &self,
         e164: &str,
         cc: u16,
         now: Timestamp,
+        report: bool,
     ) -> Result<bool, StoreError> {
         let cfg = self.cfg;
         let name = prefix(cfg, e164, cc);
@@ -141,14 +145,16 @@ impl Review<'_> {
             std::iter::once(prefix_key(&name)).chain(country_keys(cc)).collect();
         let tallies = self.store.guard_tallies(&keys, now).await?;
         let hour = now.div_euclid(HOUR);
-        self.metrics.record(Metric::GuardSend { country: cc });
+        if report {
+            self.metrics.record(Metric::GuardSend { country: cc });
+        }
         let monitor = cfg.sms_guard.mode == GuardMode::Monitor;
         let in_force = |t: &GuardTally| {
             let held = if monitor { &t.watch } else { &t.block };
             held.as_ref().is_some_and(|b| b.in_force(now))
         };
         let mut held = tallies.iter().any(in_force);
-        if monitor {
+        if monitor && report {
             let sends = tallies[0].hours.get(&hour).map_or(0, |h| h.sends);
             if held || sends > cfg.sms_guard.prefix_hourly_max {
                 // The prefix stays out of the log: with a send's masked

@@ -447,6 +447,7 @@ mod tests {
             ("SMS_GUARD_MIN_CONVERSION", "120"),
             ("TEST_PHONE_NUMBERS", "+15555550100"),
             ("TEST_PHONE_NUMBERS", "15555550100=123456"),
+            ("TEST_PHONE_NUMBERS", "+44 07911 123456=123456"),
             ("TEST_EMAILS", "review@example.com=12ab56"),
         ] {
             let mut pairs: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -2,7 +2,7 @@
 //! test destinations (`TEST_PHONE_NUMBERS`, `TEST_EMAILS`).
 
 use super::{ConfigError, Env};
-use crate::address::{Channel, Destination};
+use crate::address::{Channel, Destination, calling_code};
 use crate::invalid::Invalid;
 
 /// What the SMS fraud guard does (`SMS_GUARD`).
@@ -87,8 +87,14 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             let ok = digits.strip_prefix('+').is_some_and(|d| {
                 (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit())
             });
-            ok.then_some(digits)
-                .ok_or_else(|| "expected E.164 numbers, e.g. +15555550100=123456".to_string())
+            // A national trunk 0 after the country code (`+44 07911…`) is
+            // not E.164: no request would ever match the number.
+            let national =
+                calling_code(&digits).and_then(|cc| digits.get(format!("+{cc}").len()..));
+            let trunk = national.is_none_or(|n| n.starts_with('0'));
+            (ok && !trunk).then_some(digits).ok_or_else(|| {
+                "expected E.164 numbers without a trunk 0, e.g. +15555550100=123456".to_string()
+            })
         })?;
         let emails = self.fixed_codes("TEST_EMAILS", |raw| {
             let address = raw.to_ascii_lowercase();

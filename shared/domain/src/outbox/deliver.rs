@@ -89,7 +89,7 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
         d.store.fail_message(id, None, &[]).await?;
         return Ok(Delivered::Done(DeliveryResult::Failed));
     };
-    if m.attempts == 1 && review(d, &contents, now).await {
+    if review(d, &contents, m.attempts == 1, now).await {
         // Accepted before the block landed: it costs nothing either.
         tracing::info!(message_id = id, "not sent: the SMS guard blocks its destination");
         d.store.settle_message(id).await?;
@@ -110,20 +110,20 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
     Ok(Delivered::Done(outcome))
 }
 
-/// The SMS guard's review of a text message's send, once per message (at
-/// its first delivery attempt), before anything about the message is
-/// decided: a block depends on the destination's prefix, never on its
-/// owner. Whether the guard blocks the destination now (then the message
-/// is not sent). A store failure skips the review (the next send to the
-/// prefix is reviewed).
-async fn review(d: &Deliverer, c: &Contents, now: Timestamp) -> bool {
+/// The SMS guard's review of a text message's send, at each delivery
+/// attempt (reported once, at the first), before anything about the
+/// message is decided: a block depends on the destination's prefix, never
+/// on its owner. Whether the guard blocks the destination now (then the
+/// message is not sent). A store failure skips the review (the next send
+/// to the prefix is reviewed).
+async fn review(d: &Deliverer, c: &Contents, first: bool, now: Timestamp) -> bool {
     let cfg = &d.config;
     let counted = c.channel == Channel::Sms
         && cfg.sms_guard.mode != GuardMode::Off
         && !is_test(cfg, c.channel, &c.to);
     let Some(cc) = c.country.filter(|_| counted) else { return false };
     let review = guard::Review { store: &*d.store, metrics: &*d.metrics, cfg };
-    review.after_send(&c.to, cc, now).await.unwrap_or_else(|e| {
+    review.after_send(&c.to, cc, now, first).await.unwrap_or_else(|e| {
         tracing::warn!(error = %chain(&e), "the SMS guard could not review a send");
         false
     })
