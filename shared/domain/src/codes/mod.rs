@@ -20,6 +20,7 @@
 
 mod budget;
 mod check;
+mod counters;
 pub mod guard;
 pub mod policy;
 mod record;

@@ -9,6 +9,7 @@ mod error;
 mod guard;
 mod metrics;
 mod outbox;
+mod records;
 mod store;
 mod system;
 
