@@ -181,40 +181,86 @@ fn resolve(from: &str, path: &str, known: &BTreeMap<String, PathBuf>) -> Option<
     best
 }
 
+/// A path of imports from a module back to itself, if any (depth first).
+fn circle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    for start in edges.keys() {
+        let mut todo: Vec<Vec<String>> = vec![vec![start.clone()]];
+        let mut seen = BTreeSet::new();
+        while let Some(path) = todo.pop() {
+            let last = path.last().unwrap();
+            for next in edges.get(last).into_iter().flatten() {
+                if next == start {
+                    return Some([path.clone(), vec![start.clone()]].concat());
+                }
+                if seen.insert(next.clone()) {
+                    todo.push([path.clone(), vec![next.clone()]].concat());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// `crate::codes::send` → `crate::codes`.
+fn top_level(module: &str) -> String {
+    module.split("::").take(2).collect::<Vec<_>>().join("::")
+}
+
+/// No module imports one that imports it back, file by file nor between
+/// a crate's top-level modules (`codes` and `outbox` with all they hold).
 #[test]
 fn no_module_imports_one_that_imports_it_back() {
     for krate in ["domain", "memory", "aws", "edge"] {
         let src = root().join("shared").join(krate).join("src");
         let known = modules(&src);
         let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut tops: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (module, file) in &known {
             let text = std::fs::read_to_string(file).unwrap();
             for path in use_paths(&text) {
                 if let Some(to) = resolve(module, &path, &known).filter(|to| to != module) {
+                    let (from_top, to_top) = (top_level(module), top_level(&to));
+                    if from_top != to_top && to_top != "crate" {
+                        tops.entry(from_top).or_default().insert(to_top);
+                    }
                     edges.entry(module.clone()).or_default().insert(to);
                 }
             }
         }
-        // Depth-first search for a path back to where it started.
-        for start in known.keys() {
-            let mut todo: Vec<Vec<String>> = vec![vec![start.clone()]];
-            let mut seen = BTreeSet::new();
-            while let Some(path) = todo.pop() {
-                let last = path.last().unwrap();
-                for next in edges.get(last).into_iter().flatten() {
-                    assert!(
-                        next != start,
-                        "{krate}: import circle {} -> {start}",
-                        path.join(" -> ")
-                    );
-                    if seen.insert(next.clone()) {
-                        todo.push([path.clone(), vec![next.clone()]].concat());
-                    }
-                }
-            }
+        if let Some(path) = circle(&edges) {
+            panic!("{krate}: import circle {}", path.join(" -> "));
+        }
+        if let Some(path) = circle(&tops) {
+            panic!("{krate}: import circle between top-level modules {}", path.join(" -> "));
         }
         assert!(known.len() > 2, "{krate}: found its modules");
     }
+}
+
+/// The check finds a circle planted between top-level modules through
+/// their files, and none where the arrows point one way.
+#[test]
+fn a_planted_module_circle_is_found() {
+    let edges = |pairs: &[(&str, &str)]| {
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (from, to) in pairs {
+            out.entry(top_level(from)).or_default().insert(top_level(to));
+        }
+        out
+    };
+    let planted = edges(&[
+        ("crate::codes::send", "crate::outbox::contents"),
+        ("crate::outbox::deliver", "crate::sms::guard"),
+        ("crate::outbox::deliver", "crate::codes::policy"),
+    ]);
+    let found = circle(&planted).expect("the planted circle");
+    assert!(found.contains(&"crate::codes".to_string()) && found.len() == 3, "{found:?}");
+    let one_way = edges(&[
+        ("crate::codes::send", "crate::outbox::contents"),
+        ("crate::outbox::deliver", "crate::sms::guard"),
+        ("crate::codes::check", "crate::sms::guard"),
+    ]);
+    assert_eq!(circle(&one_way), None);
 }
 
 /// docs/security.md's threat table stays true: every test it names

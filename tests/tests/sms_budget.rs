@@ -84,7 +84,7 @@ async fn the_cap_holds_under_concurrency(b: Backend) {
             })
             .map(|i| i["n"].as_n().unwrap().parse().unwrap())
             .collect();
-        assert_eq!(shards.len(), domain::codes::SMS_BUDGET_SHARDS as usize, "{shards:?}");
+        assert_eq!(shards.len(), domain::sms::SMS_BUDGET_SHARDS as usize, "{shards:?}");
         assert_eq!(shards.iter().sum::<i64>(), 150);
         assert!(shards.iter().all(|&n| n < 150));
     }

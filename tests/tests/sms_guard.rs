@@ -6,13 +6,13 @@
 
 use async_trait::async_trait;
 use domain::address::PhoneNumber;
-use domain::codes::guard;
 use domain::config::{Config, GuardMode, Secrets};
 use domain::outbox::{Deliverer, deliver};
 use domain::ports::{
     Clock, DeliveryResult, GuardBlock, GuardScope, ListedBlock, Metric, OsRandom, Random, Relay,
     Timestamp,
 };
+use domain::sms::guard;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};

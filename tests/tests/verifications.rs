@@ -65,7 +65,7 @@ async fn a_server_redeems_a_confirm_token_once(b: Backend) {
     assert_eq!(
         body,
         json!({"channel": "sms", "to": "+8613800138000", "purpose": "confirm",
-            "verified_at": domain::accounts::rfc3339(T0)})
+            "verified_at": domain::time::rfc3339(T0)})
     );
     let (status, body) = redeem(&t, &token, Some(&auth)).await;
     assert_eq!((status, &body["error"]["code"]), (400, &json!("code_invalid")));

@@ -86,7 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::GuardStatus => guard_status(&services).await?,
         Command::Unblock(name) => {
             let now = services.clock.now();
-            if !domain::codes::guard::unblock(&*services.store, name.trim(), now).await? {
+            if !domain::sms::guard::unblock(&*services.store, name.trim(), now).await? {
                 eprintln!("no block on {name} (see `sms-guard status`)");
                 std::process::exit(1);
             }
@@ -107,7 +107,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// One line per block in force: scope, name, mode, until, since, reason.
 async fn guard_status(services: &Services) -> Result<(), Box<dyn std::error::Error>> {
     let now = services.clock.now();
-    let blocks = domain::codes::guard::blocks(&*services.store, now).await?;
+    let blocks = domain::sms::guard::blocks(&*services.store, now).await?;
     if blocks.is_empty() {
         eprintln!("nothing is blocked");
     }
@@ -117,8 +117,8 @@ async fn guard_status(services: &Services) -> Result<(), Box<dyn std::error::Err
             "{}\t{}\t{mode}\tuntil {}\tsince {}\t{}",
             b.scope.as_str(),
             b.name,
-            domain::accounts::rfc3339(b.block.until),
-            domain::accounts::rfc3339(b.block.at),
+            domain::time::rfc3339(b.block.until),
+            domain::time::rfc3339(b.block.at),
             b.block.reason
         );
     }

@@ -28,7 +28,9 @@ pub mod render;
 pub mod retry;
 pub mod services;
 pub mod sessions;
+pub mod sms;
 pub mod templates;
+pub mod time;
 pub mod token;
 
 pub use catalog::Locale;

@@ -18,7 +18,7 @@ pub use bind::{BindAddress, BindError, bind};
 pub use common::{
     AccountView, DEFAULT_SESSION_SECS, INVITE_SECS, LOGIN_FAIL_CEILING,
     LOGIN_FAIL_CEILING_WINDOW_SECS, LOGIN_FAIL_MAX, LOGIN_FAIL_WINDOW_SECS, LOGIN_LINK_SECS,
-    MAX_SESSION_SECS, MIN_SESSION_SECS, SessionIssued, rfc3339,
+    MAX_SESSION_SECS, MIN_SESSION_SECS, SessionIssued,
 };
 pub use delete::{DeleteAccount, DeleteError, delete_account};
 pub use links::{

@@ -1,13 +1,11 @@
 //! Checking a code (`POST /v1/codes/verify`) and redeeming a code or a
 //! verification token inside an account flow.
 
-use super::guard;
 use super::policy;
 use super::record::{fresh, horizon, key_of, longest, record_key, secs_until};
 use super::types::{
     CheckError, VERIFICATION, VERIFICATION_TOKEN_TTL, VerificationClaims, Verified, VerifyCode,
 };
-use crate::accounts::rfc3339;
 use crate::address::Destination;
 use crate::config::Config;
 use crate::crypto::digest_eq;
@@ -21,6 +19,8 @@ use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::{AuthError, Session};
+use crate::sms::guard;
+use crate::time::rfc3339;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 

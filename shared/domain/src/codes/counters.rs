@@ -3,10 +3,10 @@
 //! the day's SMS budgets. All are fixed windows, counted in the send's
 //! transaction.
 
-use super::budget::Budget;
 use crate::address::Destination;
 use crate::ports::{Counter, LimitKind};
 use crate::services::Services;
+use crate::sms::budget::{self, Budget};
 use std::net::IpAddr;
 
 /// Sends from one client IP, in a fixed window.
@@ -56,5 +56,5 @@ const BIND_SMS_PER_ACCOUNT_DAY: u32 = 3;
 
 /// Today's SMS budgets: all countries, and country `cc`.
 pub(super) fn budgets(s: &Services, cc: u16) -> Vec<Budget> {
-    super::budget::daily(&s.config, s.clock.now(), cc)
+    budget::daily(&s.config, s.clock.now(), cc)
 }

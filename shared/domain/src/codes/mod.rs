@@ -18,17 +18,13 @@
 //! guard (`guard`) counts text messages per number prefix and country in
 //! the same transaction, and judges them at delivery.
 
-mod budget;
 mod check;
 mod counters;
-pub mod guard;
 pub mod policy;
 mod record;
 mod send;
 mod types;
 
-pub use budget::SHARDS as SMS_BUDGET_SHARDS;
-pub use budget::{SpendError, take_sms};
 pub use check::{
     Proof, RedeemVerification, Redeemed, Redemption, VerificationRead, read_verification, redeem,
     redeem_for, redeem_step_up, redeem_verification, verify,

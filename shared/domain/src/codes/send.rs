@@ -1,6 +1,5 @@
 //! `POST /v1/codes`: the orchestration that runs the policy against the ports.
 
-use super::budget::Budget;
 use super::counters::{bind_counters, budgets, ip_counter};
 use super::policy;
 use super::record::{horizon, longest, record_key, secs_until};
@@ -20,6 +19,7 @@ use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::{AuthError, Session};
+use crate::sms::budget::Budget;
 use crate::templates::DEFAULT as DEFAULT_TEMPLATE;
 use std::net::IpAddr;
 
@@ -200,7 +200,7 @@ fn prepare(
         Some(_) => return Err(Invalid::value("template").into()),
     };
     let caller = caller.map(str::to_string);
-    let guard = super::guard::send_part(&s.config, &*s.random, &dest, s.clock.now())?;
+    let guard = crate::sms::guard::send_part(&s.config, &*s.random, &dest, s.clock.now())?;
     Ok(Target {
         guard,
         fixed_code: fixed_code.map(str::to_string),

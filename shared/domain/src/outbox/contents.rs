@@ -11,7 +11,7 @@ use crate::purpose::Purpose;
 use crate::templates::TemplateSets;
 use serde::{Deserialize, Serialize};
 
-/// What goes out: decided at delivery (`codes::policy::what_goes_out`).
+/// What goes out: decided at delivery (`outbox::what_goes_out`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {

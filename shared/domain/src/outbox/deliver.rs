@@ -2,9 +2,9 @@
 //! or, when it fails for good, disable its code and refund its send.
 
 use super::contents::{Contents, Kind};
+use super::kind;
 use super::notice::Notice;
 use crate::address::{Channel, calling_code};
-use crate::codes::{self, guard, policy};
 use crate::config::{Config, GuardMode};
 use crate::crypto::Keys;
 use crate::error::{Fault, chain};
@@ -14,6 +14,7 @@ use crate::ports::{
 };
 use crate::retry::{self, Attempt};
 use crate::services::Services;
+use crate::sms::{self, guard};
 use crate::templates::TemplateSets;
 use std::sync::Arc;
 
@@ -247,7 +248,7 @@ async fn admit_notice(
         CountOutcome::LimitReached { .. } => return Ok(None),
     }
     if let Some(cc) = country {
-        let spent = codes::take_sms(&*d.store, &*d.random, &d.config, cc, now).await;
+        let spent = sms::take_sms(&*d.store, &*d.random, &d.config, cc, now).await;
         match spent.map_err(|e| Fault::internal("sms budget", e))? {
             Some(shards) => taken.extend(shards),
             None => {
@@ -336,7 +337,7 @@ async fn what_goes_out(
     c: &Contents,
     key: &str,
 ) -> Result<(Kind, Option<String>), DeliverError> {
-    let wants_owner = policy::owner_decides(c.purpose) || c.owners_locale;
+    let wants_owner = kind::owner_decides(c.purpose) || c.owners_locale;
     let callers = c.caller.as_deref().filter(|_| c.callers_locale);
     // Both reads go out together: one round trip.
     let (owner, caller) = tokio::join!(
@@ -355,7 +356,7 @@ async fn what_goes_out(
     );
     let (owner, caller) = (owner?, caller?);
     let owner_id = owner.as_ref().map(|a| a.id.as_str());
-    let kind = policy::what_goes_out(c.purpose, owner_id, c.caller.as_deref());
+    let kind = kind::what_goes_out(c.purpose, owner_id, c.caller.as_deref());
     if kind == Kind::Silent {
         return Ok((kind, None));
     }
@@ -397,7 +398,7 @@ fn log_failure(m: &OutgoingMessage, e: &DeliveryError, what: &str) {
 
 fn record(d: &Deliverer, c: &Contents, outcome: DeliveryResult) {
     d.metrics.record(Metric::Delivery { channel: c.channel, purpose: c.purpose, outcome });
-    if outcome == DeliveryResult::Failed && !policy::owner_decides(c.purpose) {
+    if outcome == DeliveryResult::Failed && !kind::owner_decides(c.purpose) {
         d.metrics.record(Metric::Delivery {
             channel: c.channel,
             purpose: c.purpose,
@@ -415,7 +416,7 @@ async fn give_up(
     m: &OutgoingMessage,
     c: &Contents,
 ) -> Result<DeliveryResult, DeliverError> {
-    if policy::owner_decides(c.purpose) {
+    if kind::owner_decides(c.purpose) {
         // A purpose with decoys: a decoy asks the provider only whether it
         // is up, so a provider that refuses real sends but answers probes
         // would fail only the real ones. Their code and counts stay as a

@@ -15,11 +15,13 @@
 
 mod contents;
 mod deliver;
+mod kind;
 mod notice;
 mod relay;
 
 pub use contents::{Contents, Kind, seal};
 pub use deliver::{DeliverError, Delivered, Deliverer, deliver};
+pub use kind::{owner_decides, what_goes_out};
 pub use notice::{AccountChange, Notice, notices, relay as relay_notices};
 pub use relay::InlineRelay;
 

@@ -5,7 +5,6 @@
 //! not them. A notice is an outgoing message written in the change's own
 //! transaction, so it goes out exactly when the change commits.
 
-use crate::accounts::rfc3339;
 use crate::address::Channel;
 use crate::catalog::Locale;
 use crate::crypto::Keys;
@@ -13,6 +12,7 @@ use crate::error::Fault;
 use crate::messages::{self, Message};
 use crate::ports::{AccountRecord, OutgoingMessage, Timestamp};
 use crate::services::Services;
+use crate::time::rfc3339;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 

@@ -1,4 +1,4 @@
-//! The SMS fraud guard's tallies (`codes::guard`): sends and conversions
+//! The SMS fraud guard's tallies (`sms::guard`): sends and conversions
 //! by clock hour for each destination prefix, and for each country in
 //! shards, with the block in force on each.
 

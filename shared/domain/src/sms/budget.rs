@@ -17,7 +17,7 @@ use crate::ports::{
 const DAY: i64 = 86_400;
 
 /// Today's SMS budgets at `now`: all countries, and country `cc`.
-pub(super) fn daily(cfg: &Config, now: Timestamp, cc: u16) -> Vec<Budget> {
+pub(crate) fn daily(cfg: &Config, now: Timestamp, cc: u16) -> Vec<Budget> {
     let day = now.div_euclid(DAY);
     let end = (day + 1) * DAY;
     vec![
@@ -77,7 +77,7 @@ pub const SHARDS: u32 = 8;
 
 /// One daily budget and which of its shards this send still may take.
 #[derive(Clone, Debug)]
-pub(super) struct Budget {
+pub(crate) struct Budget {
     kind: LimitKind,
     /// `sms|<day>` or `sms|<day>|<country>`; a shard is `<prefix>|s<n>`.
     prefix: String,
@@ -92,19 +92,19 @@ fn split(cap: u32, n: u32) -> Vec<u32> {
 }
 
 impl Budget {
-    pub(super) fn new(kind: LimitKind, prefix: String, cap: u32, expires_at: Timestamp) -> Self {
+    pub(crate) fn new(kind: LimitKind, prefix: String, cap: u32, expires_at: Timestamp) -> Self {
         let shares = split(cap, SHARDS);
         let open = (0..shares.len()).filter(|&i| shares[i] > 0).collect();
         Budget { kind, prefix, shares, expires_at, open }
     }
 
     /// When the budget is whole again.
-    pub(super) fn resets_at(&self) -> Timestamp {
+    pub(crate) fn resets_at(&self) -> Timestamp {
         self.expires_at
     }
 
     /// A random open shard, as a counter; `None` once every shard is full.
-    pub(super) fn pick(&self, random: &dyn Random) -> Result<Option<Counter>, RandomError> {
+    pub(crate) fn pick(&self, random: &dyn Random) -> Result<Option<Counter>, RandomError> {
         if self.open.is_empty() {
             return Ok(None);
         }
@@ -120,7 +120,7 @@ impl Budget {
     }
 
     /// Closes the shard named `key` if it is one of this budget's; whether it was.
-    pub(super) fn close(&mut self, key: &str) -> bool {
+    pub(crate) fn close(&mut self, key: &str) -> bool {
         let Some(shard) = key
             .strip_prefix(&self.prefix)
             .and_then(|rest| rest.strip_prefix("|s"))

@@ -66,7 +66,7 @@ fn guarded<'d>(cfg: &Config, dest: &'d Destination) -> Option<&'d PhoneNumber> {
 }
 
 /// What a send or conversion to `dest` adds to, if the guard counts it.
-pub(super) fn touch(
+pub(crate) fn touch(
     cfg: &Config,
     random: &dyn Random,
     dest: &Destination,
@@ -87,7 +87,7 @@ pub(super) fn touch(
 }
 
 /// A send's part of the guard: enforced (refusing) unless monitoring.
-pub(super) fn send_part(
+pub(crate) fn send_part(
     cfg: &Config,
     random: &dyn Random,
     dest: &Destination,
