@@ -130,7 +130,7 @@ fn use_paths(text: &str) -> Vec<String> {
             None => out.push(rest),
         }
     }
-    // And paths written out in code (`crate::render::ImageRenderer`).
+    // And paths written out in code (`crate::captcha::render::ImageRenderer`).
     for start in ["crate::", "super::"] {
         for (at, _) in code.match_indices(start) {
             let before = code[..at].chars().next_back();

@@ -46,8 +46,8 @@ async fn captcha_round_trip(base: &str) {
     assert_eq!(resp.status(), StatusCode::OK);
     let answer: Value = resp.json().await.unwrap();
     let answer = answer["answer"].as_str().unwrap();
-    assert!(domain::render::LENGTHS.contains(&answer.len()), "{answer}");
-    assert!(answer.chars().all(|c| domain::render::ALPHABET.contains(&c)), "{answer}");
+    assert!(domain::captcha::render::LENGTHS.contains(&answer.len()), "{answer}");
+    assert!(answer.chars().all(|c| domain::captcha::render::ALPHABET.contains(&c)), "{answer}");
 
     let resp =
         http.get(format!("{base}/_dev/captchas/{}", uuid::Uuid::new_v4())).send().await.unwrap();

@@ -4,8 +4,8 @@
 //! `CAPTCHA_SAMPLES_DIR=dir` it also writes `CAPTCHA_SAMPLES` (default 200)
 //! captchas named by their answers, for `scripts/ocr.sh`.
 
+use domain::captcha::render::ImageRenderer;
 use domain::ports::CaptchaRenderer;
-use domain::render::ImageRenderer;
 use std::time::Instant;
 
 fn main() {

@@ -24,7 +24,6 @@ pub mod password;
 mod phone;
 pub mod ports;
 pub mod purpose;
-pub mod render;
 pub mod retry;
 pub mod services;
 pub mod sessions;

@@ -75,11 +75,6 @@ impl Services {
         self
     }
 
-    /// The built-in captcha image renderer.
-    pub fn with_image_renderer(self) -> Self {
-        self.with_renderer(Arc::new(crate::render::ImageRenderer))
-    }
-
     pub fn with_renderer(mut self, renderer: Arc<dyn CaptchaRenderer>) -> Self {
         self.renderer = renderer;
         self

@@ -1,5 +1,7 @@
 //! Image captchas: creation and single-use consumption.
 
+pub mod render;
+
 use crate::config::CaptchaProvider;
 use crate::crypto::digest_eq;
 use crate::error::Fault;

@@ -36,6 +36,14 @@ const PALETTE: [u8; 6] = [0xf4, 0xf4, 0xef, 0x1d, 0x2b, 0x53];
 /// Renders captchas with the `captcha` crate's glyphs (see the module docs).
 pub struct ImageRenderer;
 
+impl crate::services::Services {
+    /// The built-in captcha image renderer (`with_renderer`): only what
+    /// issues captchas calls this, so nothing else links the renderer.
+    pub fn with_image_renderer(self) -> Self {
+        self.with_renderer(std::sync::Arc::new(ImageRenderer))
+    }
+}
+
 impl CaptchaRenderer for ImageRenderer {
     fn render(&self) -> Result<RenderedCaptcha, RenderError> {
         let glyphs = glyphs().as_ref().map_err(|_| RenderError)?;
