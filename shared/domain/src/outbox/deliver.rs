@@ -5,7 +5,7 @@ use super::contents::{Contents, Kind};
 use super::kind;
 use super::notice::Notice;
 use crate::address::{Channel, calling_code};
-use crate::config::{Config, GuardMode};
+use crate::config::Config;
 use crate::crypto::Keys;
 use crate::error::{Fault, chain};
 use crate::ports::{
@@ -119,9 +119,7 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
 /// to the prefix is reviewed).
 async fn review(d: &Deliverer, c: &Contents, first: bool, now: Timestamp) -> bool {
     let cfg = &d.config;
-    let counted = c.channel == Channel::Sms
-        && cfg.sms_guard.mode != GuardMode::Off
-        && !is_test(cfg, c.channel, &c.to);
+    let counted = c.channel == Channel::Sms && guard::counts(cfg, &c.to);
     let Some(cc) = c.country.filter(|_| counted) else { return false };
     let review = guard::Review { store: &*d.store, metrics: &*d.metrics, cfg };
     review.after_send(&c.to, cc, now, first).await.unwrap_or_else(|e| {

@@ -61,8 +61,14 @@ fn country_keys(cc: u16) -> Vec<String> {
 /// guard on, and not a test number.
 fn guarded<'d>(cfg: &Config, dest: &'d Destination) -> Option<&'d PhoneNumber> {
     let Destination::Phone(phone) = dest else { return None };
-    let test = cfg.test_destinations.code(dest.channel(), phone.as_str()).is_some();
-    (cfg.sms_guard.mode != GuardMode::Off && !test).then_some(phone)
+    counts(cfg, phone.as_str()).then_some(phone)
+}
+
+/// Whether the guard counts text messages to `e164`: it is on, and the
+/// number is not a test number.
+pub fn counts(cfg: &Config, e164: &str) -> bool {
+    let test = cfg.test_destinations.code(crate::address::Channel::Sms, e164).is_some();
+    cfg.sms_guard.mode != GuardMode::Off && !test
 }
 
 /// What a send or conversion to `dest` adds to, if the guard counts it.
