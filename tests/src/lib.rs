@@ -4,6 +4,7 @@
 //! `VERICODE_TEST_DYNAMODB`. Without it they fail (they are never skipped).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod pow;
 pub mod recording;
 pub mod sdk_actions;
 pub mod siteverify;
@@ -40,6 +41,8 @@ pub fn config() -> Config {
     let get = |name: &str| match name {
         "JWT_SIGNING_KEY" => Some("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=".to_string()),
         "CODE_KEY" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()),
+        // Proofs of work a test solves in milliseconds.
+        "POW_COST" => Some("10".to_string()),
         _ => None,
     };
     Config::from_lookup(get, Secrets::Required).expect("test config")
@@ -168,6 +171,12 @@ impl TestApp {
         let c = domain::captcha::create(&self.app).await.expect("captcha");
         let answer = self.answers.answer(&c.captcha_id).expect("answer");
         (c.captcha_id, answer)
+    }
+
+    /// A solved proof-of-work challenge: the widget's payload.
+    pub fn altcha(&self) -> String {
+        let challenge = domain::captcha::pow::create(&self.app).expect("challenge");
+        pow::solve(&serde_json::to_value(challenge).expect("json"))
     }
 
     /// Creates an account owning `email` and/or `phone`; returns it and a session token.

@@ -91,6 +91,15 @@ impl CaptchaStore for Recording {
     ) -> Result<Option<StoredCaptcha>, StoreError> {
         self.run(one("take_captcha"), self.inner.take_captcha(id, now)).await
     }
+    async fn spend_challenge(
+        &self,
+        nonce: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let spend = self.inner.spend_challenge(nonce, expires_at, now);
+        self.run(one("spend_challenge"), spend).await
+    }
 }
 
 #[async_trait]

@@ -522,7 +522,10 @@ async fn headers_and_cors() {
     }
     let page = http.get(format!("{base}/")).send().await.unwrap();
     let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.starts_with("default-src 'none'") && csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(
+        csp.starts_with("default-src 'none'") && csp.contains("script-src 'self' 'sha256-"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
 
     let preflight = |origin: &'static str| {

@@ -116,6 +116,8 @@ async fn every_function_is_allowed_what_it_calls() {
     // Invite-only, so that registration uses an invite up.
     let mut cfg = config();
     cfg.registration_mode = domain::config::RegistrationMode::Invite;
+    // Both captchas: a proof of work is spent by a conditional write.
+    cfg.captcha_provider = domain::config::CaptchaProvider::BuiltinOrPow;
     let mut h = Harness::new(cfg).await;
     let (_, admin) = h.t.account(Some("admin@example.com"), None).await;
     let (_, invite) = call!(h, create_invite, json!({}), Some(admin.as_str()));
@@ -147,6 +149,11 @@ async fn every_function_is_allowed_what_it_calls() {
     call!(h, send_code, again.clone(), None);
     again["captcha"] = h.captcha().await;
     call!(h, send_code, again, None);
+    let (_, challenge) = call!(h, create_challenge, json!({}), None);
+    let mut worked = json!({"channel": "email", "to": "pow@example.com", "purpose": "confirm"});
+    worked["captcha"] = json!({"altcha": vericode_tests::pow::solve(&challenge)});
+    let (status, body) = call!(h, send_code, worked, None);
+    assert_eq!(status, 202, "{body}");
     h.t.outbox.refuse("+8613800138099");
     // A refused `confirm` (no decoys): delivery disables its code and refunds it.
     let mut refused = json!({"channel": "sms", "to": "+8613800138099", "purpose": "confirm"});

@@ -111,6 +111,10 @@ export class Vericode {
   createCaptcha(body: Body<Op<"/v1/captchas", "post">> = {}) {
     return this.call("post", "/v1/captchas", body, "none");
   }
+  /** `POST /v1/challenges`: a proof-of-work challenge for the `altcha` widget. */
+  createChallenge(body: Body<Op<"/v1/challenges", "post">> = {}) {
+    return this.call("post", "/v1/challenges", body, "none");
+  }
   /** `POST /v1/codes`: a session (if set) goes along for `bind` and `verify`. */
   sendCode(body: Body<Op<"/v1/codes", "post">>) {
     return this.call("post", "/v1/codes", body);

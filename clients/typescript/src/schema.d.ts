@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/challenges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new proof-of-work challenge (ALTCHA, the protocol of altcha-lib 2.x).
+         * @description Served when CAPTCHA_PROVIDER is pow or builtin,pow. The `altcha` widget solves it (PBKDF2/SHA-256, about 0.5–1 s in a browser at the default POW_COST) and hands over a base64 payload, which goes where a captcha goes as `captcha: {"altcha": payload}`. Accepted once until `expiresAt`; expired, forged, tampered or replayed is `403 captcha_invalid`. Nothing is stored until it is used.
+         */
+        post: operations["createChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/codes": {
         parameters: {
             query?: never;
@@ -327,12 +347,14 @@ export interface components {
         Code: string;
         /** @description A verification token of purpose `verify` (a code sent to one of the account's own bound addresses, checked); single-use, used up by the change it allows. */
         StepUpToken: string;
-        /** @description `{"id", "answer"}` for the built-in image captcha; `{"token"}` (the widget's response) when the service is set up with an external provider (CAPTCHA_PROVIDER=turnstile or hcaptcha). The other form is `400 invalid_request` naming the field. */
+        /** @description `{"id", "answer"}` for the built-in image captcha; `{"altcha"}` (the ALTCHA widget's payload for a challenge from POST /v1/challenges) with CAPTCHA_PROVIDER=pow, either with builtin,pow; `{"token"}` (the widget's response) when the service is set up with an external provider (CAPTCHA_PROVIDER=turnstile or hcaptcha). Another form is `400 invalid_request` naming the field. */
         CaptchaInput: {
             id?: string;
             answer?: string;
+            /** @description Base64 JSON: the challenge as issued and the widget's solution. */
+            altcha?: string;
             token?: string;
-        } | unknown | unknown;
+        } | unknown | unknown | unknown;
         Account: {
             id: string;
             email: string | null;
@@ -601,7 +623,87 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            /** @description An external captcha provider is configured (CAPTCHA_PROVIDER); its widget makes the captchas. */
+            /** @description CAPTCHA_PROVIDER does not include builtin (proof of work only, or an external provider whose widget makes the captchas). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "No such endpoint."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /** @example {} */
+                "application/json": {
+                    locale?: components["schemas"]["Locale"];
+                };
+            };
+        };
+        responses: {
+            /** @description The challenge, signed (HMAC-SHA256 over its parameters, keys sorted). */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "parameters": {
+                     *         "algorithm": "PBKDF2/SHA-256",
+                     *         "cost": 1000,
+                     *         "expiresAt": 1800000180,
+                     *         "keyLength": 32,
+                     *         "keyPrefix": "48f146c1a5d3a847652037de127db900",
+                     *         "keySignature": "018e58ac2ca4ae0611882dcb2ea15eec0d9d4d8ef683ea3f4f8d2e4621bc477a",
+                     *         "nonce": "e6186200103e00669f8084fc32c9c106",
+                     *         "salt": "579682cc0898c47874ed1383fa38bb09"
+                     *       },
+                     *       "signature": "bcfcf728de84fa4e409cb633648a49e391fa927001632385306140e2c57cfe3c"
+                     *     }
+                     */
+                    "application/json": {
+                        parameters: {
+                            /** @enum {string} */
+                            algorithm: "PBKDF2/SHA-256";
+                            /** @description PBKDF2 iterations per try (POW_COST). */
+                            cost: number;
+                            /** @description Unix seconds. */
+                            expiresAt: number;
+                            /** @enum {integer} */
+                            keyLength: 32;
+                            keyPrefix: string;
+                            keySignature: string;
+                            nonce: string;
+                            salt: string;
+                        };
+                        signature: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description CAPTCHA_PROVIDER does not include pow. */
             404: {
                 headers: {
                     [name: string]: unknown;

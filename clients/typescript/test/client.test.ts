@@ -1,6 +1,7 @@
 // The client against a running dev server (scripts/client.sh starts one):
 // VERICODE_URL=http://127.0.0.1:PORT node --test dist/test/
 import assert from "node:assert/strict";
+import { pbkdf2Sync } from "node:crypto";
 import { test } from "node:test";
 import { Vericode } from "../src/index.js";
 
@@ -95,6 +96,27 @@ test("confirm an address and redeem it server-side with an API key", async () =>
   assert.deepEqual([redeemed.data.channel, redeemed.data.to, redeemed.data.purpose], ["sms", phone, "confirm"]);
   const twice = await server.redeemVerification({ verification_token: token });
   assert.ok(!twice.ok && twice.error.code === "code_invalid");
+});
+
+test("a proof of work, solved as the widget solves it, sends a code once", async () => {
+  const made = await api.createChallenge();
+  assert.ok(made.ok, JSON.stringify(made));
+  const { parameters, signature } = made.data;
+  assert.equal(parameters.algorithm, "PBKDF2/SHA-256");
+  // Try counters in order until the derived key starts with the prefix.
+  const password = Buffer.alloc(20);
+  Buffer.from(parameters.nonce, "hex").copy(password);
+  let counter = 0, derivedKey = "";
+  for (; !derivedKey.startsWith(parameters.keyPrefix); counter++) {
+    password.writeUInt32BE(counter, 16);
+    derivedKey = pbkdf2Sync(password, Buffer.from(parameters.salt, "hex"), parameters.cost, 32, "sha256").toString("hex");
+  }
+  const altcha = Buffer.from(JSON.stringify({ challenge: { parameters, signature }, solution: { counter: counter - 1, derivedKey } })).toString("base64");
+  const to = `pow-${Date.now()}@example.com`;
+  const sent = await api.sendCode({ channel: "email", to, purpose: "confirm", captcha: { altcha } });
+  assert.ok(sent.ok, JSON.stringify(sent));
+  const again = await api.sendCode({ channel: "email", to, purpose: "confirm", captcha: { altcha } });
+  assert.ok(!again.ok && again.error.code === "captcha_invalid", JSON.stringify(again));
 });
 
 test("the JWKS and the network failure are values too", async () => {

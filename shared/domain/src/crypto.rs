@@ -50,6 +50,8 @@ pub struct Keys {
     code_check: [u8; 32],
     link: [u8; 32],
     outbox: [u8; 32],
+    altcha: [u8; 32],
+    altcha_key: [u8; 32],
 }
 
 const NONCE: usize = 24;
@@ -62,6 +64,8 @@ impl Keys {
             code_check: mac(code_key, &[b"vericode/code-check/v1"]),
             link: mac(code_key, &[b"vericode/secrets/v1"]),
             outbox: mac(code_key, &[b"vericode/outbox/v1"]),
+            altcha: mac(code_key, &[b"vericode/altcha-signature/v1"]),
+            altcha_key: mac(code_key, &[b"vericode/altcha-key-signature/v1"]),
         }
     }
 
@@ -91,7 +95,7 @@ impl Keys {
     /// key (`network::client_key`), 16 hex digits — never the address.
     pub fn network_tag(&self, network: &str) -> String {
         let mac = mac(&self.code_check, &[b"network\0", network.as_bytes()]);
-        mac[..8].iter().map(|b| format!("{b:02x}")).collect()
+        hex(&mac[..8])
     }
 
     /// Encrypts an outgoing message's contents, bound to its id.
@@ -118,6 +122,20 @@ impl Keys {
     pub fn captcha_answer_hash(&self, captcha_id: &str, normalised_answer: &str) -> [u8; 32] {
         mac(&self.captcha, &[captcha_id.as_bytes(), b"\0", normalised_answer.as_bytes()])
     }
+}
+
+impl Keys {
+    /// The secrets a proof-of-work challenge is signed with, as `altcha-lib`
+    /// takes them (`hmacSignatureSecret`, `hmacKeySignatureSecret`): text,
+    /// whose UTF-8 bytes are the HMAC keys.
+    pub fn altcha_secrets(&self) -> (String, String) {
+        (hex(&self.altcha), hex(&self.altcha_key))
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// HMAC-SHA256 over the concatenation of `parts`.
@@ -161,7 +179,7 @@ pub fn random_token(random: &dyn Random, bytes: usize) -> Result<String, RandomE
 pub fn random_hex(random: &dyn Random, bytes: usize) -> Result<String, RandomError> {
     let mut buf = vec![0u8; bytes];
     random.fill(&mut buf)?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&buf))
 }
 
 /// Compares two digests in constant time.

@@ -145,7 +145,9 @@ pub const CAPTCHA_PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::f
 pub fn with_captcha_provider(services: Services) -> Result<Services, StartupError> {
     use domain::config::CaptchaProvider;
     match &services.config.captcha_provider {
-        CaptchaProvider::Builtin => Ok(services),
+        CaptchaProvider::Builtin | CaptchaProvider::Pow | CaptchaProvider::BuiltinOrPow => {
+            Ok(services)
+        }
         CaptchaProvider::External { secret, verify_url, .. } => {
             let verifier =
                 siteverify::SiteVerify::new(verify_url, secret, CAPTCHA_PROVIDER_TIMEOUT)

@@ -1,5 +1,7 @@
-//! Captchas: `CAPTCHA#<id>`, the keyed hash of the answer and the TTL.
+//! Captchas: `CAPTCHA#<id>`, the keyed hash of the answer and the TTL; used
+//! proof-of-work challenges: `POW#<nonce>` and the TTL.
 
+use super::calls::conditional;
 use super::codec::{b, get_hash, get_n, n};
 use super::iam::{Operation, op};
 use super::keys::{self, EXPIRES_AT};
@@ -7,8 +9,11 @@ use super::store::DynamoStore;
 use async_trait::async_trait;
 use domain::ports::{CaptchaStore, StoreError, StoredCaptcha, Timestamp};
 
-pub(super) const IAM: &[Operation] =
-    &[op("put_captcha", &["dynamodb:PutItem"]), op("take_captcha", &["dynamodb:DeleteItem"])];
+pub(super) const IAM: &[Operation] = &[
+    op("put_captcha", &["dynamodb:PutItem"]),
+    op("take_captcha", &["dynamodb:DeleteItem"]),
+    op("spend_challenge", &["dynamodb:PutItem"]),
+];
 
 #[async_trait]
 impl CaptchaStore for DynamoStore {
@@ -31,5 +36,26 @@ impl CaptchaStore for DynamoStore {
             expires_at: get_n(&item, EXPIRES_AT)?,
         };
         Ok((stored.expires_at > now).then_some(stored))
+    }
+
+    async fn spend_challenge(
+        &self,
+        nonce: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut item = keys::key(keys::pow(nonce));
+        item.insert(EXPIRES_AT.into(), n(expires_at));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #e <= :now")
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        Ok(conditional(put)?.is_some())
     }
 }

@@ -10,6 +10,8 @@ pub const SK: &str = "sk";
 pub const EXPIRES_AT: &str = "expires_at";
 
 pub const CAPTCHA: &str = "CAPTCHA#";
+/// Proof-of-work challenges used, by nonce, until they expire.
+pub const POW: &str = "POW#";
 /// Per (purpose, destination): sends, live code, failed checks, live token.
 pub const DEST: &str = "DEST#";
 /// Address ownership: which account an email or phone belongs to.
@@ -35,6 +37,9 @@ pub const ITEM: &str = "ITEM";
 
 pub fn captcha(id: &str) -> String {
     format!("{CAPTCHA}{id}")
+}
+pub fn pow(nonce: &str) -> String {
+    format!("{POW}{nonce}")
 }
 pub fn dest(key: &str) -> String {
     format!("{DEST}{key}")

@@ -1,5 +1,6 @@
 //! Image captchas: creation and single-use consumption.
 
+pub mod pow;
 pub mod render;
 
 use crate::config::CaptchaProvider;
@@ -29,54 +30,78 @@ crate::faults!(CaptchaError, CreateError);
 /// Why no image captcha was made.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
-    /// `CAPTCHA_PROVIDER` names an external provider: its widget makes them.
-    #[error("image captchas are not served: an external captcha provider is configured")]
+    /// `CAPTCHA_PROVIDER` does not name this kind (an external provider's
+    /// widget makes its own).
+    #[error("this kind of captcha is not served: CAPTCHA_PROVIDER names another")]
     NotServed,
     #[error(transparent)]
     Fault(#[from] Fault),
 }
 
 /// A captcha in a request: `{"id", "answer"}` for the built-in image
-/// captcha, or `{"token"}` from an external provider's widget.
-#[derive(Clone, Deserialize)]
+/// captcha, `{"altcha"}` for a solved proof-of-work challenge, or
+/// `{"token"}` from an external provider's widget.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaInput {
     pub id: Option<String>,
     pub answer: Option<String>,
     pub token: Option<String>,
+    pub altcha: Option<String>,
 }
 
 impl CaptchaInput {
     /// An image captcha's id and answer.
     pub fn image(id: &str, answer: &str) -> Self {
-        CaptchaInput { id: Some(id.into()), answer: Some(answer.into()), token: None }
+        CaptchaInput { id: Some(id.into()), answer: Some(answer.into()), ..Default::default() }
+    }
+
+    /// A solved proof-of-work challenge, as the widget hands it over.
+    pub fn altcha(payload: &str) -> Self {
+        CaptchaInput { altcha: Some(payload.into()), ..Default::default() }
     }
 
     /// What to check, by the configured provider: the built-in one takes
-    /// `id` and `answer`, an external one `token`; the other form is bad
-    /// input (`400`, naming the field), and nothing is consumed.
+    /// `id` and `answer`, proof of work `altcha` (`builtin,pow` either), an
+    /// external one `token`; another form is bad input (`400`, naming the
+    /// field), and nothing is consumed.
     pub fn check(&self, provider: &CaptchaProvider) -> Result<CaptchaCheck, Invalid> {
         match provider {
-            CaptchaProvider::Builtin => {
-                if self.token.is_some() {
-                    return Err(Invalid::Unknown("captcha.token".into()));
-                }
-                let id = self.id.clone().ok_or_else(|| Invalid::missing("captcha.id"))?;
-                let answer =
-                    self.answer.as_deref().ok_or_else(|| Invalid::missing("captcha.answer"))?;
-                Ok(CaptchaCheck::Image { id, answer: CaptchaAnswer::parse(answer)? })
-            }
             CaptchaProvider::External { .. } => {
-                if self.id.is_some() || self.answer.is_some() {
-                    let field = if self.id.is_some() { "captcha.id" } else { "captcha.answer" };
-                    return Err(Invalid::Unknown(field.into()));
-                }
+                self.only(&["captcha.token"])?;
                 let token = self.token.as_deref().map(str::trim).unwrap_or_default();
                 if token.is_empty() || token.len() > MAX_TOKEN {
                     return Err(Invalid::value("captcha.token"));
                 }
                 Ok(CaptchaCheck::Token(token.to_string()))
             }
+            p if p.pow() && (self.altcha.is_some() || !p.images()) => {
+                self.only(&["captcha.altcha"])?;
+                let payload =
+                    self.altcha.clone().ok_or_else(|| Invalid::missing("captcha.altcha"))?;
+                Ok(CaptchaCheck::Pow(payload))
+            }
+            _ => {
+                self.only(&["captcha.id", "captcha.answer"])?;
+                let id = self.id.clone().ok_or_else(|| Invalid::missing("captcha.id"))?;
+                let answer =
+                    self.answer.as_deref().ok_or_else(|| Invalid::missing("captcha.answer"))?;
+                Ok(CaptchaCheck::Image { id, answer: CaptchaAnswer::parse(answer)? })
+            }
+        }
+    }
+
+    /// The first field given that this form does not take.
+    fn only(&self, allowed: &[&str]) -> Result<(), Invalid> {
+        let given = [
+            ("captcha.id", self.id.is_some()),
+            ("captcha.answer", self.answer.is_some()),
+            ("captcha.token", self.token.is_some()),
+            ("captcha.altcha", self.altcha.is_some()),
+        ];
+        match given.iter().find(|(name, present)| *present && !allowed.contains(name)) {
+            Some((name, _)) => Err(Invalid::Unknown((*name).into())),
+            None => Ok(()),
         }
     }
 }
@@ -92,7 +117,12 @@ pub const MAX_TOKEN: usize = 2048;
 
 /// A captcha to check, read from a request.
 pub enum CaptchaCheck {
-    Image { id: String, answer: CaptchaAnswer },
+    Image {
+        id: String,
+        answer: CaptchaAnswer,
+    },
+    /// The widget's base64 payload.
+    Pow(String),
     Token(String),
 }
 
@@ -123,7 +153,7 @@ pub struct NewCaptcha {
 /// Renders a captcha and stores its hashed answer. One store write. With an
 /// external provider configured there are no image captchas: `NotServed`.
 pub async fn create(s: &Services) -> Result<NewCaptcha, CreateError> {
-    if s.config.captcha_provider != CaptchaProvider::Builtin {
+    if !s.config.captcha_provider.images() {
         return Err(CreateError::NotServed);
     }
     let rendered = s.renderer.render().map_err(|e| Fault::internal("captcha", e))?;
@@ -156,9 +186,19 @@ pub async fn consume(
     input: &CaptchaInput,
     client_ip: Option<IpAddr>,
 ) -> Result<(), CaptchaError> {
-    match input.check(&s.config.captcha_provider)? {
-        CaptchaCheck::Image { id, answer } => consume_image(s, &id, &answer).await,
-        CaptchaCheck::Token(token) => verify_token(s, &token, client_ip).await,
+    consume_check(s, &input.check(&s.config.captcha_provider)?, client_ip).await
+}
+
+/// Checks a captcha already read from its request (`CaptchaInput::check`).
+pub async fn consume_check(
+    s: &Services,
+    check: &CaptchaCheck,
+    client_ip: Option<IpAddr>,
+) -> Result<(), CaptchaError> {
+    match check {
+        CaptchaCheck::Image { id, answer } => consume_image(s, id, answer).await,
+        CaptchaCheck::Pow(payload) => pow::consume(s, payload).await,
+        CaptchaCheck::Token(token) => verify_token(s, token, client_ip).await,
     }
 }
 

@@ -67,8 +67,9 @@ struct Target {
     session: Option<SessionCheck>,
     /// The captcha's id and the keyed hash of the answer given.
     captcha: Option<(String, [u8; 32])>,
-    /// An external provider's token, checked before anything is stored.
-    captcha_token: Option<String>,
+    /// A proof of work or an external provider's token, checked (and
+    /// spent) before anything else is stored.
+    captcha_first: Option<CaptchaCheck>,
     /// Sends per client network.
     ip: Option<Counter>,
     /// A `bind` send's counters: per address across accounts, per account.
@@ -109,8 +110,8 @@ pub async fn send(
     let own = principal.as_ref().map(|p| &p.account);
     let mut target = prepare(s, &req, session.map(Session::account_id), own, client_ip)?;
     target.session = session.filter(|_| principal.is_none()).map(Session::condition);
-    if let Some(token) = &target.captcha_token {
-        match captcha::verify_token(s, token, client_ip).await {
+    if let Some(check) = &target.captcha_first {
+        match captcha::consume_check(s, check, client_ip).await {
             Ok(()) => {}
             Err(CaptchaError::Wrong) => {
                 let (channel, purpose) = (target.dest.channel(), target.purpose);
@@ -168,11 +169,11 @@ fn prepare(
     }
     // A session waives the captcha only where one is required anyway.
     let waived = caller.is_some() && req.purpose.needs_login();
-    let (captcha, captcha_token) = match (&req.captcha, waived) {
+    let (captcha, captcha_first) = match (&req.captcha, waived) {
         (_, true) => (None, None),
         (Some(c), false) => match c.check(&s.config.captcha_provider)? {
             CaptchaCheck::Image { id, answer } => (Some((id, answer)), None),
-            CaptchaCheck::Token(token) => (None, Some(token)),
+            first => (None, Some(first)),
         },
         (None, false) => return Err(Invalid::missing("captcha").into()),
     };
@@ -217,7 +218,7 @@ fn prepare(
             let hash = s.keys.captcha_answer_hash(&id, a.as_str());
             (id, hash)
         }),
-        captcha_token,
+        captcha_first,
         dest,
         caller,
         session: None,

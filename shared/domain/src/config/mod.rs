@@ -22,6 +22,10 @@ pub enum RegistrationMode {
 pub enum CaptchaProvider {
     /// `builtin` (the default): Vericode's own image captchas.
     Builtin,
+    /// `pow`: proof of work (ALTCHA), `POST /v1/challenges`.
+    Pow,
+    /// `builtin,pow`: either, as the person picks.
+    BuiltinOrPow,
     /// `turnstile` or `hcaptcha`: the provider's widget token, checked
     /// server-side at its siteverify endpoint with `CAPTCHA_SECRET`.
     External { kind: ExternalCaptcha, secret: String, verify_url: String },
@@ -56,6 +60,8 @@ impl std::fmt::Debug for CaptchaProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CaptchaProvider::Builtin => f.write_str("Builtin"),
+            CaptchaProvider::Pow => f.write_str("Pow"),
+            CaptchaProvider::BuiltinOrPow => f.write_str("BuiltinOrPow"),
             // The secret is left out on purpose.
             CaptchaProvider::External { kind, verify_url, .. } => f
                 .debug_struct("External")
@@ -65,6 +71,22 @@ impl std::fmt::Debug for CaptchaProvider {
         }
     }
 }
+
+impl CaptchaProvider {
+    /// Whether image captchas are served and accepted.
+    pub fn images(&self) -> bool {
+        matches!(self, CaptchaProvider::Builtin | CaptchaProvider::BuiltinOrPow)
+    }
+
+    /// Whether proof-of-work challenges are served and accepted.
+    pub fn pow(&self) -> bool {
+        matches!(self, CaptchaProvider::Pow | CaptchaProvider::BuiltinOrPow)
+    }
+}
+
+/// `POW_COST`'s default: the widget solves a challenge in about 0.5–1 s in
+/// headless Chromium on two cores (docs/captcha.md, "Proof of work").
+pub const DEFAULT_POW_COST: u32 = 1_000;
 
 #[derive(Clone)]
 pub struct Config {
@@ -77,6 +99,9 @@ pub struct Config {
     pub code_key: [u8; 32],
     pub captcha_ttl_secs: i64,
     pub captcha_provider: CaptchaProvider,
+    /// `POW_COST`: the PBKDF2 iterations of one try at a proof-of-work
+    /// challenge (a solver makes `captcha::pow::COUNTER_MIN`..`MAX` tries).
+    pub pow_cost: u32,
     pub code_ttl_secs: i64,
     pub code_length: u32,
     pub code_max_attempts: u32,
@@ -194,12 +219,14 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     fn captcha_provider(&self) -> Result<CaptchaProvider, ConfigError> {
         let kind = match self.get("CAPTCHA_PROVIDER").as_deref().map(str::trim) {
             None | Some("builtin") => return Ok(CaptchaProvider::Builtin),
+            Some("pow") => return Ok(CaptchaProvider::Pow),
+            Some("builtin,pow" | "pow,builtin") => return Ok(CaptchaProvider::BuiltinOrPow),
             Some("turnstile") => ExternalCaptcha::Turnstile,
             Some("hcaptcha") => ExternalCaptcha::HCaptcha,
             Some(_) => {
                 return Err(ConfigError::Invalid {
                     name: "CAPTCHA_PROVIDER",
-                    reason: "expected builtin, turnstile or hcaptcha".into(),
+                    reason: "expected builtin, pow, builtin,pow, turnstile or hcaptcha".into(),
                 });
             }
         };
@@ -283,6 +310,7 @@ impl Config {
             code_key: env.key("CODE_KEY", secrets)?,
             captcha_ttl_secs: env.num("CAPTCHA_TTL_SECS", 180, 10, 3600)?,
             captcha_provider: env.captcha_provider()?,
+            pow_cost: env.count("POW_COST", DEFAULT_POW_COST, 1, 1_000_000)?,
             code_ttl_secs: env.num("CODE_TTL_SECS", 600, 30, DAY)?,
             code_length: env.count("CODE_LENGTH", 6, 4, 10)?,
             code_max_attempts: env.count("CODE_MAX_ATTEMPTS", 5, 1, 100)?,

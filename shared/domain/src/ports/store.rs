@@ -23,6 +23,18 @@ pub trait CaptchaStore: Send + Sync {
         id: &str,
         now: Timestamp,
     ) -> Result<Option<StoredCaptcha>, StoreError>;
+
+    /// Records that the proof-of-work challenge with this nonce was used:
+    /// `true` the first time, `false` ever after. Of any number of
+    /// concurrent calls for one nonce, at most one gets `true`. The record
+    /// lives until `expires_at`, the challenge's own expiry (one that has
+    /// ended at `now` counts as gone). Errors: `Unavailable`.
+    async fn spend_challenge(
+        &self,
+        nonce: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The limits a send without a read first must find unspent in the record.

@@ -19,6 +19,17 @@ impl CaptchaStore for MemoryStore {
     ) -> Result<Option<StoredCaptcha>, StoreError> {
         Ok(self.lock().captchas.remove(id).filter(|c| c.expires_at > now))
     }
+
+    async fn spend_challenge(
+        &self,
+        nonce: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        inner.spent_challenges.retain(|_, until| *until > now);
+        Ok(inner.spent_challenges.insert(nonce.to_string(), expires_at).is_none())
+    }
 }
 
 #[async_trait]

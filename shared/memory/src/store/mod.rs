@@ -24,6 +24,8 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct Inner {
     captchas: HashMap<String, StoredCaptcha>,
+    /// Used proof-of-work challenges: nonce → expiry.
+    spent_challenges: HashMap<String, Timestamp>,
     destinations: HashMap<String, DestRecord>,
     counters: HashMap<String, (u32, Timestamp)>,
     accounts: HashMap<String, AccountRecord>,
