@@ -195,6 +195,39 @@ async fn malformed_captchas_name_the_field(b: Backend) {
     assert!(t.outbox.to("pow-bad@example.com").is_empty());
 }
 
+/// The send's transaction spends the proof: a send refused for its session
+/// (or cancelled) leaves it unspent, as it leaves an image captcha.
+async fn a_refused_session_leaves_the_proof_unspent(b: Backend) {
+    let t = pow_app(b).await;
+    let (_, token) = t.account(Some("pow-session@example.com"), None).await;
+    let out = delete_session::handle(&t.app, request(&json!({}), IP, Some(&token))).await;
+    assert_eq!(parts(&out).0, 204);
+    let altcha = t.altcha();
+    let body = json!({"channel": "email", "to": "pow-s2@example.com", "purpose": "confirm",
+        "captcha": {"altcha": altcha}});
+    let (status, _) = parts(&send_code::handle(&t.app, request(&body, IP, Some(&token))).await);
+    assert_eq!(status, 401);
+    let input = CaptchaInput::altcha(&altcha);
+    assert!(captcha::consume(&t.app, &input, None).await.is_ok(), "the refused send spent it");
+}
+
+/// A send refused by a limit still uses its proof up, as an image captcha.
+async fn a_rate_limited_send_spends_the_proof(b: Backend) {
+    let t = pow_app(b).await;
+    assert_eq!(send(&t, "pow-limit@example.com", json!({"altcha": t.altcha()})).await.0, 202);
+    let altcha = t.altcha();
+    let (status, body) = send(&t, "pow-limit@example.com", json!({"altcha": altcha})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
+    assert!(captcha::consume(&t.app, &CaptchaInput::altcha(&altcha), None).await.is_err());
+}
+
+/// The captcha's format is read before the destination (docs/api.md's order).
+async fn a_malformed_payload_is_named_before_the_destination(b: Backend) {
+    let t = pow_app(b).await;
+    let (status, body) = send(&t, "not an address", json!({"altcha": "not base64!"})).await;
+    assert_eq!((status, &body["error"]["field"]), (400, &json!("captcha.altcha")), "{body}");
+}
+
 /// `builtin,pow`: either form, as the person picks.
 async fn either_form_passes_where_both_are_served(b: Backend) {
     let t = app_with(b, with_provider(CaptchaProvider::BuiltinOrPow)).await;
@@ -216,6 +249,9 @@ both_stores!(
     tampered_and_forged_payloads_spend_nothing,
     malformed_captchas_name_the_field,
     either_form_passes_where_both_are_served,
+    a_refused_session_leaves_the_proof_unspent,
+    a_rate_limited_send_spends_the_proof,
+    a_malformed_payload_is_named_before_the_destination,
 );
 
 /// DynamoDB keeps a used challenge by its nonce until the challenge would

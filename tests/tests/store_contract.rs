@@ -80,8 +80,43 @@ async fn commit(
     message: &OutgoingMessage,
     now: Timestamp,
 ) -> Result<SendOutcome, StoreError> {
+    let captcha = captcha.map(|(id, hash)| SendCaptcha::Image { id, hash });
     let send = SendWrite { captcha, record, session, counters, guard: None, message };
     store.commit_send(&send, now).await
+}
+
+/// A challenge is spent once, alone or inside a send, until it expires.
+async fn a_challenge_is_spent_once_alone_or_in_a_send(b: Backend) {
+    let (store, _) = store(b).await;
+    assert!(store.spend_challenge("n1", T0 + 180, T0).await.unwrap());
+    assert!(!store.spend_challenge("n1", T0 + 180, T0 + 179).await.unwrap());
+    // Once expired (TTL may not have removed it yet) it no longer counts.
+    assert!(store.spend_challenge("n1", T0 + 400, T0 + 180).await.unwrap());
+
+    let k = key();
+    let send = |nonce: &'static str, version: u64| {
+        let (store, k) = (store.clone(), k.clone());
+        async move {
+            let captcha = Some(SendCaptcha::Challenge { nonce, expires_at: T0 + 180 });
+            let (r, m) = (record(&k, version + 1), message());
+            let record = replace(&r, version);
+            let send = SendWrite {
+                captcha,
+                record,
+                session: None,
+                counters: &[],
+                guard: None,
+                message: &m,
+            };
+            store.commit_send(&send, T0).await.unwrap()
+        }
+    };
+    assert_eq!(send("n2", 0).await, SendOutcome::Committed);
+    assert!(!store.spend_challenge("n2", T0 + 180, T0).await.unwrap(), "the send spent it");
+    assert_eq!(send("n2", 1).await, SendOutcome::CaptchaRejected);
+    assert_eq!(store.load_destination(&k, T0).await.unwrap(), record(&k, 1), "nothing written");
+    assert!(store.spend_challenge("n3", T0 + 180, T0).await.unwrap());
+    assert_eq!(send("n3", 1).await, SendOutcome::CaptchaRejected);
 }
 
 async fn a_captcha_is_taken_once(b: Backend) {
@@ -996,6 +1031,7 @@ async fn the_guard_counts_refuses_and_blocks(b: Backend) {
 }
 
 both_stores!(
+    a_challenge_is_spent_once_alone_or_in_a_send,
     the_guard_counts_refuses_and_blocks,
     a_long_code_is_bounded_per_network_and_hour,
     a_hardened_destination_takes_no_blind_code,

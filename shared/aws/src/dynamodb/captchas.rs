@@ -1,12 +1,13 @@
 //! Captchas: `CAPTCHA#<id>`, the keyed hash of the answer and the TTL; used
 //! proof-of-work challenges: `POW#<nonce>` and the TTL.
 
-use super::calls::conditional;
+use super::calls::{build, conditional};
 use super::codec::{b, get_hash, get_n, n};
 use super::iam::{Operation, op};
 use super::keys::{self, EXPIRES_AT};
 use super::store::DynamoStore;
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::Put;
 use domain::ports::{CaptchaStore, StoreError, StoredCaptcha, Timestamp};
 
 pub(super) const IAM: &[Operation] = &[
@@ -44,18 +45,38 @@ impl CaptchaStore for DynamoStore {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut item = keys::key(keys::pow(nonce));
-        item.insert(EXPIRES_AT.into(), n(expires_at));
-        let put = self
+        let put = spend_challenge(&self.table, nonce, expires_at, now)?;
+        let result = self
             .client
             .put_item()
             .table_name(&self.table)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
+    }
+}
+
+/// Spending a proof-of-work challenge: `POW#<nonce>` until it expires,
+/// unless it is there (and unexpired) already. Alone, or inside a send.
+pub(super) fn spend_challenge(
+    table: &str,
+    nonce: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<Put, StoreError> {
+    let mut item = keys::key(keys::pow(nonce));
+    item.insert(EXPIRES_AT.into(), n(expires_at));
+    build(
+        Put::builder()
+            .table_name(table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk) OR #e <= :now")
             .expression_attribute_names("#e", EXPIRES_AT)
             .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        Ok(conditional(put)?.is_some())
-    }
+            .build(),
+    )
 }

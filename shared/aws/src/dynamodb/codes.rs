@@ -16,13 +16,15 @@ use aws_sdk_dynamodb::types::{
 };
 use domain::ports::{
     CodeStore, CountOutcome, Counter, CounterStore, DestRecord, Guess, GuessOutcome, LiveCode,
-    RecordWrite, SaveOutcome, SendLimits, SendOutcome, SendWrite, StoreError, Timestamp,
+    RecordWrite, SaveOutcome, SendCaptcha, SendLimits, SendOutcome, SendWrite, StoreError,
+    Timestamp,
 };
 
 pub(super) const IAM: &[Operation] = &[
     op("load_destination", &["dynamodb:GetItem"]),
     op("commit_send", &["dynamodb:PutItem"]),
     op("commit_send/captcha", &["dynamodb:DeleteItem"]),
+    op("commit_send/challenge", &["dynamodb:PutItem"]),
     op("commit_send/counter", &["dynamodb:UpdateItem"]),
     op("commit_send/message", &["dynamodb:PutItem"]),
     op("commit_send/new_code", &["dynamodb:UpdateItem"]),
@@ -215,9 +217,16 @@ impl CodeStore for DynamoStore {
     ) -> Result<SendOutcome, StoreError> {
         let SendWrite { captcha, record, session, counters, guard, message } = *send;
         let mut items = Vec::new();
-        if let Some((id, hash)) = captcha {
-            let delete = delete_captcha(&self.table, id, hash, now)?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
+        match captcha {
+            Some(SendCaptcha::Image { id, hash }) => {
+                let delete = delete_captcha(&self.table, id, hash, now)?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+            }
+            Some(SendCaptcha::Challenge { nonce, expires_at }) => {
+                let put = super::captchas::spend_challenge(&self.table, nonce, expires_at, now)?;
+                items.push(TransactWriteItem::builder().put(put).build());
+            }
+            None => {}
         }
         items.push(record_item(&self.table, &record, now)?);
         for c in counters {

@@ -77,9 +77,9 @@ impl CaptchaInput {
             }
             p if p.pow() && (self.altcha.is_some() || !p.images()) => {
                 self.only(&["captcha.altcha"])?;
-                let payload =
-                    self.altcha.clone().ok_or_else(|| Invalid::missing("captcha.altcha"))?;
-                Ok(CaptchaCheck::Pow(payload))
+                let raw =
+                    self.altcha.as_deref().ok_or_else(|| Invalid::missing("captcha.altcha"))?;
+                Ok(CaptchaCheck::Pow(pow::Payload::parse(raw)?))
             }
             _ => {
                 self.only(&["captcha.id", "captcha.answer"])?;
@@ -121,8 +121,8 @@ pub enum CaptchaCheck {
         id: String,
         answer: CaptchaAnswer,
     },
-    /// The widget's base64 payload.
-    Pow(String),
+    /// The widget's payload, read.
+    Pow(pow::Payload),
     Token(String),
 }
 
@@ -189,8 +189,8 @@ pub async fn consume(
     consume_check(s, &input.check(&s.config.captcha_provider)?, client_ip).await
 }
 
-/// Checks a captcha already read from its request (`CaptchaInput::check`).
-pub async fn consume_check(
+/// Checks a captcha already read from its request.
+async fn consume_check(
     s: &Services,
     check: &CaptchaCheck,
     client_ip: Option<IpAddr>,

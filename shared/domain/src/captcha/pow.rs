@@ -26,10 +26,10 @@ pub const ALGORITHM: &str = "PBKDF2/SHA-256";
 /// The derived key's length in bytes, and how much of it the prefix shows.
 const KEY_LENGTH: usize = 32;
 const PREFIX_LENGTH: usize = KEY_LENGTH / 2;
-/// The counter is drawn uniformly from this range, so a solver makes this
-/// many tries (about 0.75 × MAX on average, across all its workers).
-pub const COUNTER_MIN: u32 = 2_000;
-pub const COUNTER_MAX: u32 = 4_000;
+/// The counter is drawn uniformly from 0 to this, so a solver makes about
+/// half as many tries on average (across all its workers), and knowing the
+/// range saves it nothing: there is no floor to start from.
+pub const COUNTER_MAX: u32 = 6_000;
 /// The longest `captcha.altcha` accepted (base64 text).
 pub const MAX_PAYLOAD: usize = 4096;
 const FIELD: &str = "captcha.altcha";
@@ -83,7 +83,9 @@ pub fn issue(
     let (nonce, rest) = seed.split_at(16);
     let (salt, counter) = rest.split_at(16);
     let counter = u32::from_be_bytes([counter[0], counter[1], counter[2], counter[3]]);
-    let counter = COUNTER_MIN + counter % (COUNTER_MAX - COUNTER_MIN + 1);
+    // 2^32 is 715,707 × 6,001 + 2,989: the bias toward small counters is
+    // under one in a million.
+    let counter = counter % (COUNTER_MAX + 1);
     let key = derive_key(nonce, salt, counter, cost);
     let (secret, key_secret) = keys.altcha_secrets();
     let parameters = Parameters {
@@ -115,12 +117,12 @@ pub fn derive_key(nonce: &[u8], salt: &[u8], counter: u32, cost: u32) -> [u8; KE
 /// The widget's payload, base64 JSON: the challenge as issued and the
 /// solution.
 #[derive(Deserialize)]
-struct Payload {
+struct Sent {
     challenge: SentChallenge,
     solution: Solution,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct SentChallenge {
     /// Kept as sent (sorted by key), so that any change shows in the
     /// signature.
@@ -134,30 +136,40 @@ struct Solution {
     derived_key: String,
 }
 
+/// A payload read from a request, not yet checked.
+#[derive(Clone)]
+pub struct Payload {
+    challenge: SentChallenge,
+    key: [u8; KEY_LENGTH],
+}
+
+impl Payload {
+    /// Reads a payload. Not base64 JSON of the widget's shape, or a key
+    /// that is not 32 bytes of hex: bad input, naming `captcha.altcha`.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > MAX_PAYLOAD {
+            return Err(Invalid::value(FIELD));
+        }
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .map_err(|_| Invalid::value(FIELD))?;
+        let sent: Sent = serde_json::from_slice(&json).map_err(|_| Invalid::value(FIELD))?;
+        let key = unhex(&sent.solution.derived_key).ok_or_else(|| Invalid::value(FIELD))?;
+        Ok(Payload { challenge: sent.challenge, key })
+    }
+}
+
 /// A payload whose proof holds: what to spend.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proof {
     pub nonce: String,
     pub expires_at: Timestamp,
 }
 
-/// Reads a payload. Not base64 JSON of the widget's shape, or a key that is
-/// not 32 bytes of hex: bad input, naming `captcha.altcha`.
-fn parse(raw: &str) -> Result<(SentChallenge, [u8; KEY_LENGTH]), Invalid> {
-    let raw = raw.trim();
-    if raw.is_empty() || raw.len() > MAX_PAYLOAD {
-        return Err(Invalid::value(FIELD));
-    }
-    let json =
-        base64::engine::general_purpose::STANDARD.decode(raw).map_err(|_| Invalid::value(FIELD))?;
-    let payload: Payload = serde_json::from_slice(&json).map_err(|_| Invalid::value(FIELD))?;
-    let key = unhex(&payload.solution.derived_key).ok_or_else(|| Invalid::value(FIELD))?;
-    Ok((payload.challenge, key))
-}
-
 fn unhex(text: &str) -> Option<[u8; KEY_LENGTH]> {
     let mut out = [0u8; KEY_LENGTH];
-    if text.len() != 2 * KEY_LENGTH || !text.is_ascii() {
+    if text.len() != 2 * KEY_LENGTH || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     for (i, byte) in out.iter_mut().enumerate() {
@@ -168,21 +180,22 @@ fn unhex(text: &str) -> Option<[u8; KEY_LENGTH]> {
 
 /// Checks a payload's proof: signed with these keys, not expired at `now`,
 /// and the key found is the one signed. HMACs only; spends nothing.
-pub fn verify(keys: &Keys, raw: &str, now: Timestamp) -> Result<Proof, CaptchaError> {
-    let (challenge, key) = parse(raw)?;
+pub fn verify(keys: &Keys, payload: &Payload, now: Timestamp) -> Result<Proof, CaptchaError> {
     let (secret, key_secret) = keys.altcha_secrets();
-    let canonical = serde_json::to_string(&challenge.parameters)
-        .map_err(|e| Fault::internal("challenge", e))?;
+    let parameters = &payload.challenge.parameters;
+    let canonical =
+        serde_json::to_string(parameters).map_err(|e| Fault::internal("challenge", e))?;
     let expected = hex(&mac(secret.as_bytes(), &[canonical.as_bytes()]));
-    if !digest_eq(expected.as_bytes(), challenge.signature.to_ascii_lowercase().as_bytes()) {
+    let signature = payload.challenge.signature.to_ascii_lowercase();
+    if !digest_eq(expected.as_bytes(), signature.as_bytes()) {
         return Err(CaptchaError::Wrong);
     }
-    let value = Value::Object(challenge.parameters.into_iter().collect());
+    let value = Value::Object(parameters.clone().into_iter().collect());
     let parameters: Parameters = serde_json::from_value(value).map_err(|_| CaptchaError::Wrong)?;
     if parameters.expires_at <= now {
         return Err(CaptchaError::Wrong);
     }
-    let key_signature = hex(&mac(key_secret.as_bytes(), &[&key]));
+    let key_signature = hex(&mac(key_secret.as_bytes(), &[&payload.key]));
     if !digest_eq(key_signature.as_bytes(), parameters.key_signature.as_bytes()) {
         return Err(CaptchaError::Wrong);
     }
@@ -192,9 +205,9 @@ pub fn verify(keys: &Keys, raw: &str, now: Timestamp) -> Result<Proof, CaptchaEr
 /// Checks a payload and spends its challenge: one conditional store write,
 /// made only for a proof that holds. Forged, tampered, expired or used:
 /// `Wrong`.
-pub async fn consume(s: &Services, raw: &str) -> Result<(), CaptchaError> {
+pub async fn consume(s: &Services, payload: &Payload) -> Result<(), CaptchaError> {
     let now = s.clock.now();
-    let result = match verify(&s.keys, raw, now) {
+    let result = match verify(&s.keys, payload, now) {
         Ok(proof) => match s.store.spend_challenge(&proof.nonce, proof.expires_at, now).await? {
             true => Ok(()),
             false => Err(CaptchaError::Wrong),
@@ -222,14 +235,32 @@ mod tests {
         assert_eq!(hex(&key), "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc");
     }
 
+    /// The counter has no floor: a solver that knows the range cannot skip
+    /// any of it (a challenge can be solved at its first try).
+    #[test]
+    fn knowing_the_counter_range_saves_a_solver_nothing() {
+        let keys = Keys::derive(&[1; 32]);
+        let mut seed = [7u8; SEED];
+        seed[32..].fill(0);
+        let c = issue(&keys, 1, 100, &seed).unwrap();
+        let first = hex(&derive_key(&seed[..16], &seed[16..32], 0, 1));
+        assert!(first.starts_with(&c.parameters.key_prefix));
+        seed[32..].fill(0xff);
+        let c = issue(&keys, 1, 100, &seed).unwrap();
+        let tries = (0..=COUNTER_MAX).position(|n| {
+            hex(&derive_key(&seed[..16], &seed[16..32], n, 1)).starts_with(&c.parameters.key_prefix)
+        });
+        assert_eq!(tries, Some((u32::MAX % (COUNTER_MAX + 1)) as usize));
+    }
+
     #[test]
     fn malformed_payloads_name_the_field() {
         for bad in ["", "not base64!", "e30=", &"A".repeat(MAX_PAYLOAD + 4)] {
-            assert!(parse(bad).is_err(), "{bad:.20}");
+            assert!(Payload::parse(bad).is_err(), "{bad:.20}");
         }
         let short_key = base64::engine::general_purpose::STANDARD.encode(
             r#"{"challenge":{"parameters":{},"signature":"00"},"solution":{"derivedKey":"abcd"}}"#,
         );
-        assert!(parse(&short_key).is_err());
+        assert!(Payload::parse(&short_key).is_err());
     }
 }

@@ -5,7 +5,7 @@ use super::policy;
 use super::record::{horizon, longest, record_key, secs_until};
 use super::types::{CodeSent, SendCode, SendError};
 use crate::address::{Channel, Destination};
-use crate::captcha::{self, CaptchaCheck, CaptchaError};
+use crate::captcha::{self, CaptchaCheck, CaptchaError, pow};
 use crate::catalog::Locale;
 use crate::crypto::{digest_eq, random_digits};
 use crate::error::Fault;
@@ -13,7 +13,7 @@ use crate::invalid::Invalid;
 use crate::outbox::Contents;
 use crate::ports::{
     AccountRecord, Counter, DestRecord, GuardSend, LimitKind, LiveCode, Metric, OutgoingMessage,
-    RecordWrite, SendOutcome, SendResult, SendWrite, SessionCheck, Timestamp,
+    RecordWrite, SendCaptcha, SendOutcome, SendResult, SendWrite, SessionCheck, Timestamp,
 };
 use crate::purpose::Purpose;
 use crate::retry::{self, Attempt};
@@ -65,11 +65,10 @@ struct Target {
     caller: Option<String>,
     /// The caller's session, checked inside the send's transaction.
     session: Option<SessionCheck>,
-    /// The captcha's id and the keyed hash of the answer given.
-    captcha: Option<(String, [u8; 32])>,
-    /// A proof of work or an external provider's token, checked (and
-    /// spent) before anything else is stored.
-    captcha_first: Option<CaptchaCheck>,
+    /// The captcha the send's transaction uses up.
+    captcha: Option<Spend>,
+    /// An external provider's token, checked before anything is stored.
+    captcha_token: Option<String>,
     /// Sends per client network.
     ip: Option<Counter>,
     /// A `bind` send's counters: per address across accounts, per account.
@@ -110,8 +109,8 @@ pub async fn send(
     let own = principal.as_ref().map(|p| &p.account);
     let mut target = prepare(s, &req, session.map(Session::account_id), own, client_ip)?;
     target.session = session.filter(|_| principal.is_none()).map(Session::condition);
-    if let Some(check) = &target.captcha_first {
-        match captcha::consume_check(s, check, client_ip).await {
+    if let Some(token) = &target.captcha_token {
+        match captcha::verify_token(s, token, client_ip).await {
             Ok(()) => {}
             Err(CaptchaError::Wrong) => {
                 let (channel, purpose) = (target.dest.channel(), target.purpose);
@@ -169,11 +168,27 @@ fn prepare(
     }
     // A session waives the captcha only where one is required anyway.
     let waived = caller.is_some() && req.purpose.needs_login();
-    let (captcha, captcha_first) = match (&req.captcha, waived) {
+    let (captcha, captcha_token) = match (&req.captcha, waived) {
         (_, true) => (None, None),
         (Some(c), false) => match c.check(&s.config.captcha_provider)? {
-            CaptchaCheck::Image { id, answer } => (Some((id, answer)), None),
-            first => (None, Some(first)),
+            CaptchaCheck::Image { id, answer } => {
+                // An id that is no captcha's: nothing to use up, wrong.
+                if uuid::Uuid::try_parse(&id).is_err() {
+                    return Err(SendError::CaptchaInvalid);
+                }
+                let hash = s.keys.captcha_answer_hash(&id, answer.as_str());
+                (Some(Spend::Image { id, hash }), None)
+            }
+            // A proof that does not hold is refused before anything is
+            // stored; one that holds is spent by the send's transaction.
+            CaptchaCheck::Pow(payload) => match pow::verify(&s.keys, &payload, s.clock.now()) {
+                Ok(proof) => (Some(Spend::Challenge(proof)), None),
+                Err(_) => {
+                    s.metrics.record(Metric::CaptchaFailed);
+                    return Err(SendError::CaptchaInvalid);
+                }
+            },
+            CaptchaCheck::Token(token) => (None, Some(token)),
         },
         (None, false) => return Err(Invalid::missing("captcha").into()),
     };
@@ -192,9 +207,6 @@ fn prepare(
         }
         Destination::Email(_) => None,
     };
-    if captcha.as_ref().is_some_and(|(id, _)| uuid::Uuid::try_parse(id).is_err()) {
-        return Err(SendError::CaptchaInvalid);
-    }
     let template = match req.template.as_deref().map(str::trim) {
         None | Some(DEFAULT_TEMPLATE) => None,
         Some(name) if s.template_index.serves(name, dest.channel()) => Some(name.to_string()),
@@ -214,11 +226,8 @@ fn prepare(
             _ => Vec::new(),
         },
         budgets: sms_country.map(|cc| budgets(s, cc)).unwrap_or_default(),
-        captcha: captcha.map(|(id, a)| {
-            let hash = s.keys.captcha_answer_hash(&id, a.as_str());
-            (id, hash)
-        }),
-        captcha_first,
+        captcha,
+        captcha_token,
         dest,
         caller,
         session: None,
@@ -323,7 +332,7 @@ async fn commit(
     locale: MessageLocale,
     now: Timestamp,
 ) -> Result<Committed, SendError> {
-    let captcha = t.captcha.as_ref().map(|(id, h)| (id.as_str(), h));
+    let captcha = t.captcha.as_ref().map(Spend::as_send);
     let mut budgets = t.budgets.clone();
     loop {
         let mut counters: Vec<Counter> = t.ip.iter().chain(&t.bind).cloned().collect();
@@ -357,7 +366,9 @@ async fn commit(
             SendOutcome::Conflict => return Ok(Committed::Conflict),
             SendOutcome::Occupied(record) => return Ok(Committed::Occupied(record)),
             SendOutcome::CaptchaRejected => {
-                if let Some((id, _)) = &t.captcha {
+                // A wrong answer still uses the image up; a refused proof
+                // was spent already.
+                if let Some(Spend::Image { id, .. }) = &t.captcha {
                     s.store.take_captcha(id, now).await?;
                 }
                 return Err(SendError::CaptchaInvalid);
@@ -414,12 +425,33 @@ fn place_code(
 /// A captcha that came with a refused request is still used up, and a wrong
 /// one is reported as such first.
 async fn captcha_anyway(s: &Services, t: &Target, now: Timestamp) -> Result<(), SendError> {
-    let Some((id, hash)) = &t.captcha else { return Ok(()) };
-    let taken = s.store.take_captcha(id, now).await?;
-    if taken.is_some_and(|c| digest_eq(&c.answer_hash, hash)) {
-        Ok(())
-    } else {
-        Err(SendError::CaptchaInvalid)
+    let passed = match &t.captcha {
+        None => return Ok(()),
+        Some(Spend::Image { id, hash }) => {
+            let taken = s.store.take_captcha(id, now).await?;
+            taken.is_some_and(|c| digest_eq(&c.answer_hash, hash))
+        }
+        Some(Spend::Challenge(p)) => s.store.spend_challenge(&p.nonce, p.expires_at, now).await?,
+    };
+    if passed { Ok(()) } else { Err(SendError::CaptchaInvalid) }
+}
+
+/// The captcha a send uses up.
+enum Spend {
+    /// An image captcha's id and the keyed hash of the answer given.
+    Image { id: String, hash: [u8; 32] },
+    /// A proof of work that holds.
+    Challenge(pow::Proof),
+}
+
+impl Spend {
+    fn as_send(&self) -> SendCaptcha<'_> {
+        match self {
+            Spend::Image { id, hash } => SendCaptcha::Image { id, hash },
+            Spend::Challenge(p) => {
+                SendCaptcha::Challenge { nonce: &p.nonce, expires_at: p.expires_at }
+            }
+        }
     }
 }
 

@@ -310,7 +310,7 @@ impl Config {
             code_key: env.key("CODE_KEY", secrets)?,
             captcha_ttl_secs: env.num("CAPTCHA_TTL_SECS", 180, 10, 3600)?,
             captcha_provider: env.captcha_provider()?,
-            pow_cost: env.count("POW_COST", DEFAULT_POW_COST, 1, 1_000_000)?,
+            pow_cost: env.count("POW_COST", DEFAULT_POW_COST, 1, 100_000)?,
             code_ttl_secs: env.num("CODE_TTL_SECS", 600, 30, DAY)?,
             code_length: env.count("CODE_LENGTH", 6, 4, 10)?,
             code_max_attempts: env.count("CODE_MAX_ATTEMPTS", 5, 1, 100)?,

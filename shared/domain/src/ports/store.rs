@@ -110,8 +110,8 @@ pub enum SendOutcome {
 /// Everything a send's transaction writes.
 #[derive(Clone, Copy, Debug)]
 pub struct SendWrite<'a> {
-    /// The captcha to use up: its id and the keyed hash of the answer given.
-    pub captcha: Option<(&'a str, &'a [u8; 32])>,
+    /// The captcha to use up.
+    pub captcha: Option<SendCaptcha<'a>>,
     pub record: RecordWrite<'a>,
     /// The session the send is made under, which must still stand.
     pub session: Option<&'a SessionCheck>,
@@ -119,6 +119,18 @@ pub struct SendWrite<'a> {
     /// The SMS guard's tallies (a text message that is not to a test number).
     pub guard: Option<&'a GuardSend>,
     pub message: &'a OutgoingMessage,
+}
+
+/// The captcha a send uses up inside its transaction; refused
+/// (`SendOutcome::CaptchaRejected`) if it cannot be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendCaptcha<'a> {
+    /// An image captcha: it must hold this answer hash and be unexpired;
+    /// it is removed.
+    Image { id: &'a str, hash: &'a [u8; 32] },
+    /// A proof-of-work challenge whose proof held: it must not be spent yet
+    /// (`CaptchaStore::spend_challenge`); it is, until `expires_at`.
+    Challenge { nonce: &'a str, expires_at: Timestamp },
 }
 
 /// The outcome of a conditional save of a destination record.

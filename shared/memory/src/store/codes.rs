@@ -45,14 +45,18 @@ impl CodeStore for MemoryStore {
     ) -> Result<SendOutcome, StoreError> {
         let SendWrite { captcha, record, session, counters, guard, message } = *send;
         let mut inner = self.lock();
-        if let Some((id, hash)) = captcha {
-            let ok = inner
+        let usable = match captcha {
+            None => true,
+            Some(SendCaptcha::Image { id, hash }) => inner
                 .captchas
                 .get(id)
-                .is_some_and(|c| c.expires_at > now && digest_eq(&c.answer_hash, hash));
-            if !ok {
-                return Ok(SendOutcome::CaptchaRejected);
+                .is_some_and(|c| c.expires_at > now && digest_eq(&c.answer_hash, hash)),
+            Some(SendCaptcha::Challenge { nonce, .. }) => {
+                !inner.spent_challenges.get(nonce).is_some_and(|until| *until > now)
             }
+        };
+        if !usable {
+            return Ok(SendOutcome::CaptchaRejected);
         }
         if let Some(refused) = inner.record_write_refusal(&record, now) {
             return Ok(refused);
@@ -75,8 +79,14 @@ impl CodeStore for MemoryStore {
         if let Some(g) = guard {
             inner.guard.count(&g.touch, false, now);
         }
-        if let Some((id, _)) = captcha {
-            inner.captchas.remove(id);
+        match captcha {
+            Some(SendCaptcha::Image { id, .. }) => {
+                inner.captchas.remove(id);
+            }
+            Some(SendCaptcha::Challenge { nonce, expires_at }) => {
+                inner.spent_challenges.insert(nonce.to_string(), expires_at);
+            }
+            None => {}
         }
         inner.write_record(&record, now);
         for c in counters {
