@@ -4,8 +4,10 @@
 //! `requestContext.http.sourceIp`), so the handlers run exactly as deployed.
 
 pub mod headers;
+pub mod settings;
 
 pub use headers::Cors;
+pub use settings::DevSettings;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Query, State};
@@ -353,11 +355,6 @@ impl From<domain::Fault> for DevError {
     }
 }
 
-/// The port the dev server listens on: `PORT`, default 3000.
-pub fn port() -> u16 {
-    std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000)
-}
-
 /// The store `STORE` names: `memory` (default) or `dynamodb`, creating the
 /// table if it is missing.
 async fn store_from_env(
@@ -386,26 +383,25 @@ async fn store_from_env(
 /// set), the store `STORE` names, the delivery `DELIVERY` names
 /// (`outbox` by default, or `aws`: SES and SNS, which need `EMAIL_FROM`),
 /// run in process right after each send commits, and the captcha answer log.
-pub async fn dev_from_env() -> Result<Dev, DevError> {
+pub async fn dev_from_env(settings: &DevSettings) -> Result<Dev, DevError> {
     let mut config = config_from_env(Secrets::GenerateIfMissing)?;
     // Both captchas, so the pages can show either, unless told otherwise.
-    if std::env::var("CAPTCHA_PROVIDER").is_err() {
+    if !settings.captcha_provider_set {
         config.captcha_provider = domain::config::CaptchaProvider::BuiltinOrPow;
     }
     // Login links point at this server's own /login unless told otherwise.
-    if !std::env::var("LOGIN_LINK_BASE").is_ok_and(|v| !v.trim().is_empty()) {
-        config.login_link_base = format!("http://127.0.0.1:{}/login", port());
+    if !settings.login_link_base_set {
+        config.login_link_base = format!("http://127.0.0.1:{}/login", settings.port);
     }
     edge::compose::check_templates()?;
-    let store_choice = std::env::var("STORE").unwrap_or_default();
-    let delivery_choice = std::env::var("DELIVERY").unwrap_or_default();
+    let (store_choice, delivery_choice) = (&settings.store, &settings.delivery);
     // AWS configuration only when an AWS adapter is asked for.
     let sdk = if store_choice == "dynamodb" || delivery_choice == "aws" {
         Some(aws::sdk_config().await)
     } else {
         None
     };
-    let store = store_from_env(&store_choice, sdk.as_ref()).await?;
+    let store = store_from_env(store_choice, sdk.as_ref()).await?;
     let answers = Arc::new(memory::AnswerLog::default());
     let templates = edge::compose::templates_from_env()?;
     let services = Services::new(config, store)?
@@ -424,7 +420,7 @@ pub async fn dev_from_env() -> Result<Dev, DevError> {
         };
     let relay = Arc::new(InlineRelay::background(Arc::new(Deliverer::new(&services, delivery))));
     let services = services.with_relay(relay.clone());
-    let cors = Cors::parse(std::env::var("CORS_ALLOWED_ORIGINS").ok().as_deref());
+    let cors = settings.cors.clone();
     Ok(Dev {
         services: Arc::new(services),
         answers: Some(answers),

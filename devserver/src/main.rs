@@ -3,12 +3,13 @@ use std::net::SocketAddr;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     edge::telemetry::init_pretty();
-    let port = devserver::port();
-    let dev = devserver::dev_from_env().await?;
+    let settings = devserver::DevSettings::from_env();
+    let dev = devserver::dev_from_env(&settings).await?;
+    let port = settings.port;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(
         "Vericode dev server on http://127.0.0.1:{port} (store: {})",
-        std::env::var("STORE").unwrap_or("memory".into())
+        settings.store_name()
     );
     axum::serve(
         listener,

@@ -119,8 +119,10 @@ impl CodeStore for Recording {
         if let RecordWrite::NewCode { .. } = send.record {
             self.note(one("commit_send/new_code"));
         }
-        if send.captcha.is_some() {
-            self.note(one("commit_send/captcha"));
+        match send.captcha {
+            Some(SendCaptcha::Image { .. }) => self.note(one("commit_send/captcha")),
+            Some(SendCaptcha::Challenge { .. }) => self.note(one("commit_send/challenge")),
+            None => {}
         }
         if !send.counters.is_empty() {
             self.note(one("commit_send/counter"));

@@ -5,8 +5,11 @@
 //! anything; malformed ones are bad input naming the field.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use domain::address::Channel;
 use domain::captcha::{self, CaptchaError, CaptchaInput};
 use domain::config::{CaptchaProvider, Config};
+use domain::ports::{Metric, SendResult};
+use domain::purpose::Purpose;
 use serde_json::{Value, json};
 use vericode_tests::pow::{open, payload, reseal, solve};
 use vericode_tests::{Backend, T0, TestApp, app_with, both_stores, config, parts, request};
@@ -218,7 +221,48 @@ async fn a_rate_limited_send_spends_the_proof(b: Backend) {
     let altcha = t.altcha();
     let (status, body) = send(&t, "pow-limit@example.com", json!({"altcha": altcha})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
-    assert!(captcha::consume(&t.app, &CaptchaInput::altcha(&altcha), None).await.is_err());
+    let again = captcha::consume(&t.app, &CaptchaInput::altcha(&altcha), None).await;
+    assert!(matches!(again, Err(CaptchaError::Wrong)));
+}
+
+/// Sends racing with one proof: one is accepted, the others refused.
+async fn racing_sends_with_one_proof_pass_once(b: Backend) {
+    let t = pow_app(b).await;
+    let altcha = t.altcha();
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let (app, altcha) = (t.app.clone(), altcha.clone());
+            tokio::spawn(async move {
+                let body = json!({"channel": "email", "to": format!("pow-race{i}@example.com"),
+                    "purpose": "register", "captcha": {"altcha": altcha}});
+                parts(&send_code::handle(&app, request(&body, IP, None)).await)
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        assert!(status == 202 || refused((status, body.clone())), "{status} {body}");
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|&&s| s == 202).count(), 1, "{statuses:?}");
+}
+
+/// A proof that does not hold is judged with the captcha, after the
+/// destination (docs/api.md's order), and counted as a refused send.
+async fn a_wrong_proof_is_judged_after_the_destination(b: Backend) {
+    let t = pow_app(b).await;
+    let altcha = t.altcha();
+    t.clock.advance(180);
+    let (status, body) = send(&t, "not an address", json!({"altcha": altcha})).await;
+    assert_eq!((status, &body["error"]["field"]), (400, &json!("to")), "{body}");
+    assert!(refused(send(&t, "pow-metric@example.com", json!({"altcha": altcha})).await));
+    let refusal = Metric::Send {
+        channel: Channel::Email,
+        purpose: Purpose::Register,
+        outcome: SendResult::CaptchaInvalid,
+    };
+    assert!(t.metrics.all().contains(&refusal), "{:?}", t.metrics.all());
 }
 
 /// The captcha's format is read before the destination (docs/api.md's order).
@@ -252,6 +296,8 @@ both_stores!(
     a_refused_session_leaves_the_proof_unspent,
     a_rate_limited_send_spends_the_proof,
     a_malformed_payload_is_named_before_the_destination,
+    racing_sends_with_one_proof_pass_once,
+    a_wrong_proof_is_judged_after_the_destination,
 );
 
 /// DynamoDB keeps a used challenge by its nonce until the challenge would

@@ -117,6 +117,9 @@ async fn a_challenge_is_spent_once_alone_or_in_a_send(b: Backend) {
     assert_eq!(store.load_destination(&k, T0).await.unwrap(), record(&k, 1), "nothing written");
     assert!(store.spend_challenge("n3", T0 + 180, T0).await.unwrap());
     assert_eq!(send("n3", 1).await, SendOutcome::CaptchaRejected);
+    // A send refused for another part leaves its challenge unspent.
+    assert_eq!(send("n4", 7).await, SendOutcome::Conflict);
+    assert!(store.spend_challenge("n4", T0 + 180, T0).await.unwrap());
 }
 
 async fn a_captcha_is_taken_once(b: Backend) {

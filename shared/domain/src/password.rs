@@ -2,7 +2,7 @@
 //!
 //! Parameters: 19 MiB of memory, 2 passes, 1 lane (OWASP's argon2id
 //! baseline), which fits a 256 MB Lambda with room to spare; the time per
-//! hash is measured by `cargo bench -p shared --bench password`.
+//! hash is measured by `cargo bench -p domain --bench password`.
 
 use crate::error::Fault;
 use crate::invalid::Invalid;

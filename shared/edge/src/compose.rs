@@ -25,6 +25,8 @@ pub struct Deployment {
     pub ses_endpoint: Option<String>,
     /// `AWS_ENDPOINT_URL_SNS`: overrides the SNS endpoint.
     pub sns_endpoint: Option<String>,
+    /// `TEMPLATES_DIR`: a folder of named template sets (optional).
+    pub templates_dir: Option<String>,
 }
 
 impl Deployment {
@@ -38,6 +40,7 @@ impl Deployment {
             ses_configuration_set: get("SES_CONFIGURATION_SET"),
             ses_endpoint: aws::service_endpoint(get, "SES"),
             sns_endpoint: aws::service_endpoint(get, "SNS"),
+            templates_dir: get("TEMPLATES_DIR").map(|dir| dir.trim().to_string()),
         }
     }
 
@@ -116,9 +119,9 @@ pub fn template_index_from_env() -> Result<Arc<TemplateIndex>, StartupError> {
 fn templates_with<T>(
     read: fn(&std::path::Path) -> Result<T, domain::templates::TemplateError>,
 ) -> Result<Option<T>, StartupError> {
-    match std::env::var("TEMPLATES_DIR") {
-        Ok(dir) if !dir.trim().is_empty() => Ok(Some(read(std::path::Path::new(dir.trim()))?)),
-        _ => Ok(None),
+    match Deployment::from_env().templates_dir {
+        Some(dir) => Ok(Some(read(std::path::Path::new(&dir))?)),
+        None => Ok(None),
     }
 }
 

@@ -44,7 +44,7 @@ pub fn error_response(err: ApiError, locale: Locale) -> Response<Body> {
         ApiError::ServiceUnavailable { cause: Some(_), .. } => {
             let error = chain(&err);
             if error.contains("ResourceNotFoundException") {
-                let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "vericode".into());
+                let table = crate::compose::Deployment::from_env().table_name;
                 tracing::error!(
                     table,
                     "the DynamoDB table does not exist: deploy template.yaml, or run the dev \

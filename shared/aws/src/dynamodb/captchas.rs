@@ -1,12 +1,13 @@
 //! Captchas: `CAPTCHA#<id>`, the keyed hash of the answer and the TTL; used
 //! proof-of-work challenges: `POW#<nonce>` and the TTL.
 
-use super::calls::{build, conditional};
+use super::calls::{build, unavailable};
 use super::codec::{b, get_hash, get_n, n};
 use super::iam::{Operation, op};
 use super::keys::{self, EXPIRES_AT};
 use super::store::DynamoStore;
 use async_trait::async_trait;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::Put;
 use domain::ports::{CaptchaStore, StoreError, StoredCaptcha, Timestamp};
 
@@ -56,7 +57,15 @@ impl CaptchaStore for DynamoStore {
             .set_expression_attribute_values(put.expression_attribute_values)
             .send()
             .await;
-        Ok(conditional(result)?.is_some())
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error().and_then(|se| se.code()) {
+                Some("ConditionalCheckFailedException") => Ok(false),
+                // A send's transaction is spending it at this very moment.
+                Some("TransactionConflictException") => Ok(false),
+                _ => Err(unavailable(e)),
+            },
+        }
     }
 }
 

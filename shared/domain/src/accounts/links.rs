@@ -1,7 +1,8 @@
-//! Login links (`POST /v1/login-links`, `POST /v1/login-links/redeem`) and
-//! invites (`POST /v1/invites`): one-time secrets, stored only as keyed hashes.
+//! Login links (`POST /v1/login-links`, `POST /v1/login-links/redeem`,
+//! `POST /v1/login-links/inspect`): one-time secrets, stored only as keyed
+//! hashes.
 
-use super::common::{INVITE_SECS, LOGIN_LINK_SECS, SessionIssued, issue, session_secs};
+use super::common::{LOGIN_LINK_SECS, SessionIssued, issue, session_secs};
 use crate::address::{Channel, Destination};
 use crate::crypto::random_token;
 use crate::error::Fault;
@@ -133,20 +134,4 @@ async fn live_owner(s: &Services, owner: Option<SecretOwner>) -> Result<AccountR
     let owner = owner.ok_or(LinkError::InvalidCredentials)?;
     let account = s.store.get_account(&owner.account_id).await?;
     account.filter(|a| a.session_epoch == owner.session_epoch).ok_or(LinkError::InvalidCredentials)
-}
-
-#[derive(Debug, Serialize)]
-pub struct Invite {
-    pub invite: String,
-    pub expires_in: i64,
-}
-
-/// An invite code (single-use, 7 days), stored hashed.
-pub async fn create_invite(s: &Services, created_by: &str) -> Result<Invite, Fault> {
-    let secret = random_token(&*s.random, 12)?;
-    let hash = s.keys.secret_hash("invite", &secret);
-    let owner = SecretOwner { account_id: created_by.to_string(), session_epoch: 0 };
-    s.store.put_secret(SecretKind::Invite, &hash, &owner, s.clock.now() + INVITE_SECS).await?;
-    tracing::info!(created_by, "invite created");
-    Ok(Invite { invite: secret, expires_in: INVITE_SECS })
 }

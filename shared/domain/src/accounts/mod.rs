@@ -8,9 +8,10 @@
 mod bind;
 mod common;
 mod delete;
+mod invites;
 mod links;
 mod login;
-mod password;
+mod password_change;
 mod register;
 mod step_up;
 
@@ -21,12 +22,13 @@ pub use common::{
     MAX_SESSION_SECS, MIN_SESSION_SECS, SessionIssued,
 };
 pub use delete::{DeleteAccount, DeleteError, delete_account};
+pub use invites::{Invite, create_invite};
 pub use links::{
-    Invite, LinkError, LoginAs, LoginLink, LoginLinkRef, RedeemLoginLink, create_invite,
-    create_login_link, inspect_login_link, redeem_login_link,
+    LinkError, LoginAs, LoginLink, LoginLinkRef, RedeemLoginLink, create_login_link,
+    inspect_login_link, redeem_login_link,
 };
 pub use login::{Login, LoginError, login, logout};
-pub use password::{
+pub use password_change::{
     ChangePassword, PasswordError, ResetError, ResetPassword, change_password, reset_password,
 };
 pub use register::{Register, RegisterError, register};

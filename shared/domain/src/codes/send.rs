@@ -107,7 +107,12 @@ pub async fn send(
         _ => None,
     };
     let own = principal.as_ref().map(|p| &p.account);
-    let mut target = prepare(s, &req, session.map(Session::account_id), own, client_ip)?;
+    let prepared = prepare(s, &req, session.map(Session::account_id), own, client_ip);
+    if let Err(SendError::CaptchaInvalid) = prepared {
+        let (channel, purpose, outcome) = (req.channel, req.purpose, SendResult::CaptchaInvalid);
+        s.metrics.record(Metric::Send { channel, purpose, outcome });
+    }
+    let mut target = prepared?;
     target.session = session.filter(|_| principal.is_none()).map(Session::condition);
     if let Some(token) = &target.captcha_token {
         match captcha::verify_token(s, token, client_ip).await {
@@ -168,28 +173,9 @@ fn prepare(
     }
     // A session waives the captcha only where one is required anyway.
     let waived = caller.is_some() && req.purpose.needs_login();
-    let (captcha, captcha_token) = match (&req.captcha, waived) {
-        (_, true) => (None, None),
-        (Some(c), false) => match c.check(&s.config.captcha_provider)? {
-            CaptchaCheck::Image { id, answer } => {
-                // An id that is no captcha's: nothing to use up, wrong.
-                if uuid::Uuid::try_parse(&id).is_err() {
-                    return Err(SendError::CaptchaInvalid);
-                }
-                let hash = s.keys.captcha_answer_hash(&id, answer.as_str());
-                (Some(Spend::Image { id, hash }), None)
-            }
-            // A proof that does not hold is refused before anything is
-            // stored; one that holds is spent by the send's transaction.
-            CaptchaCheck::Pow(payload) => match pow::verify(&s.keys, &payload, s.clock.now()) {
-                Ok(proof) => (Some(Spend::Challenge(proof)), None),
-                Err(_) => {
-                    s.metrics.record(Metric::CaptchaFailed);
-                    return Err(SendError::CaptchaInvalid);
-                }
-            },
-            CaptchaCheck::Token(token) => (None, Some(token)),
-        },
+    let check = match (&req.captcha, waived) {
+        (_, true) => None,
+        (Some(c), false) => Some(c.check(&s.config.captcha_provider)?),
         (None, false) => return Err(Invalid::missing("captcha").into()),
     };
     let dest = destination(&s.config, req, own)?;
@@ -206,6 +192,10 @@ fn prepare(
             Some(cc)
         }
         Destination::Email(_) => None,
+    };
+    let (captcha, captcha_token) = match check {
+        Some(check) => spend(s, check)?,
+        None => (None, None),
     };
     let template = match req.template.as_deref().map(str::trim) {
         None | Some(DEFAULT_TEMPLATE) => None,
@@ -434,6 +424,29 @@ async fn captcha_anyway(s: &Services, t: &Target, now: Timestamp) -> Result<(), 
         Some(Spend::Challenge(p)) => s.store.spend_challenge(&p.nonce, p.expires_at, now).await?,
     };
     if passed { Ok(()) } else { Err(SendError::CaptchaInvalid) }
+}
+
+/// What a send's captcha comes to: what its transaction uses up, or an
+/// external provider's token to ask about first. An image id that is no
+/// captcha's, or a proof of work that does not hold, is wrong at once.
+fn spend(s: &Services, check: CaptchaCheck) -> Result<(Option<Spend>, Option<String>), SendError> {
+    match check {
+        CaptchaCheck::Image { id, answer } => {
+            if uuid::Uuid::try_parse(&id).is_err() {
+                return Err(SendError::CaptchaInvalid);
+            }
+            let hash = s.keys.captcha_answer_hash(&id, answer.as_str());
+            Ok((Some(Spend::Image { id, hash }), None))
+        }
+        CaptchaCheck::Pow(payload) => match pow::verify(&s.keys, &payload, s.clock.now()) {
+            Ok(proof) => Ok((Some(Spend::Challenge(proof)), None)),
+            Err(_) => {
+                s.metrics.record(Metric::CaptchaFailed);
+                Err(SendError::CaptchaInvalid)
+            }
+        },
+        CaptchaCheck::Token(token) => Ok((None, Some(token))),
+    }
 }
 
 /// The captcha a send uses up.

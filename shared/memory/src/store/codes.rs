@@ -52,7 +52,7 @@ impl CodeStore for MemoryStore {
                 .get(id)
                 .is_some_and(|c| c.expires_at > now && digest_eq(&c.answer_hash, hash)),
             Some(SendCaptcha::Challenge { nonce, .. }) => {
-                !inner.spent_challenges.get(nonce).is_some_and(|until| *until > now)
+                inner.spent_challenges.get(nonce).is_none_or(|until| *until <= now)
             }
         };
         if !usable {
