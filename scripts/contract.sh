@@ -42,7 +42,7 @@ against() { # memory | dynamodb
   local email="contract-$port@example.com" code token api_key
   curl -sf -X POST "$base/v1/codes" \
     -d "{\"channel\":\"email\",\"to\":\"$email\",\"purpose\":\"register\",\"captcha\":$(captcha)}" >/dev/null
-  code="$(curl -s "$base/_dev/outbox?to=$email" | json "['messages'][0]['code']")"
+  code="$(curl -s "$base/_dev/messages?to=$email" | json "['messages'][0]['code']")"
   token="$(curl -sf -X POST "$base/v1/accounts" \
     -d "{\"email\":\"$email\",\"password\":\"contract password\",\"code\":\"$code\"}" | json "['token']")"
   api_key="$(curl -sf -X POST "$base/_dev/api-keys" -d '{"name":"contract"}' | json "['api_key']")"

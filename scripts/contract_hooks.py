@@ -63,7 +63,7 @@ def send(channel, to, purpose, token=None):
 def code(channel, to, purpose, token=None):
     """Sends a code and reads it back from the dev server's outbox."""
     send(channel, to, purpose, token)
-    response = HTTP.get(BASE + "/_dev/outbox", params={"to": to}, timeout=10)
+    response = HTTP.get(BASE + "/_dev/messages", params={"to": to}, timeout=10)
     response.raise_for_status()
     return response.json()["messages"][0]["code"]
 

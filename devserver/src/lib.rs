@@ -19,7 +19,7 @@ use domain::address::{EmailAddress, PhoneNumber};
 use domain::catalog::Locale;
 use domain::config::Secrets;
 use domain::outbox::{Deliverer, InlineRelay};
-use domain::ports::dev::{CaptchaAnswers, Outbox};
+use domain::ports::dev::{CaptchaAnswers, Mailbox};
 use domain::ports::{Delivery, Store, SystemClock};
 use edge::ApiError;
 use edge::compose::{Deployment, StartupError, config_from_env};
@@ -94,9 +94,9 @@ pub struct Dev {
     pub services: Arc<Services>,
     /// `GET /_dev/captchas/{id}`.
     pub answers: Option<Arc<dyn CaptchaAnswers>>,
-    /// `GET /_dev/outbox`.
-    pub outbox: Option<Arc<dyn Outbox>>,
-    /// Delivers each committed message in process; the outbox route waits
+    /// `GET /_dev/messages`.
+    pub mailbox: Option<Arc<dyn Mailbox>>,
+    /// Delivers each committed message in process; the messages route waits
     /// for deliveries under way.
     pub relay: Option<Arc<InlineRelay>>,
     /// The origins browser apps may call from (`CORS_ALLOWED_ORIGINS`).
@@ -106,7 +106,7 @@ pub struct Dev {
 impl Dev {
     /// The services alone, without dev powers or CORS.
     pub fn new(services: Arc<Services>) -> Self {
-        Dev { services, answers: None, outbox: None, relay: None, cors: Cors::Off }
+        Dev { services, answers: None, mailbox: None, relay: None, cors: Cors::Off }
     }
 }
 
@@ -142,7 +142,7 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
     let cors = dev.cors.clone();
     router
         .route("/_dev/captchas/{id}", get(dev_captcha_answer))
-        .route("/_dev/outbox", get(dev_outbox))
+        .route("/_dev/messages", get(dev_messages))
         .route("/_dev/invites", axum::routing::post(dev_invite))
         .route("/_dev/api-keys", axum::routing::post(dev_api_key))
         .route("/openapi.yaml", get(openapi))
@@ -300,18 +300,18 @@ async fn dev_api_key(State(dev): State<Dev>, body: axum::body::Bytes) -> axum::r
 }
 
 #[derive(serde::Deserialize)]
-struct OutboxQuery {
+struct MessagesQuery {
     to: String,
 }
 
-/// `GET /_dev/outbox?to=ADDRESS`: the messages sent to an address, newest
+/// `GET /_dev/messages?to=ADDRESS`: the messages sent to an address, newest
 /// first. The address may be spelled any way the API accepts (a `+` that a
 /// query string turned into a space is restored).
-async fn dev_outbox(
+async fn dev_messages(
     State(dev): State<Dev>,
-    Query(q): Query<OutboxQuery>,
+    Query(q): Query<MessagesQuery>,
 ) -> axum::response::Response {
-    let Some(outbox) = &dev.outbox else {
+    let Some(mailbox) = &dev.mailbox else {
         return to_axum(error_response(ApiError::NotFound, Locale::default()));
     };
     if let Some(relay) = &dev.relay {
@@ -326,7 +326,7 @@ async fn dev_outbox(
     }
     .map_err(ApiError::from);
     to_axum(match canonical {
-        Ok(to) => json(StatusCode::OK, &serde_json::json!({ "messages": outbox.to(&to) }), true),
+        Ok(to) => json(StatusCode::OK, &serde_json::json!({ "messages": mailbox.to(&to) }), true),
         Err(e) => error_response(e, Locale::default()),
     })
 }
@@ -339,7 +339,7 @@ pub enum DevError {
     Store(String),
     #[error("could not prepare the DynamoDB table")]
     Table(#[source] domain::ports::StoreError),
-    #[error("DELIVERY must be outbox or aws, not {0:?}")]
+    #[error("DELIVERY must be mailbox or aws, not {0:?}")]
     Delivery(String),
 }
 
@@ -381,7 +381,7 @@ async fn store_from_env(
 /// The dev server: configuration from the environment (secrets generated
 /// when unset; both captchas, `builtin,pow`, unless `CAPTCHA_PROVIDER` is
 /// set), the store `STORE` names, the delivery `DELIVERY` names
-/// (`outbox` by default, or `aws`: SES and SNS, which need `EMAIL_FROM`),
+/// (`mailbox` by default, or `aws`: SES and SNS, which need `EMAIL_FROM`),
 /// run in process right after each send commits, and the captcha answer log.
 pub async fn dev_from_env(settings: &DevSettings) -> Result<Dev, DevError> {
     let mut config = config_from_env(Secrets::GenerateIfMissing)?;
@@ -409,11 +409,11 @@ pub async fn dev_from_env(settings: &DevSettings) -> Result<Dev, DevError> {
         .with_captcha_log(answers.clone())
         .with_templates(templates);
     let services = edge::compose::with_captcha_provider(services)?;
-    let (delivery, outbox): (Arc<dyn Delivery>, Option<Arc<dyn Outbox>>) =
+    let (delivery, mailbox): (Arc<dyn Delivery>, Option<Arc<dyn Mailbox>>) =
         match (delivery_choice.as_str(), &sdk) {
-            ("" | "outbox", _) => {
-                let outbox = Arc::new(memory::Outbox::new(Arc::new(SystemClock)));
-                (outbox.clone(), Some(outbox))
+            ("" | "mailbox", _) => {
+                let mailbox = Arc::new(memory::Mailbox::new(Arc::new(SystemClock)));
+                (mailbox.clone(), Some(mailbox))
             }
             ("aws", Some(sdk)) => (Arc::new(Deployment::from_env().delivery(sdk)?), None),
             (other, _) => return Err(DevError::Delivery(other.to_string())),
@@ -424,7 +424,7 @@ pub async fn dev_from_env(settings: &DevSettings) -> Result<Dev, DevError> {
     Ok(Dev {
         services: Arc::new(services),
         answers: Some(answers),
-        outbox,
+        mailbox,
         relay: Some(relay),
         cors,
     })

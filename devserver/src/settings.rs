@@ -4,7 +4,7 @@
 use crate::headers::Cors;
 
 /// `PORT` (default 3000), `STORE` (`memory` or `dynamodb`), `DELIVERY`
-/// (`outbox` or `aws`), `CORS_ALLOWED_ORIGINS`, and whether
+/// (`mailbox` or `aws`), `CORS_ALLOWED_ORIGINS`, and whether
 /// `CAPTCHA_PROVIDER` and `LOGIN_LINK_BASE` are set (else the dev server
 /// picks its own: both captchas, and its own `/login`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -28,9 +28,9 @@ const watch = (page) => page.on("console", (m) => {
 
 const LANGS = {
   en: { locale: "en-US", name: "Tester", title: "Vericode playground", ready: "ready", none: "none",
-    loginAs: (who) => `Log in as ${who}?`, busy: "Too many requests" },
+    loginAs: (who) => `Log in as ${who}?`, busy: "Too many requests", robot: "I'm not a robot" },
   "zh-Hans": { locale: "zh-CN", name: "测试者", title: "Vericode 演示台", ready: "已就绪", none: "无",
-    loginAs: (who) => `以 ${who} 的身份登录？`, busy: "请求过于频繁" },
+    loginAs: (who) => `以 ${who} 的身份登录？`, busy: "请求过于频繁", robot: "我不是机器人" },
 };
 
 async function flows(lang, n) {
@@ -141,6 +141,8 @@ async function flows(lang, n) {
   own.setDefaultTimeout(10000);
   await own.goto(base + "/login");
   await own.waitForFunction(() => document.getElementById("captcha-image").src.startsWith("data:image/png"));
+  await own.selectOption("#captcha-kind", "pow");
+  await own.getByText(L.robot).waitFor().catch(() => fail(`${lang}: the widget does not speak ${lang}`));
   await prove(own);
   await own.fill("#address", email);
   await own.fill("#password", "second password");

@@ -14,7 +14,7 @@ use domain::Services;
 use domain::config::{Config, Secrets};
 use domain::outbox::{Deliverer, InlineRelay};
 use domain::ports::{AccountRecord, AccountWrite, ApplyOutcome, ManualClock, Store};
-use memory::{AnswerLog, MemoryStore, MetricLog, Outbox};
+use memory::{AnswerLog, Mailbox, MemoryStore, MetricLog};
 use std::sync::Arc;
 
 /// The moment every test clock starts at.
@@ -31,7 +31,7 @@ pub struct TestApp {
     pub app: Arc<Services>,
     pub clock: ManualClock,
     pub answers: Arc<AnswerLog>,
-    pub outbox: Arc<Outbox>,
+    pub mailbox: Arc<Mailbox>,
     pub metrics: Arc<MetricLog>,
     /// The DynamoDB client and table, on the DynamoDB backend.
     pub dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
@@ -142,7 +142,7 @@ fn build(
 ) -> TestApp {
     let clock = ManualClock::new(T0);
     let answers = Arc::new(AnswerLog::default());
-    let outbox = Arc::new(Outbox::new(Arc::new(clock.clone())));
+    let mailbox = Arc::new(Mailbox::new(Arc::new(clock.clone())));
     let metrics = Arc::new(MetricLog::default());
     let app = Services::new(config, store)
         .expect("services")
@@ -152,10 +152,10 @@ fn build(
         .with_metrics(metrics.clone())
         .with_templates(templates);
     // Each committed message is delivered before the send returns.
-    let mut deliverer = Deliverer::new(&app, outbox.clone());
+    let mut deliverer = Deliverer::new(&app, mailbox.clone());
     deliverer.store = deliver_store;
     let app = app.with_relay(Arc::new(InlineRelay::immediate(Arc::new(deliverer))));
-    TestApp { app: Arc::new(app), clock, answers, outbox, metrics, dynamo }
+    TestApp { app: Arc::new(app), clock, answers, mailbox, metrics, dynamo }
 }
 
 impl TestApp {
@@ -205,7 +205,7 @@ impl TestApp {
 
     /// The newest message's code sent to `to`.
     pub fn last_code(&self, to: &str) -> Option<String> {
-        self.outbox.to(to).first().and_then(|m| m.code.clone())
+        self.mailbox.to(to).first().and_then(|m| m.code.clone())
     }
 }
 

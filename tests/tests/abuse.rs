@@ -35,7 +35,7 @@ async fn bind_sends_are_limited_per_address_across_accounts(b: Backend) {
         let wait = r.body["error"]["retry_after"].as_u64().unwrap();
         assert!((1..=60).contains(&wait), "{wait}");
     }
-    assert_eq!(s.t.outbox.to(victim).len(), 1);
+    assert_eq!(s.t.mailbox.to(victim).len(), 1);
     // Five in ten minutes, whoever asks.
     for (i, token) in sessions.iter().enumerate().skip(1).take(4) {
         s.t.clock.advance(61);
@@ -43,7 +43,7 @@ async fn bind_sends_are_limited_per_address_across_accounts(b: Backend) {
     }
     s.t.clock.advance(61);
     assert_eq!(s.send("email", victim, "bind", Some(&sessions[5])).await.status, 429);
-    assert_eq!(s.t.outbox.to(victim).len(), 5);
+    assert_eq!(s.t.mailbox.to(victim).len(), 5);
 }
 
 /// One account asks for at most `BIND_ACCOUNT_HOURLY_MAX` (10) bind codes
@@ -76,11 +76,11 @@ async fn the_bind_attempt_notice_goes_once_an_hour(b: Backend) {
         s.t.clock.advance(61);
         assert_eq!(s.send("email", "owned@example.com", "bind", Some(token)).await.status, 202);
     }
-    assert_eq!(s.t.outbox.to("owned@example.com").len(), 1, "one notice in the hour");
+    assert_eq!(s.t.mailbox.to("owned@example.com").len(), 1, "one notice in the hour");
     s.t.clock.advance(3600);
     let (token, _) = domain::sessions::issue(&s.t.app, &tries[0].0, 3600).unwrap();
     assert_eq!(s.send("email", "owned@example.com", "bind", Some(&token)).await.status, 202);
-    assert_eq!(s.t.outbox.to("owned@example.com").len(), 2, "the next hour's");
+    assert_eq!(s.t.mailbox.to("owned@example.com").len(), 2, "the next hour's");
 }
 
 /// Display names that could read as someone else's on the login-link page
@@ -135,7 +135,7 @@ async fn a_full_send_window_leaves_the_live_code_working(b: Backend) {
     s.t.clock.advance(61);
     let full = s.send("email", owner, "login", None).await;
     assert_eq!(full.status, 429, "the window is full");
-    let inbox = s.t.outbox.to(owner);
+    let inbox = s.t.mailbox.to(owner);
     let logins: Vec<_> = inbox.iter().filter(|m| m.purpose == "login").collect();
     assert_eq!(logins.len(), 5);
     assert!(logins.iter().all(|m| m.code.as_deref() == Some(code.as_str())), "one code");

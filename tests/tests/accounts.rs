@@ -318,7 +318,7 @@ async fn binding_a_taken_address(b: Backend) {
         (status, body),
         (202, json!({"expires_in": 600, "resend_in": 60, "code_length": 10}))
     );
-    let notice = &t.outbox.to("fresh@example.com")[0];
+    let notice = &t.mailbox.to("fresh@example.com")[0];
     assert_eq!((notice.purpose, notice.code.as_deref()), ("bind", None));
     assert!(notice.text.contains("already belongs to your account"), "{}", notice.text);
     // The old address was released: it can be registered again.

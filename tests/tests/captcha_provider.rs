@@ -57,7 +57,7 @@ async fn tokens_work_where_captchas_do(b: Backend) {
             let (status, body) = send(&t, &to, "register", json!({"token": token})).await;
             assert_eq!((status, body["error"]["code"].as_str()), (403, Some("captcha_invalid")));
         }
-        assert_eq!(t.outbox.to(&to).len(), 1);
+        assert_eq!(t.mailbox.to(&to).len(), 1);
 
         // The image form, an empty or oversized token: 400 naming the field.
         let id = uuid::Uuid::new_v4().to_string();
@@ -113,7 +113,7 @@ async fn a_failing_provider_is_a_503(b: Backend) {
             let (status, _) = log_in(&t, to, json!({"token": token})).await;
             assert_eq!(status, 503, "{token}: log in as {to}");
         }
-        assert!(t.outbox.to("owner@example.com").is_empty());
+        assert!(t.mailbox.to("owner@example.com").is_empty());
     }
 }
 

@@ -43,7 +43,7 @@ async fn email_send_then_verify(b: Backend) {
         send(&t, email("  Alice@Example.COM ", "register")).await,
         (202, json!({"expires_in": 600, "resend_in": 60, "code_length": 6}))
     );
-    let msgs = t.outbox.to("alice@example.com");
+    let msgs = t.mailbox.to("alice@example.com");
     assert_eq!(msgs.len(), 1);
     let code = msgs[0].code.clone().unwrap();
     assert_eq!(code.len(), 6);
@@ -75,7 +75,7 @@ async fn two_spellings_are_one_destination(b: Backend) {
     let e164 = json!({ "channel": "sms", "to": "+8613800138000", "purpose": "login" });
     let (status, body) = send(&t, e164).await;
     assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
-    let sms = t.outbox.to("+8613800138000");
+    let sms = t.mailbox.to("+8613800138000");
     assert_eq!(sms.len(), 1);
     assert!(sms[0].text.contains(sms[0].code.as_deref().unwrap()) && sms[0].subject.is_none());
 }
@@ -85,7 +85,7 @@ async fn a_resend_repeats_the_live_code(b: Backend) {
     send(&t, email("bob@example.com", "register")).await;
     t.clock.advance(61);
     send(&t, email("bob@example.com", "register")).await;
-    let msgs = t.outbox.to("bob@example.com");
+    let msgs = t.mailbox.to("bob@example.com");
     assert_eq!(msgs.len(), 2);
     assert_eq!(msgs[0].code, msgs[1].code);
     // Once the code has expired, a new one is made.
@@ -115,7 +115,7 @@ async fn sends_obey_both_sliding_windows(b: Backend) {
     assert_eq!(resp.headers()["retry-after"], "30");
     // 5 sends in any 600 s: at 0, 60, 120, 180, 240.
     for _ in 0..4 {
-        t.clock.advance(if t.outbox.to("carol@example.com").len() == 1 { 30 } else { 60 });
+        t.clock.advance(if t.mailbox.to("carol@example.com").len() == 1 { 30 } else { 60 });
         assert_eq!(send(&t, to.clone()).await.0, 202);
     }
     t.clock.advance(60); // 300 s after the first send
@@ -144,7 +144,7 @@ async fn the_client_ip_is_limited(b: Backend) {
         3600 - (vericode_tests::T0 % 3600) as u64
     );
     assert_eq!(send_as(&t, email("ip9@example.com", "register"), "203.0.113.9", None).await.0, 202);
-    assert!(t.outbox.to("ip9@example.com").len() == 1);
+    assert!(t.mailbox.to("ip9@example.com").len() == 1);
 }
 
 async fn sms_countries_and_budgets(b: Backend) {
@@ -167,7 +167,7 @@ async fn sms_countries_and_budgets(b: Backend) {
     assert_eq!(send(&t, sms("+12015550123")).await.0, 202);
     let (status, _) = send(&t, sms("+12015550124")).await;
     assert_eq!(status, 429, "the daily total is spent");
-    assert!(t.outbox.to("+8613800138003").is_empty());
+    assert!(t.mailbox.to("+8613800138003").is_empty());
     // A new day brings a new budget.
     t.clock.advance(86_400);
     assert_eq!(send(&t, sms("+8613800138003")).await.0, 202);
@@ -193,7 +193,7 @@ async fn captchas_are_required_and_single_use(b: Backend) {
     assert_eq!(send(&t, right.clone()).await.0, 202);
     t.clock.advance(61);
     assert_eq!(send(&t, right).await.0, 403, "a used captcha");
-    assert_eq!(t.outbox.to("dave@example.com").len(), 1);
+    assert_eq!(t.mailbox.to("dave@example.com").len(), 1);
 }
 
 async fn five_checks_per_code(b: Backend) {
@@ -321,8 +321,8 @@ async fn register_login_and_reset_do_not_tell_who_has_an_account(b: Backend) {
         assert_eq!(again_known, again_unknown, "{purpose}");
         assert_eq!(again_known.0, 429);
     }
-    let known = t.outbox.to("known@example.com");
-    let unknown = t.outbox.to("unknown@example.com");
+    let known = t.mailbox.to("known@example.com");
+    let unknown = t.mailbox.to("unknown@example.com");
     // Register to a taken email: a notice, no code. Login/reset: a code.
     let register_notice = known.iter().find(|m| m.purpose == "register").unwrap();
     assert!(register_notice.code.is_none() && register_notice.text.contains("already belongs"));
@@ -332,7 +332,7 @@ async fn register_login_and_reset_do_not_tell_who_has_an_account(b: Backend) {
     assert_eq!(unknown[0].purpose, "register");
     // Register to a taken phone: the owner is told by SMS, with no code.
     send(&t, json!({"channel": "sms", "to": "+8613800138000", "purpose": "register"})).await;
-    let sms = t.outbox.to("+8613800138000");
+    let sms = t.mailbox.to("+8613800138000");
     assert_eq!((sms.len(), sms[0].code.as_deref()), (1, None));
 }
 
@@ -349,12 +349,12 @@ async fn bind_and_verify_need_a_session(b: Backend) {
     // Another account's address: answered like any other, the owner told.
     let taken = json!({"channel": "email", "to": "taken@example.com", "purpose": "bind"});
     assert_eq!(send_as(&t, taken, IP, Some(&token)).await.0, 202);
-    assert_eq!(t.outbox.to("taken@example.com")[0].code, None);
+    assert_eq!(t.mailbox.to("taken@example.com")[0].code, None);
 
     // Step-up goes to the bound address; `to` is ignored.
     let step_up = json!({"channel": "email", "to": "elsewhere@example.com", "purpose": "verify"});
     assert_eq!(send_as(&t, step_up, IP, Some(&token)).await.0, 202);
-    assert!(t.outbox.to("elsewhere@example.com").is_empty());
+    assert!(t.mailbox.to("elsewhere@example.com").is_empty());
     let code = t.last_code("gina@example.com").unwrap();
     let step_check = check("gina@example.com", "verify", &code);
     assert_eq!(verify(&t, step_check.clone()).await.0, 401, "a step-up check needs the session");
@@ -387,7 +387,7 @@ async fn a_logged_out_session_writes_nothing(b: Backend) {
     t.clock.advance(61);
     let (status, body) = send_as(&t, bind, IP, Some(&token)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")));
-    assert_eq!(t.outbox.to("hal.new@example.com").len(), 1, "nothing more sent");
+    assert_eq!(t.mailbox.to("hal.new@example.com").len(), 1, "nothing more sent");
     for guess in [wrong, code.as_str()] {
         let body = check("hal.new@example.com", "bind", guess);
         let (status, _) =
@@ -413,7 +413,7 @@ async fn messages_speak_the_accounts_language(b: Backend) {
     let put = [AccountWrite::PutAccount(chinese)];
     assert_eq!(t.app.store.apply(&put, 0).await.unwrap(), ApplyOutcome::Committed);
     let han =
-        |to: &str| t.outbox.to(to)[0].text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        |to: &str| t.mailbox.to(to)[0].text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
     let bind = json!({"channel": "email", "to": "ida.new@example.com", "purpose": "bind"});
     assert_eq!(send_as(&t, bind, IP, Some(&token)).await.0, 202);
     assert!(han("ida.new@example.com"), "the caller's language");
@@ -440,11 +440,11 @@ async fn a_refused_delivery_leaves_nothing_behind(b: Backend) {
         let key = domain::codes::record_key(purpose, &dest, None);
         t.app.store.load_destination(&key, vericode_tests::T0).await.unwrap()
     };
-    t.outbox.refuse("+8613800138009");
+    t.mailbox.refuse("+8613800138009");
     let body = json!({"channel": "sms", "to": "+8613800138009", "purpose": "confirm"});
     let (status, body) = send(&t, body.clone()).await;
     assert_eq!(status, 202, "the request never waits for the provider: {body}");
-    assert!(t.outbox.to("+8613800138009").is_empty());
+    assert!(t.mailbox.to("+8613800138009").is_empty());
     let confirm = record(domain::purpose::Purpose::Confirm, "+8613800138009").await;
     assert!(confirm.code.is_none() && confirm.sends.is_empty(), "{confirm:?}");
     // The send did not count: not against the destination, nor the SMS budget of 2.
@@ -483,7 +483,7 @@ async fn concurrent_sends_and_checks(b: Backend) {
     }
     assert_eq!(statuses.iter().filter(|&&s| s == 202).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|&s| s == 202 || s == 429), "{statuses:?}");
-    assert_eq!(t.outbox.to("race@example.com").len(), 1);
+    assert_eq!(t.mailbox.to("race@example.com").len(), 1);
 
     let code = t.last_code("race@example.com").unwrap();
     let tasks: Vec<_> = (0..20)
@@ -652,7 +652,7 @@ async fn bad_input_changes_nothing(b: Backend) {
     let mut ok = email("a@example.com", "register");
     ok["captcha"] = captcha;
     assert_eq!(send(&t, ok).await.0, 202);
-    assert_eq!(t.outbox.to("a@example.com").len(), 1);
+    assert_eq!(t.mailbox.to("a@example.com").len(), 1);
     let code = t.last_code("a@example.com").unwrap();
     assert_eq!(
         verify(&t, check("a@example.com", "register", &code)).await.0,
@@ -687,7 +687,7 @@ async fn a_busy_destinations_record_stays_small(b: Backend) {
         assert!(record.fails.len() <= keep, "send {round}: {} failures held", record.fails.len());
         t.clock.advance(cfg.code_ttl_secs + 1);
     }
-    assert_eq!(t.outbox.to(to).len(), 3 * keep, "every send went out");
+    assert_eq!(t.mailbox.to(to).len(), 3 * keep, "every send went out");
 }
 
 both_stores!(

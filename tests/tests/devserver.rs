@@ -15,7 +15,7 @@ fn dev(t: &TestApp) -> Dev {
     Dev {
         services: t.app.clone(),
         answers: Some(t.answers.clone()),
-        outbox: Some(t.outbox.clone()),
+        mailbox: Some(t.mailbox.clone()),
         relay: None,
         cors: devserver::Cors::Off,
     }
@@ -122,7 +122,7 @@ async fn embedded_store_over_http() {
 
     // captcha → send → outbox → verify, as the README shows it.
     send_code(&base, "email", "Newcomer@Example.com").await;
-    let outbox: Value = reqwest::get(format!("{base}/_dev/outbox?to=newcomer@example.com"))
+    let outbox: Value = reqwest::get(format!("{base}/_dev/messages?to=newcomer@example.com"))
         .await
         .unwrap()
         .json()
@@ -135,11 +135,15 @@ async fn embedded_store_over_http() {
     // A phone number in the query, with its `+` turned into a space or kept.
     send_code(&base, "sms", "+8613800138000").await;
     for q in ["+8613800138000", "%2B8613800138000", "8613800138000"] {
-        let outbox: Value =
-            reqwest::get(format!("{base}/_dev/outbox?to={q}")).await.unwrap().json().await.unwrap();
+        let outbox: Value = reqwest::get(format!("{base}/_dev/messages?to={q}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(outbox["messages"].as_array().unwrap().len(), 1, "{q}");
     }
-    let resp = reqwest::get(format!("{base}/_dev/outbox?to=nonsense")).await.unwrap();
+    let resp = reqwest::get(format!("{base}/_dev/messages?to=nonsense")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
     // The playground and the OpenAPI document.
@@ -262,7 +266,7 @@ async fn the_binary_with_the_real_adapters() {
     assert_eq!(verify_code(&base, &to, "000000").await, StatusCode::BAD_REQUEST);
     assert_eq!(verify_code(&base, &to, &code).await, StatusCode::OK);
     // No outbox when delivering for real.
-    let resp = reqwest::get(format!("{base}/_dev/outbox?to={to}")).await.unwrap();
+    let resp = reqwest::get(format!("{base}/_dev/messages?to={to}")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
     // Login links point at this server's own /login by default.
@@ -354,7 +358,7 @@ async fn the_admin_command_prints_working_invites() {
     let store = aws::dynamodb::DynamoStore::new(client, table.clone());
     let t = vericode_tests::services_over(Arc::new(store), cfg, None);
     t.clock.set(domain::ports::Clock::now(&domain::ports::SystemClock));
-    let (app, answers, outbox) = (&*t.app, &t.answers, &t.outbox);
+    let (app, answers, outbox) = (&*t.app, &t.answers, &t.mailbox);
     let c = domain::captcha::create(app).await.unwrap();
     let captcha = json!({"id": c.captcha_id, "answer": answers.answer(&c.captcha_id).unwrap()});
     let send = json!({"channel": "email", "to": "first@example.com", "purpose": "register", "captcha": captcha});

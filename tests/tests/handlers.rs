@@ -110,7 +110,7 @@ async fn send_code_events(b: Backend) {
         body_json(&resp),
         serde_json::json!({"expires_in": 600, "resend_in": 60, "code_length": 6})
     );
-    assert_eq!(t.outbox.to("alice@example.com").len(), 1);
+    assert_eq!(t.mailbox.to("alice@example.com").len(), 1);
 
     let resp = send_code::handle(
         &t.app,
@@ -118,7 +118,7 @@ async fn send_code_events(b: Backend) {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let sms = t.outbox.to("+8613800138000");
+    let sms = t.mailbox.to("+8613800138000");
     assert!(sms[0].text.contains("验证码"), "the event asks for Chinese");
 
     // The event's captcha was never issued: refused, and nothing sent.
@@ -132,7 +132,7 @@ async fn send_code_events(b: Backend) {
 
     let resp = send_code::handle(&t.app, event("send-code.bind-without-session")).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(t.outbox.to("alice@example.com").len(), 1);
+    assert_eq!(t.mailbox.to("alice@example.com").len(), 1);
 }
 
 async fn verify_code_events(b: Backend) {
@@ -222,7 +222,7 @@ async fn stream_or_topic_event(t: &TestApp, function: &str, name: &str) -> bool 
     let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     match function {
         "deliver" => {
-            let d = domain::outbox::Deliverer::new(&t.app, t.outbox.clone());
+            let d = domain::outbox::Deliverer::new(&t.app, t.mailbox.clone());
             let response = deliver::handle(&d, event).await;
             let retried = !response.batch_item_failures.is_empty();
             assert_eq!(retried, name.contains("malformed"), "events/{name}: {response:?}");

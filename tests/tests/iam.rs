@@ -154,12 +154,12 @@ async fn every_function_is_allowed_what_it_calls() {
     worked["captcha"] = json!({"altcha": vericode_tests::pow::solve(&challenge)});
     let (status, body) = call!(h, send_code, worked, None);
     assert_eq!(status, 202, "{body}");
-    h.t.outbox.refuse("+8613800138099");
+    h.t.mailbox.refuse("+8613800138099");
     // A refused `confirm` (no decoys): delivery disables its code and refunds it.
     let mut refused = json!({"channel": "sms", "to": "+8613800138099", "purpose": "confirm"});
     refused["captcha"] = h.captcha().await;
     call!(h, send_code, refused, None);
-    let code = h.t.outbox.to("iam@example.com")[0].code.clone().unwrap();
+    let code = h.t.mailbox.to("iam@example.com")[0].code.clone().unwrap();
     call!(
         h,
         verify_code,

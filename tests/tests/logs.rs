@@ -131,8 +131,8 @@ async fn secrets_stay_out_of_the_logs() {
         assert_eq!(parts(&redeem_verification::handle(&t.app, req).await).0, 200);
 
         // Delivery that fails (retried, then for good) and a bounce.
-        t.outbox.fail_next("bounced.person@example.com", 1);
-        t.outbox.refuse("refused.person@example.com");
+        t.mailbox.fail_next("bounced.person@example.com", 1);
+        t.mailbox.refuse("refused.person@example.com");
         for to in ["bounced.person@example.com", "refused.person@example.com"] {
             let (id, answer) = t.captcha().await;
             secrets.push(answer.clone());

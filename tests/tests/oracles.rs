@@ -78,7 +78,7 @@ async fn bind_to_a_taken_address_tells_nothing(b: Backend) {
     let free = s.send("email", "free@example.com", "bind", Some(&me)).await;
     assert_eq!(taken, free);
     assert_eq!(taken.status, 202);
-    let to_owner = s.t.outbox.to("owner@example.com");
+    let to_owner = s.t.mailbox.to("owner@example.com");
     assert_eq!((to_owner[0].purpose, to_owner[0].code.as_deref()), ("bind", None));
     // `me` replaces its bound email, so it steps up with its password.
     let guess =
@@ -99,7 +99,7 @@ async fn a_session_waives_the_captcha_only_for_bind_and_verify(b: Backend) {
         assert_eq!(reply.status, 400, "{purpose}");
         assert_eq!(reply.body["error"]["field"], "captcha", "{purpose}");
     }
-    assert!(s.t.outbox.to("stranger@example.com").is_empty());
+    assert!(s.t.mailbox.to("stranger@example.com").is_empty());
     assert_eq!(s.send("email", "new@example.com", "bind", Some(&me)).await.status, 202);
     assert_eq!(s.send("email", "", "verify", Some(&me)).await.status, 202);
 }
@@ -277,7 +277,7 @@ async fn look_alike_addresses_are_refused_or_one(b: Backend) {
     assert_eq!(s.send("email", "bob@bücher.example", "register", None).await.status, 202);
     let other_spelling = s.send("email", "bob@xn--bcher-kva.example", "register", None).await;
     assert_eq!(other_spelling.status, 429, "one destination, one resend interval");
-    assert_eq!(s.t.outbox.to("bob@xn--bcher-kva.example").len(), 1);
+    assert_eq!(s.t.mailbox.to("bob@xn--bcher-kva.example").len(), 1);
 }
 
 /// Finding 7: on every endpoint that takes a code, `attempts_left` counts
@@ -337,7 +337,7 @@ async fn an_outage_tells_nothing(b: Backend) {
     let addresses =
         ["known@example.com", "unknown@example.com", "taken@example.com", "free@example.com"];
     for a in addresses {
-        s.t.outbox.fail_next(a, 1000);
+        s.t.mailbox.fail_next(a, 1000);
     }
     for purpose in [Purpose::Register, Purpose::Login, Purpose::ResetPassword] {
         let known = s.send("email", "known@example.com", purpose.as_str(), None).await;
@@ -352,7 +352,7 @@ async fn an_outage_tells_nothing(b: Backend) {
     let free = s.send("email", "free@example.com", "bind", Some(&token)).await;
     assert_eq!((taken.status, &taken), (202, &free));
     for a in addresses {
-        assert!(s.t.outbox.to(a).is_empty(), "{a}");
+        assert!(s.t.mailbox.to(a).is_empty(), "{a}");
     }
 }
 
@@ -364,12 +364,12 @@ async fn an_outage_tells_nothing(b: Backend) {
 async fn a_partial_provider_failure_tells_nothing(b: Backend) {
     let s = Server::start(b).await;
     s.t.account(Some("known@example.com"), None).await;
-    s.t.outbox.refuse_sends_but_answer_probes();
+    s.t.mailbox.refuse_sends_but_answer_probes();
     for purpose in [Purpose::Login, Purpose::ResetPassword, Purpose::Register] {
         let (known, unknown) = ("known@example.com", "unknown@example.com");
         assert_eq!(s.send("email", known, purpose.as_str(), None).await.status, 202);
         assert_eq!(s.send("email", unknown, purpose.as_str(), None).await.status, 202);
-        assert!(s.t.outbox.to(known).is_empty() && s.t.outbox.to(unknown).is_empty());
+        assert!(s.t.mailbox.to(known).is_empty() && s.t.mailbox.to(unknown).is_empty());
         let shape = s.record_shape(purpose, known).await;
         assert_eq!(shape, s.record_shape(purpose, unknown).await, "{purpose:?}");
         let check = |to: &str| json!({"channel": "email", "to": to, "purpose": purpose.as_str(), "code": "000000"});

@@ -32,9 +32,9 @@ fn deliveries(t: &TestApp) -> Vec<DeliveryResult> {
 
 async fn an_outage_is_retried_until_delivered(b: Backend) {
     let t = app(b).await;
-    t.outbox.fail_next("ana@example.com", 2);
+    t.mailbox.fail_next("ana@example.com", 2);
     assert_eq!(send(&t, email("ana@example.com", "register")).await.0, 202);
-    let sent = t.outbox.to("ana@example.com");
+    let sent = t.mailbox.to("ana@example.com");
     assert_eq!(sent.len(), 1, "delivered once, after two failures");
     assert_eq!(sent[0].code.as_deref().map(str::len), Some(6));
     use DeliveryResult::*;
@@ -54,9 +54,9 @@ async fn spent_retries_disable_the_code_and_refund_the_send(b: Backend) {
     let mut cfg = config();
     cfg.delivery_max_attempts = 3;
     let t = app_with(b, cfg).await;
-    t.outbox.fail_next("bo@example.com", 100);
+    t.mailbox.fail_next("bo@example.com", 100);
     assert_eq!(send(&t, email("bo@example.com", "confirm")).await.0, 202);
-    assert!(t.outbox.to("bo@example.com").is_empty());
+    assert!(t.mailbox.to("bo@example.com").is_empty());
     use DeliveryResult::*;
     assert_eq!(deliveries(&t), [Retried, Retried, Failed, Refunded]);
     let dest = Destination::parse(Channel::Email, "bo@example.com", None, "to").unwrap();
@@ -65,11 +65,11 @@ async fn spent_retries_disable_the_code_and_refund_the_send(b: Backend) {
     assert!(record.code.is_none() && record.sends.is_empty(), "{record:?}");
     // The send was refunded: asking again at once is accepted, and this
     // time the provider is back.
-    t.outbox.fail_next("bo@example.com", 0);
+    t.mailbox.fail_next("bo@example.com", 0);
     assert_eq!(send(&t, email("bo@example.com", "confirm")).await.0, 202);
-    assert_eq!(t.outbox.to("bo@example.com").len(), 1);
+    assert_eq!(t.mailbox.to("bo@example.com").len(), 1);
 
-    t.outbox.fail_next("reg@example.com", 100);
+    t.mailbox.fail_next("reg@example.com", 100);
     assert_eq!(send(&t, email("reg@example.com", "register")).await.0, 202);
     let key = domain::codes::record_key(
         Purpose::Register,
@@ -84,11 +84,11 @@ async fn a_notice_goes_out_and_a_decoy_stays_silent(b: Backend) {
     let t = app(b).await;
     t.account(Some("owner@example.com"), None).await;
     assert_eq!(send(&t, email("owner@example.com", "register")).await.0, 202);
-    let notice = t.outbox.to("owner@example.com");
+    let notice = t.mailbox.to("owner@example.com");
     assert_eq!(notice.len(), 1);
     assert!(notice[0].code.is_none(), "a notice, never a code");
     assert_eq!(send(&t, email("nobody@example.com", "login")).await.0, 202);
-    assert!(t.outbox.to("nobody@example.com").is_empty());
+    assert!(t.mailbox.to("nobody@example.com").is_empty());
     use DeliveryResult::*;
     assert_eq!(deliveries(&t), [Delivered, Silent]);
     // The request path counts both as accepted: it cannot tell them apart.
@@ -110,11 +110,11 @@ async fn a_bounced_address_is_accepted_and_not_sent_to(b: Backend) {
         (status, body),
         (202, json!({"expires_in": 600, "resend_in": 60, "code_length": 6}))
     );
-    assert!(t.outbox.to("gone@example.com").is_empty());
+    assert!(t.mailbox.to("gone@example.com").is_empty());
     assert_eq!(deliveries(&t), [DeliveryResult::Suppressed]);
     // Other addresses are not affected.
     assert_eq!(send(&t, email("here@example.com", "register")).await.0, 202);
-    assert_eq!(t.outbox.to("here@example.com").len(), 1);
+    assert_eq!(t.mailbox.to("here@example.com").len(), 1);
 }
 
 async fn sms_are_counted_by_country(b: Backend) {
@@ -144,16 +144,16 @@ async fn messages_speak_the_accounts_language(b: Backend) {
     ];
     t.app.store.apply(&writes, T0).await.unwrap();
     assert_eq!(send(&t, email("li@example.com", "login")).await.0, 202);
-    let zh = &t.outbox.to("li@example.com")[0];
+    let zh = &t.mailbox.to("li@example.com")[0];
     assert!(zh.text.contains("登录"), "{}", zh.text);
     let mut named = email("li@example.com", "reset_password");
     named["locale"] = json!("en");
     assert_eq!(send(&t, named).await.0, 202);
-    let en = &t.outbox.to("li@example.com")[0];
+    let en = &t.mailbox.to("li@example.com")[0];
     assert!(!en.text.contains("登录") && en.text.is_ascii(), "{}", en.text);
     // A sign-up notice to the owner speaks its language too.
     assert_eq!(send(&t, email("li@example.com", "register")).await.0, 202);
-    let notice = &t.outbox.to("li@example.com")[0];
+    let notice = &t.mailbox.to("li@example.com")[0];
     assert!(notice.code.is_none() && !notice.text.is_ascii(), "{}", notice.text);
 }
 
@@ -165,11 +165,11 @@ async fn sms_codes_carry_the_webotp_line(b: Backend) {
     let t = app_with(b, cfg).await;
     let sms = json!({"channel": "sms", "to": "+8613800138000", "purpose": "register"});
     assert_eq!(send(&t, sms).await.0, 202);
-    let m = &t.outbox.to("+8613800138000")[0];
+    let m = &t.mailbox.to("+8613800138000")[0];
     let code = m.code.clone().unwrap();
     assert!(m.text.ends_with(&format!("\n\n@app.example.com #{code}")), "{}", m.text);
     assert_eq!(send(&t, email("w@example.com", "register")).await.0, 202);
-    assert!(!t.outbox.to("w@example.com")[0].text.contains("@app.example.com"));
+    assert!(!t.mailbox.to("w@example.com")[0].text.contains("@app.example.com"));
 }
 
 both_stores!(

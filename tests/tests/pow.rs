@@ -92,7 +92,7 @@ async fn a_solved_challenge_is_accepted_once(b: Backend) {
     for to in ["pow-once@example.com", "pow-other@example.com"] {
         assert!(refused(send(&t, to, json!({"altcha": altcha})).await));
     }
-    assert!(t.outbox.to("pow-other@example.com").is_empty());
+    assert!(t.mailbox.to("pow-other@example.com").is_empty());
 
     // A password login takes one too (and spends it).
     let log_in = json!({"email": "pow-once@example.com", "password": "a password here", "captcha": {"altcha": t.altcha()}});
@@ -123,7 +123,7 @@ async fn an_expired_challenge_is_refused(b: Backend) {
     let altcha = t.altcha();
     t.clock.advance(180);
     assert!(refused(send(&t, "pow-late@example.com", json!({"altcha": altcha})).await));
-    assert!(t.outbox.to("pow-late@example.com").is_empty());
+    assert!(t.mailbox.to("pow-late@example.com").is_empty());
 }
 
 async fn tampered_and_forged_payloads_spend_nothing(b: Backend) {
@@ -195,7 +195,7 @@ async fn malformed_captchas_name_the_field(b: Backend) {
     let image_only = app_with(b, config()).await;
     let (status, body) = send(&image_only, "pow-bad@example.com", json!({"altcha": "x"})).await;
     assert_eq!((status, &body["error"]["field"]), (400, &json!("captcha.altcha")), "{body}");
-    assert!(t.outbox.to("pow-bad@example.com").is_empty());
+    assert!(t.mailbox.to("pow-bad@example.com").is_empty());
 }
 
 /// The send's transaction spends the proof: a send refused for its session

@@ -284,7 +284,7 @@ async fn a_delivery_reads_once_between_claim_and_settle(b: Backend) {
         .map_services(|s| s.with_relay(relay));
     t.account(Some("owner@example.com"), None).await;
     let recording = Arc::new(Recording::new(inner));
-    let mut d = domain::outbox::Deliverer::new(&t.app, t.outbox.clone());
+    let mut d = domain::outbox::Deliverer::new(&t.app, t.mailbox.clone());
     d.store = recording.clone();
     for to in ["owner@example.com", "nobody@example.com"] {
         let (id, answer) = t.captcha().await;

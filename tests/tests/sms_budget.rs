@@ -68,7 +68,7 @@ async fn the_cap_holds_under_concurrency(b: Backend) {
     let accepted = outcomes.get(&(202, String::new())).copied().unwrap_or(0);
     let exhausted = outcomes.get(&(429, "sms_budget_exhausted".into())).copied().unwrap_or(0);
     assert_eq!((accepted, exhausted), (150, 50), "{outcomes:?}");
-    let sent: usize = numbers.iter().map(|n| t.outbox.to(n).len()).sum();
+    let sent: usize = numbers.iter().map(|n| t.mailbox.to(n).len()).sum();
     assert_eq!(sent, 150, "one SMS per accepted send");
 
     // The sends were spread over the shards: no item counted them all.

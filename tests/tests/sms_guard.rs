@@ -145,7 +145,7 @@ async fn pumping_one_prefix_is_cut_off(b: Backend) {
     let first_refusal = outcomes.iter().position(|(s, _)| *s != 202).unwrap();
     assert_eq!(outcomes[first_refusal], (429, "rate_limited".into()), "the hour's cap first");
     assert_eq!(outcomes.last().unwrap(), &(403, "sms_destination_blocked".to_string()));
-    let sent: usize = (0..1000).map(|i| t.outbox.to(&format!("+447911123{i:03}")).len()).sum();
+    let sent: usize = (0..1000).map(|i| t.mailbox.to(&format!("+447911123{i:03}")).len()).sum();
     assert_eq!(sent, 19, "one text message per accepted send, but the one that tipped the block");
 
     let blocks = guard::blocks(&*t.app.store, t.clock.now()).await.unwrap();
@@ -223,7 +223,7 @@ async fn monitor_mode_refuses_none_and_reports_all(b: Backend) {
     let blocks = guard::blocks(&*t.app.store, t.clock.now()).await.unwrap();
     let names: Vec<_> = blocks.iter().map(|b| (b.name.as_str(), b.monitor)).collect();
     assert_eq!(names, [("+44", true), ("+447911123", true)], "watches, not blocks");
-    let sent: usize = (0..1000).map(|i| t.outbox.to(&format!("+447911123{i:03}")).len()).sum();
+    let sent: usize = (0..1000).map(|i| t.mailbox.to(&format!("+447911123{i:03}")).len()).sum();
     assert_eq!(sent, 1000);
 }
 
@@ -304,7 +304,7 @@ async fn test_numbers_work_and_cost_nothing(b: Backend) {
         assert_eq!((status, &body["code_length"]), (202, &json!(6)), "{body}");
         t.clock.advance(61);
     }
-    assert!(t.outbox.to("+15555550100").is_empty(), "never sent anything");
+    assert!(t.mailbox.to("+15555550100").is_empty(), "never sent anything");
     let body = json!({"channel": "sms", "to": "+15555550100", "purpose": "register",
         "code": "123456"});
     let (status, verified) =
@@ -327,7 +327,7 @@ async fn test_numbers_work_and_cost_nothing(b: Backend) {
     let body = json!({"channel": "email", "to": "review@example.com", "purpose": "login",
         "code": "24681357"});
     assert_eq!(parts(&verify_code::handle(&t.app, request(&body, &client(20), None)).await).0, 200);
-    assert!(t.outbox.to("review@example.com").is_empty());
+    assert!(t.mailbox.to("review@example.com").is_empty());
 
     // Unconfigured, the number is not one of the numbering plan's.
     let plain = app_with(b, guarded(GuardMode::Enforce)).await;
@@ -362,7 +362,7 @@ impl Lagging {
 
 fn lagging(t: TestApp) -> (TestApp, Arc<Lagging>) {
     let lag = Arc::new(Lagging::default());
-    let (outbox, l) = (t.outbox.clone(), lag.clone());
+    let (outbox, l) = (t.mailbox.clone(), lag.clone());
     let t = t.map_services(move |s| {
         let _ = l.deliverer.set(Arc::new(Deliverer::new(&s, outbox)));
         s.with_relay(l)
@@ -384,7 +384,7 @@ async fn a_burst_faster_than_the_review_costs_nothing(b: Backend) {
     lag.catch_up().await;
     let blocks = guard::blocks(&*t.app.store, t.clock.now()).await.unwrap();
     assert!(blocks.iter().any(|b| b.name == "+49"), "{blocks:?}");
-    let sent: usize = (0..1000).map(|i| t.outbox.to(&to(i)).len()).sum();
+    let sent: usize = (0..1000).map(|i| t.mailbox.to(&to(i)).len()).sum();
     assert!(sent <= 110, "{sent} text messages went out");
     let held = |m: &&Metric| matches!(m, Metric::Delivery { outcome: DeliveryResult::Blocked, .. });
     assert_eq!(t.metrics.all().iter().filter(held).count(), 1000 - sent);
@@ -405,7 +405,7 @@ async fn an_unblocked_prefix_stays_unblocked(b: Backend) {
     for i in 900..905 {
         let to = format!("+447911123{i}");
         assert_eq!(send(&t, &to, "register", i).await, (202, String::new()), "{to}");
-        assert_eq!(t.outbox.to(&to).len(), 1, "{to} got its code");
+        assert_eq!(t.mailbox.to(&to).len(), 1, "{to} got its code");
     }
     assert!(guard::blocks(&*t.app.store, t.clock.now()).await.unwrap().is_empty());
 }
@@ -432,7 +432,7 @@ async fn a_stranger_cannot_block_a_prefix_without_captchas(b: Backend) {
     let counted = tally(&outcomes);
     assert_eq!(counted.get("202 ").copied(), Some(3), "{counted:?}");
     assert_eq!(send(&t, victim, "login", 1).await, (202, String::new()));
-    assert_eq!(t.outbox.to(victim).len(), 1, "the owner's code went out");
+    assert_eq!(t.mailbox.to(victim).len(), 1, "the owner's code went out");
 }
 
 /// A test number's fixed code stays short: ten wrong checks harden the
@@ -548,7 +548,7 @@ async fn the_guard_still_blocks_after_many_blocks_ended(b: Backend) {
         }
         t.clock.advance(36);
     }
-    let sent: usize = (0..300).map(|i| t.outbox.to(&format!("+447911123{i:03}")).len()).sum();
+    let sent: usize = (0..300).map(|i| t.mailbox.to(&format!("+447911123{i:03}")).len()).sum();
     assert_eq!((accepted, sent), (20, 19), "the guard no longer blocks");
     let blocks = guard::blocks(&*t.app.store, t.clock.now()).await.unwrap();
     assert!(blocks.iter().any(|l| l.name == "+447911123"), "{blocks:?}");

@@ -17,7 +17,7 @@ const PUT: reqwest::Method = reqwest::Method::PUT;
 
 /// The security notices sent to `to`, newest first.
 fn notices(s: &Server, to: &str) -> Vec<String> {
-    let messages = s.t.outbox.to(to);
+    let messages = s.t.mailbox.to(to);
     messages.into_iter().filter(|m| m.purpose == "security").map(|m| m.text).collect()
 }
 
@@ -56,7 +56,7 @@ async fn a_stolen_session_cannot_add_a_way_in(b: Backend) {
     // A step-up code by email goes to the owner's mailbox, not to the thief.
     let step = json!({"channel": "email", "purpose": "verify"});
     assert_eq!(s.post("/v1/codes", step, Some(&stolen)).await.status, 202);
-    assert_eq!(s.t.outbox.to(thief_phone).len(), 1, "the thief's phone got its bind code only");
+    assert_eq!(s.t.mailbox.to(thief_phone).len(), 1, "the thief's phone got its bind code only");
 
     // The account is as it was; the owner's password and session work.
     let (status, account) = me(&s, &stolen).await;
@@ -211,7 +211,7 @@ async fn notices_speak_the_accounts_language(b: Backend) {
     // The request asks for English; the notice follows the account.
     let reply = s.call("127.0.0.1", PUT, "/v1/me/password", &change, Some(&token)).await;
     assert_eq!(reply.status, 204);
-    let told = s.t.outbox.to(email);
+    let told = s.t.mailbox.to(email);
     let notice = told.iter().find(|m| m.purpose == "security").unwrap();
     assert!(notice.text.contains("密码已修改"), "{}", notice.text);
     assert!(notice.subject.as_deref().unwrap().contains("密码已修改"));

@@ -25,7 +25,7 @@ async fn codes_are_written_with_the_named_set(b: Backend) {
 
     let (status, body) = send(&t, email("a@example.com", "welcome")).await;
     assert_eq!(status, 202, "{body}");
-    let m = &t.outbox.to("a@example.com")[0];
+    let m = &t.mailbox.to("a@example.com")[0];
     let code = m.code.clone().unwrap();
     assert_eq!(
         m.subject.as_deref(),
@@ -41,16 +41,16 @@ async fn codes_are_written_with_the_named_set(b: Backend) {
     let sms = json!({"channel": "sms", "to": "+8613800138000", "purpose": "register",
         "template": "welcome", "locale": "zh-Hans"});
     assert_eq!(send(&t, sms).await.0, 202);
-    let m = &t.outbox.to("+8613800138000")[0];
+    let m = &t.mailbox.to("+8613800138000")[0];
     assert!(m.text.starts_with("欢迎加入 Vericode！验证码"), "{}", m.text);
     let mut zh = email("b@example.com", "welcome");
     zh["locale"] = json!("zh-Hans");
     assert_eq!(send(&t, zh).await.0, 202);
-    assert!(t.outbox.to("b@example.com")[0].text.starts_with("Welcome to Vericode!"));
+    assert!(t.mailbox.to("b@example.com")[0].text.starts_with("Welcome to Vericode!"));
 
     // `default` (or none) is the built-in set.
     assert_eq!(send(&t, email("c@example.com", "default")).await.0, 202);
-    assert!(t.outbox.to("c@example.com")[0].subject.as_deref().unwrap().contains("sign-up code"));
+    assert!(t.mailbox.to("c@example.com")[0].subject.as_deref().unwrap().contains("sign-up code"));
 
     // Unknown sets, and sets without the channel, are refused and send nothing.
     for (to, template) in
@@ -63,11 +63,11 @@ async fn codes_are_written_with_the_named_set(b: Backend) {
             (&json!("invalid_request"), &json!("template"))
         );
     }
-    assert!(t.outbox.to("d@example.com").is_empty());
+    assert!(t.mailbox.to("d@example.com").is_empty());
     let sms = json!({"channel": "sms", "to": "+8613800138001", "purpose": "register", "template": "sms-only"});
     assert_eq!(send(&t, sms).await.0, 202);
     assert_eq!(
-        t.outbox.to("+8613800138001")[0].text,
+        t.mailbox.to("+8613800138001")[0].text,
         format!("Vericode code {}", t.last_code("+8613800138001").unwrap())
     );
 }

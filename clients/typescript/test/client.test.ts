@@ -20,7 +20,7 @@ async function captcha(client: Vericode) {
 
 /** The newest code the dev server's outbox holds for `to`. */
 async function lastCode(to: string): Promise<string> {
-  const resp = await fetch(`${baseUrl}/_dev/outbox?to=${encodeURIComponent(to)}`);
+  const resp = await fetch(`${baseUrl}/_dev/messages?to=${encodeURIComponent(to)}`);
   const { messages } = (await resp.json()) as { messages: { code: string | null }[] };
   assert.ok(messages[0]?.code, `no code for ${to}`);
   return messages[0].code;

@@ -37,7 +37,7 @@ impl Server {
         let dev = Dev {
             services: t.app.clone(),
             answers: Some(t.answers.clone()),
-            outbox: Some(t.outbox.clone()),
+            mailbox: Some(t.mailbox.clone()),
             relay: None,
             cors: devserver::Cors::Off,
         };

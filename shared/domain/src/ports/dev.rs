@@ -11,7 +11,7 @@ pub trait CaptchaAnswers: CaptchaLog {
     fn answer(&self, id: &str) -> Option<String>;
 }
 
-/// A message as the dev outbox keeps it.
+/// A message as the dev mailbox keeps it.
 #[derive(Clone, Debug, Serialize)]
 pub struct SentMessage {
     pub channel: &'static str,
@@ -23,8 +23,8 @@ pub struct SentMessage {
     pub sent_at: Timestamp,
 }
 
-/// A delivery that keeps what it sends (`GET /_dev/outbox`).
-pub trait Outbox: Delivery {
+/// A delivery that keeps what it sends (`GET /_dev/messages`).
+pub trait Mailbox: Delivery {
     /// Messages to `to` (canonical form), newest first.
     fn to(&self, to: &str) -> Vec<SentMessage>;
 }

@@ -1,5 +1,5 @@
-//! The dev server's outbox: messages are kept in memory, newest first, and
-//! read back with `GET /_dev/outbox?to=ADDRESS`.
+//! The dev server's mailbox: the messages it would have sent are kept in memory, newest first, and
+//! read back with `GET /_dev/messages?to=ADDRESS`.
 
 use async_trait::async_trait;
 use domain::address::Channel;
@@ -9,10 +9,10 @@ use domain::ports::{Clock, Delivery, DeliveryError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub struct Outbox {
+pub struct Mailbox {
     clock: Arc<dyn Clock>,
     entries: Mutex<Vec<SentMessage>>,
-    /// Addresses whose messages the outbox refuses for good, to rehearse
+    /// Addresses whose messages the mailbox refuses for good, to rehearse
     /// permanent provider failures…
     refuse: Mutex<Vec<String>>,
     /// …and how many more sends to an address fail as an outage would.
@@ -22,11 +22,11 @@ pub struct Outbox {
     refuse_sends: Mutex<bool>,
 }
 
-impl Outbox {
+impl Mailbox {
     const MAX: usize = 10_000;
 
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Outbox {
+        Mailbox {
             clock,
             entries: Mutex::default(),
             refuse: Mutex::default(),
@@ -60,7 +60,7 @@ impl Outbox {
     }
 }
 
-impl Outbox {
+impl Mailbox {
     /// The failure set up for `to`, if any (an outage uses one up).
     fn failure(&self, to: &str) -> Result<(), DeliveryError> {
         if self.refuse.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|r| r == to) {
@@ -76,7 +76,7 @@ impl Outbox {
 }
 
 #[async_trait]
-impl Delivery for Outbox {
+impl Delivery for Mailbox {
     async fn probe(&self, _: Channel, to: &str) -> Result<(), DeliveryError> {
         self.failure(to)
     }
@@ -103,8 +103,8 @@ impl Delivery for Outbox {
     }
 }
 
-impl dev::Outbox for Outbox {
+impl dev::Mailbox for Mailbox {
     fn to(&self, to: &str) -> Vec<SentMessage> {
-        Outbox::to(self, to)
+        Mailbox::to(self, to)
     }
 }
