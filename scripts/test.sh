@@ -21,7 +21,7 @@ cargo test --workspace "$@" 2>&1 | tee "$log" || status=$?
 extra_passed=0 extra_failed=0
 for suite in contract browser client; do
   echo "== $suite"
-  if "scripts/$suite.sh"; then
+  if "scripts/suites/$suite.sh"; then
     extra_passed=$((extra_passed + 1))
   else
     extra_failed=$((extra_failed + 1)); status=1

@@ -4,7 +4,7 @@
 //! (a captcha solved, a code sent and read, an account made) by a second app
 //! over the same table; only the handler is timed.
 //!
-//! `scripts/bench.sh` runs this (`cargo run --profile bench -p
+//! `scripts/bench/bench.sh` runs this (`cargo run --profile bench -p
 //! vericode-tests --example request_latency -- [N]`, DynamoDB Local
 //! running, `VERICODE_TEST_DYNAMODB` set).
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -4,7 +4,7 @@
 //! interleaved, per purpose; prints the medians, the gap and Welch's t-test,
 //! and fails if p ≤ 0.01 or the medians differ by 0.3 ms or more.
 //!
-//! `scripts/bench-send.sh [N]` starts DynamoDB Local and runs this.
+//! `scripts/bench/bench-send.sh [N]` starts DynamoDB Local and runs this.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws::dynamodb::DynamoStore;

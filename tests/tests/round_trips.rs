@@ -17,6 +17,8 @@ const IP: &str = "198.51.100.40";
 const BUDGETS: &[(&str, u32, u32)] = &[
     ("create captcha", 1, 1),
     ("send a code", 1, 1),
+    ("create a proof-of-work challenge", 0, 0),
+    ("send a code with a proof of work", 1, 1),
     ("send a code, logged in", 1, 1),
     ("verify a code", 1, 1),
     ("send a step-up code", 2, 2),
@@ -48,7 +50,10 @@ impl Meter {
         let (inner, dynamo) = store(b).await;
         let recording = Arc::new(Recording::new(inner.clone()));
         // Deliveries reach the store directly: they are off the request path.
-        let t = services_split(recording.clone(), inner, config(), dynamo);
+        // Both captchas, so that sends with a proof of work are measured too.
+        let captcha_provider = domain::config::CaptchaProvider::BuiltinOrPow;
+        let cfg = domain::config::Config { captcha_provider, ..config() };
+        let t = services_split(recording.clone(), inner, cfg, dynamo);
         Meter { t, recording, seen: Vec::new() }
     }
 
@@ -108,6 +113,17 @@ async fn every_request_within_its_budget(b: Backend) {
     m.measure("send a code", 202, |app| async move { send_code::handle(&app, post(send)).await })
         .await;
     let code = m.t.last_code(email).expect("code");
+    let challenge = m
+        .measure("create a proof-of-work challenge", 201, |app| async move {
+            create_challenge::handle(&app, post(json!({}))).await
+        })
+        .await;
+    let worked = json!({"channel": "email", "to": "trips-pow@example.com", "purpose": "confirm",
+        "captcha": {"altcha": vericode_tests::pow::solve(&challenge)}});
+    m.measure("send a code with a proof of work", 202, |app| async move {
+        send_code::handle(&app, post(worked)).await
+    })
+    .await;
     let check = json!({"channel": "email", "to": email, "purpose": "register", "code": code});
     let token =
         m.measure("verify a code", 200, |app| async move {

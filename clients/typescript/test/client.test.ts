@@ -1,4 +1,4 @@
-// The client against a running dev server (scripts/client.sh starts one):
+// The client against a running dev server (scripts/suites/client.sh starts one):
 // VERICODE_URL=http://127.0.0.1:PORT node --test dist/test/
 import assert from "node:assert/strict";
 import { pbkdf2Sync } from "node:crypto";

@@ -2,7 +2,7 @@
 //! `cargo bench -p domain --bench captcha` (also writes one sample image to
 //! target/captcha-sample.png so its legibility can be checked by eye). With
 //! `CAPTCHA_SAMPLES_DIR=dir` it also writes `CAPTCHA_SAMPLES` (default 200)
-//! captchas named by their answers, for `scripts/ocr.sh`.
+//! captchas named by their answers, for `scripts/bench/ocr.sh`.
 
 use domain::captcha::render::ImageRenderer;
 use domain::ports::CaptchaRenderer;

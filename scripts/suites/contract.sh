@@ -2,20 +2,21 @@
 # Contract test: schemathesis generates requests from openapi.yaml against the
 # dev server and checks that no response is a 5xx and every response conforms
 # to the spec (status, content type, body schema, headers). Hooks
-# (scripts/contract_hooks.py) fill each valid case with what only the service
+# (scripts/suites/contract_hooks.py) fill each valid case with what only the service
 # can give — a live captcha, a code from the outbox, a session, an API key — so
 # every operation is seen accepting requests as well as refusing them; any
-# warning fails the run (scripts/schemathesis.toml). It runs on the embedded store,
+# warning fails the run (scripts/suites/schemathesis.toml). It runs on the embedded store,
 # and on DynamoDB Local when VERICODE_TEST_DYNAMODB is set (scripts/test.sh
 # sets it; with CI=true it must be).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-VENV="${VERICODE_CACHE:-$HOME/.cache/vericode}/venv"
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=scripts/lib/cache.sh
+source scripts/lib/cache.sh
 
 cargo build --quiet -p devserver
 # Every request and JSON response in openapi.yaml has an example, and each
 # example is valid against its schema.
-"$VENV/bin/python" scripts/check-openapi.py
+"$VENV/bin/python" scripts/suites/check-openapi.py
 
 json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
@@ -49,8 +50,8 @@ against() { # memory | dynamodb
 
   run() {
     CONTRACT_BASE="$base" CONTRACT_TOKEN="$token" CONTRACT_API_KEY="$api_key" \
-      PYTHONPATH=scripts SCHEMATHESIS_HOOKS=contract_hooks \
-      "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$base/openapi.yaml" --url "$base" \
+      PYTHONPATH=scripts/suites SCHEMATHESIS_HOOKS=contract_hooks \
+      "$VENV/bin/schemathesis" --config-file scripts/suites/schemathesis.toml run "$base/openapi.yaml" --url "$base" \
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
       --max-examples "${CONTRACT_EXAMPLES:-30}" --seed "${CONTRACT_SEED:-1}" "$@" \
       || { echo "contract test failed on the $store store; dev server log:"; tail -n 50 "$log"; return 1; }

@@ -8,12 +8,13 @@
 #   - for the image captcha, what a machine reader spends per image
 #     (ddddocr's pretrained CNN, CPU ms on one thread).
 # Absolute times drift on a shared machine; read the ratios.
-# `scripts/bench-pow.sh [N] [WIDGET_RUNS]` (defaults 200 and 20); POW_COST as the service's.
+# `scripts/bench/bench-pow.sh [N] [WIDGET_RUNS]` (defaults 200 and 20); POW_COST as the service's.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 n="${1:-200}" runs="${2:-20}"
 scripts/stack.sh install
-NODE_MODULES="${VERICODE_CACHE:-$HOME/.cache/vericode}/node/node_modules"
+# shellcheck source=scripts/lib/cache.sh
+source scripts/lib/cache.sh
 cost="${POW_COST:-$(sed -n 's/^pub const DEFAULT_POW_COST: u32 = \([0-9_]*\);/\1/p' shared/domain/src/config/mod.rs | tr -d _)}"
 
 rust="$(BENCH_N="$n" POW_COST="$cost" cargo bench -q -p domain --bench pow 2>/dev/null)"
@@ -50,10 +51,10 @@ rs_issue="$(sed -n 's/^pow .*issue p50=\([0-9.]*\) us.*/\1/p' <<<"$rust")"
 rs_check="$(sed -n 's/^pow .*check p50=\([0-9.]*\) us.*/\1/p' <<<"$rust")"
 rs_solve="$(sed -n 's/^pow .*solve mean=\([0-9.]*\) s.*/\1/p' <<<"$rust")"
 
-# The image captcha's machine solver: ddddocr's pretrained CNN (scripts/ocr.sh's
+# The image captcha's machine solver: ddddocr's pretrained CNN (scripts/bench/ocr.sh's
 # best) reading fresh captchas, CPU time per image on one thread.
-# shellcheck source=scripts/captcha-venv.sh
-source scripts/captcha-venv.sh
+# shellcheck source=scripts/lib/captcha-venv.sh
+source scripts/lib/captcha-venv.sh
 samples="$(mktemp -d)"
 CAPTCHA_SAMPLES_DIR="$samples" CAPTCHA_SAMPLES=100 BENCH_N=1 \
   cargo bench -q -p domain --bench captcha >/dev/null 2>&1
@@ -72,8 +73,8 @@ PY
 rm -rf "$samples"
 
 # The widget in headless Chromium, on the dev server's playground.
-# shellcheck source=scripts/devserver-bg.sh
-POW_COST="$cost" source scripts/devserver-bg.sh
+# shellcheck source=scripts/lib/devserver-bg.sh
+POW_COST="$cost" source scripts/lib/devserver-bg.sh
 widget="$(VERICODE_NODE_MODULES="$NODE_MODULES" node --input-type=module - "$base" "$runs" <<'JS'
 import { createRequire } from "node:module";
 const require = createRequire(process.env.VERICODE_NODE_MODULES + "/");

@@ -2,9 +2,9 @@
 # Times POST /v1/codes for addresses with and without an account on
 # DynamoDB Local (N each, interleaved, per purpose) and tests whether the
 # two can be told apart (Welch's t-test p > 0.01, median gap < 0.3 ms).
-# Usage: scripts/bench-send.sh [N]   (default 200)
+# Usage: scripts/bench/bench-send.sh [N]   (default 200)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 scripts/stack.sh start
 # shellcheck source=/dev/null

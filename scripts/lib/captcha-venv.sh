@@ -1,7 +1,9 @@
-# Sourced by scripts/ocr.sh and scripts/bench-captcha.sh: a venv (created
+# Sourced by scripts/bench/ocr.sh and scripts/bench/bench-captcha.sh: a venv (created
 # when missing) with the captcha solvers and Python's `captcha` package, at
 # pinned versions. Sets OCR_VENV.
-OCR_VENV="${VERICODE_CACHE:-$HOME/.cache/vericode}/ocr-venv"
+# shellcheck source=scripts/lib/cache.sh
+source scripts/lib/cache.sh
+OCR_VENV="$CACHE/ocr-venv"
 if ! "$OCR_VENV/bin/python" -c 'import ddddocr, rapidocr_onnxruntime, captcha, PIL' >/dev/null 2>&1; then
   echo "installing ddddocr, rapidocr-onnxruntime, captcha and Pillow in $OCR_VENV" >&2
   python3 -m venv "$OCR_VENV"

@@ -4,7 +4,7 @@
 # tests (tsc, strict, with compile-time type checks), and runs them in Node
 # against a dev server on a free port.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 client=clients/typescript
 
 (cd "$client" && npm ci --silent --no-audit --no-fund >/dev/null)
@@ -17,7 +17,7 @@ fi
 rm -f "$fresh"
 
 # shellcheck source=devserver-bg.sh
-source scripts/devserver-bg.sh
+source scripts/lib/devserver-bg.sh
 
 (cd "$client" && npx --no-install tsc -p . && VERICODE_URL="$base" node --test dist/test/) \
   || { echo "client tests failed; dev server log:"; tail -n 40 "$log"; exit 1; }

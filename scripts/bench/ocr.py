@@ -1,6 +1,6 @@
 """How well off-the-shelf solvers read Vericode's captchas.
 
-`python scripts/ocr.py [--control DIR2 --count N] [--sheet SHEET] DIR`: DIR
+`python scripts/bench/ocr.py [--control DIR2 --count N] [--sheet SHEET] DIR`: DIR
 holds captchas named NNN-ANSWER.png (the captcha bench writes them). Each solver reads every image; the script
 prints, per solver, how many answers it read whole and what share of the
 characters it got (aligned, so one missed character costs one). Every solver

@@ -3,11 +3,11 @@
 # Python's `captcha` package (ImageCaptcha, the library a Python user would
 # reach for) at the same size, 240x80, in one run: median and p95 of each,
 # PNG sizes, and the ratio of the medians. Absolute times drift on a shared
-# machine; the ratio is the figure to read. `scripts/bench-captcha.sh [N]`.
+# machine; the ratio is the figure to read. `scripts/bench/bench-captcha.sh [N]`.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=scripts/captcha-venv.sh
-source scripts/captcha-venv.sh
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=scripts/lib/captcha-venv.sh
+source scripts/lib/captcha-venv.sh
 n="${1:-1000}"
 cargo bench -q -p domain --bench captcha --no-run 2>/dev/null
 rust="$(BENCH_N="$n" cargo bench -q -p domain --bench captcha 2>/dev/null)"

@@ -5,13 +5,14 @@
 # the password, a login link on /login, an invite, delete — in English and
 # Chinese. Screenshots go to target/playground-*.png and target/login-*.png.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-NODE_DIR="${VERICODE_CACHE:-$HOME/.cache/vericode}/node"
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=scripts/lib/cache.sh
+source scripts/lib/cache.sh
 
 # shellcheck source=devserver-bg.sh
-source scripts/devserver-bg.sh
+source scripts/lib/devserver-bg.sh
 
 mkdir -p target
-VERICODE_NODE_MODULES="$NODE_DIR/node_modules" node tests/browser/playground.mjs \
+VERICODE_NODE_MODULES="$NODE_MODULES" node tests/browser/playground.mjs \
   "$base" "$PWD/target" \
   || { echo "browser test failed; dev server log:"; tail -n 40 "$log"; exit 1; }

@@ -7,9 +7,9 @@
 #   4. release binary sizes (stripped), x86_64 and arm64 (installing the
 #      arm64 target, or Debian's, when it can);
 #   5. cold start per function: init time, first invocation, peak RSS.
-# Usage: scripts/bench.sh [N]   (N requests per latency cell, default 200)
+# Usage: scripts/bench/bench.sh [N]   (N requests per latency cell, default 200)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 n="${1:-200}"
 
 scripts/stack.sh start
@@ -28,7 +28,7 @@ echo "== 2. latency"
 cargo run -q --profile bench -p vericode-tests --example request_latency -- "$n" | sed 's/^/  /'
 
 echo "== 3. captcha"
-scripts/bench-captcha.sh | sed 's/^/  /'
+scripts/bench/bench-captcha.sh | sed 's/^/  /'
 echo "  phone numbers, first use per country (goal: at most 5 ms extra):"
 cargo bench -q -p domain --bench phone 2>/dev/null | sed 's/^/  /'
 
@@ -50,7 +50,7 @@ size_table target/release x86_64
 # compilers differ in version, so the table says which one built it.
 arm64_env=()
 if ! rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu; then
-  rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || scripts/arm64-toolchain.sh >/dev/null 2>&1 || true
+  rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || scripts/setup/arm64-toolchain.sh >/dev/null 2>&1 || true
 fi
 if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu; then
   arm64_cargo=cargo arm64_rustc=rustc
@@ -70,15 +70,15 @@ if [[ -n "${arm64_cargo:-}" ]] && command -v aarch64-linux-gnu-gcc >/dev/null; t
   size_table "$dir" arm64
   arm64_dir="$dir"
 else
-  echo "  arm64: not measured here (no aarch64 Rust std or linker; see scripts/arm64-toolchain.sh)"
+  echo "  arm64: not measured here (no aarch64 Rust std or linker; see scripts/setup/arm64-toolchain.sh)"
 fi
 
 echo "== 5. cold start (goal: init at most 20 ms; peak RSS at most 16 MiB, 32 MiB with argon2)"
 python="$(dirname "$(command -v moto_server)")/python"
-"$python" scripts/lambda_init.py target/release "${functions[@]}" | sed 's/^/  /'
+"$python" scripts/bench/lambda_init.py target/release "${functions[@]}" | sed 's/^/  /'
 # The arm64 binaries, run once each under emulation: that they start and
 # answer (an emulator's times and memory are not the function's).
 if [[ -n "${arm64_dir:-}" ]] && command -v qemu-aarch64-static >/dev/null; then
-  LAMBDA_RUNNER="qemu-aarch64-static -L /" "$python" scripts/lambda_init.py "$arm64_dir" "${functions[@]}" |
+  LAMBDA_RUNNER="qemu-aarch64-static -L /" "$python" scripts/bench/lambda_init.py "$arm64_dir" "${functions[@]}" |
     sed 's/^/  arm64 /' || echo "  arm64: FAILED under qemu-aarch64-static (above)"
 fi

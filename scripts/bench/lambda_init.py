@@ -1,6 +1,6 @@
 """Cold start of each function binary under a local Lambda Runtime API.
 
-`python scripts/lambda_init.py BIN_DIR FUNCTION...` starts each function's
+`python scripts/bench/lambda_init.py BIN_DIR FUNCTION...` starts each function's
 release binary against a small Runtime API served here (the interface the
 Lambda service gives a `provided.al2023` function), with DynamoDB Local as
 its table (`VERICODE_TEST_DYNAMODB`) and moto as SES/SNS
@@ -38,7 +38,7 @@ import boto3
 
 RUNS = int(os.environ.get("INIT_RUNS", "5"))
 RUNNER = shlex.split(os.environ.get("LAMBDA_RUNNER", ""))
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Runtime(http.server.BaseHTTPRequestHandler):
