@@ -4,6 +4,7 @@
 //! `VERICODE_TEST_DYNAMODB`. Without it they fail (they are never skipped).
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod capacity;
 pub mod pow;
 pub mod recording;
 pub mod sdk_actions;

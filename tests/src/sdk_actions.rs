@@ -21,13 +21,9 @@ impl SdkActions {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
 
-    /// A client like `client` whose requests are recorded here.
+    /// A client whose requests are recorded here.
     pub fn client(&self, sdk: &aws_config::SdkConfig, endpoint: &str) -> aws_sdk_dynamodb::Client {
-        let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
-            .endpoint_url(endpoint)
-            .interceptor(self.clone())
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(conf)
+        intercepted_client(sdk, endpoint, self.clone())
     }
 }
 
@@ -69,4 +65,17 @@ impl Intercept for SdkActions {
         self.0.lock().unwrap().extend(found.into_iter().map(|a| format!("dynamodb:{a}")));
         Ok(())
     }
+}
+
+/// A DynamoDB client at `endpoint` whose requests pass through `interceptor`.
+pub fn intercepted_client(
+    sdk: &aws_config::SdkConfig,
+    endpoint: &str,
+    interceptor: impl Intercept + 'static,
+) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .endpoint_url(endpoint)
+        .interceptor(interceptor)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
 }
