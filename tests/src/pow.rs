@@ -4,13 +4,13 @@
 
 use base64::Engine as _;
 use domain::captcha::pow::{COUNTER_MAX, derive_key};
-use domain::crypto::hex;
+use domain::crypto::{hex, unhex};
 use serde_json::{Value, json};
 
 /// The payload for a challenge (`POST /v1/challenges`'s body).
 pub fn solve(challenge: &Value) -> String {
     let p = &challenge["parameters"];
-    let bytes = |name: &str| unhex(p[name].as_str().expect(name));
+    let bytes = |name: &str| unhex(p[name].as_str().expect(name)).expect("hex");
     let (nonce, salt, prefix) = (bytes("nonce"), bytes("salt"), p["keyPrefix"].as_str().unwrap());
     let cost = p["cost"].as_u64().expect("cost") as u32;
     let (counter, key) = (0..=COUNTER_MAX)
@@ -40,8 +40,4 @@ pub fn reseal(payload: &str, f: impl FnOnce(&mut Value)) -> String {
     let mut body = open(payload);
     f(&mut body);
     base64::engine::general_purpose::STANDARD.encode(body.to_string())
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
 }

@@ -6,7 +6,7 @@
 
 use domain::captcha::pow::{self, COUNTER_MAX, SEED};
 use domain::config::DEFAULT_POW_COST as DEFAULT_COST;
-use domain::crypto::{Keys, hex};
+use domain::crypto::{Keys, hex, unhex};
 use domain::ports::{OsRandom, Random};
 use std::time::Instant;
 
@@ -33,7 +33,8 @@ fn main() {
         issue.push(t.elapsed().as_secs_f64() * 1e6);
 
         let p = &challenge.parameters;
-        let (nonce, salt) = (unhex(&p.nonce), unhex(&p.salt));
+        let (nonce, salt) =
+            (unhex(&p.nonce).unwrap_or_default(), unhex(&p.salt).unwrap_or_default());
         let t = Instant::now();
         let found = (0..=COUNTER_MAX)
             .map(|c| hex(&pow::derive_key(&nonce, &salt, c, cost)))
@@ -77,11 +78,4 @@ fn payload(challenge: &pow::Challenge, key: &str) -> String {
         serde_json::to_string(challenge).unwrap_or_default()
     );
     base64::engine::general_purpose::STANDARD.encode(body)
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .filter_map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
 }

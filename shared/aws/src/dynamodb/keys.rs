@@ -73,8 +73,7 @@ pub fn secret(kind: SecretKind, hash: &[u8; 32]) -> String {
         SecretKind::LoginLink => "link",
         SecretKind::Invite => "invite",
     };
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{SECRET}{kind}#{hex}")
+    format!("{SECRET}{kind}#{}", domain::crypto::hex(hash))
 }
 
 /// The primary key of a single-item partition.

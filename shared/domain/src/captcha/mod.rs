@@ -186,19 +186,10 @@ pub async fn consume(
     input: &CaptchaInput,
     client_ip: Option<IpAddr>,
 ) -> Result<(), CaptchaError> {
-    consume_check(s, &input.check(&s.config.captcha_provider)?, client_ip).await
-}
-
-/// Checks a captcha already read from its request.
-async fn consume_check(
-    s: &Services,
-    check: &CaptchaCheck,
-    client_ip: Option<IpAddr>,
-) -> Result<(), CaptchaError> {
-    match check {
-        CaptchaCheck::Image { id, answer } => consume_image(s, id, answer).await,
-        CaptchaCheck::Pow(payload) => pow::consume(s, payload).await,
-        CaptchaCheck::Token(token) => verify_token(s, token, client_ip).await,
+    match input.check(&s.config.captcha_provider)? {
+        CaptchaCheck::Image { id, answer } => consume_image(s, &id, &answer).await,
+        CaptchaCheck::Pow(payload) => pow::consume(s, &payload).await,
+        CaptchaCheck::Token(token) => verify_token(s, &token, client_ip).await,
     }
 }
 

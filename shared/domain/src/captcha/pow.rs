@@ -11,7 +11,7 @@
 //! challenge is accepted once (`CaptchaStore::spend_challenge`).
 
 use super::{CaptchaError, CreateError};
-use crate::crypto::{Keys, digest_eq, hex, mac};
+use crate::crypto::{Keys, digest_eq, hex, mac, unhex};
 use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::ports::{Metric, Timestamp};
@@ -155,7 +155,9 @@ impl Payload {
             .decode(raw)
             .map_err(|_| Invalid::value(FIELD))?;
         let sent: Sent = serde_json::from_slice(&json).map_err(|_| Invalid::value(FIELD))?;
-        let key = unhex(&sent.solution.derived_key).ok_or_else(|| Invalid::value(FIELD))?;
+        let key = unhex(&sent.solution.derived_key)
+            .and_then(|key| <[u8; KEY_LENGTH]>::try_from(key).ok())
+            .ok_or_else(|| Invalid::value(FIELD))?;
         Ok(Payload { challenge: sent.challenge, key })
     }
 }
@@ -165,17 +167,6 @@ impl Payload {
 pub struct Proof {
     pub nonce: String,
     pub expires_at: Timestamp,
-}
-
-fn unhex(text: &str) -> Option<[u8; KEY_LENGTH]> {
-    let mut out = [0u8; KEY_LENGTH];
-    if text.len() != 2 * KEY_LENGTH || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 /// Checks a payload's proof: signed with these keys, not expired at `now`,
