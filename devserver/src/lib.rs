@@ -27,7 +27,7 @@ use edge::response::{error_response, json};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -68,10 +68,16 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/verifications/redeem" => redeem_verification),
         route!(POST "/v1/accounts" => create_account),
         route!(POST "/v1/sessions" => create_session),
+        route!(POST "/v1/sessions/mfa" => complete_mfa),
         route!(DELETE "/v1/sessions/current" => delete_session),
         route!(GET "/v1/me" => get_me),
         route!(DELETE "/v1/me" => delete_account),
         route!(PUT "/v1/me/password" => change_password),
+        route!(GET "/v1/me/factors" => list_factors),
+        route!(POST "/v1/me/factors/totp" => enrol_totp),
+        route!(POST "/v1/me/factors/totp/confirm" => confirm_totp),
+        route!(DELETE "/v1/me/factors/{id}" => delete_factor),
+        route!(POST "/v1/me/factors/recovery-codes" => renew_recovery_codes),
         route!(PUT "/v1/me/email" => bind_email),
         route!(PUT "/v1/me/phone" => bind_phone),
         route!(POST "/v1/password-resets" => reset_password),
@@ -119,7 +125,7 @@ pub fn router(dev: Dev) -> Router {
 pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
     let mut by_path: BTreeMap<&'static str, MethodRouter<Dev>> = BTreeMap::new();
     for r in routes {
-        let handler = r.handler;
+        let (handler, template) = (r.handler, r.path);
         let filter = match MethodFilter::try_from(r.method.clone()) {
             Ok(f) => f,
             Err(_) => continue,
@@ -130,7 +136,7 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
             move |State(dev): State<Dev>,
                   ConnectInfo(peer): ConnectInfo<SocketAddr>,
                   req: axum::extract::Request| {
-                dispatch(dev.services, handler, peer, req)
+                dispatch(dev.services, handler, template, peer, req)
             },
         );
         by_path.insert(r.path, mr.merge(endpoint));
@@ -161,6 +167,7 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
 async fn dispatch(
     app: Arc<Services>,
     handler: Handler,
+    template: &'static str,
     peer: SocketAddr,
     req: axum::extract::Request,
 ) -> axum::response::Response {
@@ -180,12 +187,25 @@ async fn dispatch(
     let request_id = ctx.request_id.clone().unwrap_or_default();
     let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
     let req = lambda_http::Request::from_parts(parts, body)
-        .with_request_context(RequestContext::ApiGatewayV2(ctx));
+        .with_request_context(RequestContext::ApiGatewayV2(ctx))
+        .with_path_parameters(path_parameters(template, &path));
     // As in Lambda: a panic is a 500 envelope, logged with the request id.
     let span = tracing::info_span!("request", request_id);
     let resp = edge::response::guarded(handler(app, req)).instrument(span).await;
     tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     to_axum(resp)
+}
+
+/// The `{name}` segments of a route's path, as API Gateway passes them.
+fn path_parameters(template: &str, path: &str) -> HashMap<String, String> {
+    template
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(t, p)| {
+            let name = t.strip_prefix('{')?.strip_suffix('}')?;
+            Some((name.to_string(), p.to_string()))
+        })
+        .collect()
 }
 
 /// A Lambda response as an axum response.

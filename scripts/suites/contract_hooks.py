@@ -9,14 +9,23 @@ values of every other field (locale, display name, session lifetime, …) stay
 as drawn. Negative cases (bodies that break the schema) go out untouched.
 
 Operations that change or delete an account get a fresh account of their own,
-so the session the rest of the run shares is never touched.
+so the session the rest of the run shares is never touched. Those about
+authenticator apps get one with an app enrolled and confirmed (its codes
+computed here, RFC 6238); every other log in, and every other login link
+redeemed, is to such an account, so both answers of the first step are seen.
 
 Reads CONTRACT_BASE (the dev server), CONTRACT_TOKEN (the shared session) and
 CONTRACT_API_KEY from the environment.
 """
 
+import base64
+import hashlib
+import hmac
+import itertools
 import os
 import secrets
+import struct
+import time
 
 import requests
 import schemathesis
@@ -82,6 +91,39 @@ def account():
     return email, session["token"]
 
 
+def totp(secret, step):
+    """An authenticator app's code for 30-second time step `step` (RFC 6238:
+    HMAC-SHA1, 6 digits)."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
+
+
+def enrolment(token):
+    """A pending authenticator of the account: its `factor_id` and `secret`."""
+    return call("POST", "/v1/me/factors/totp", {"current_password": PASSWORD}, token)
+
+
+def with_authenticator():
+    """A new account with a confirmed authenticator app. The app's code for
+    the current time step confirms it (if the step ends meanwhile, it is the
+    previous one, still in the window), so `next_code` — the next step's —
+    is good once, for about a minute."""
+    email, token = account()
+    enrolled = enrolment(token)
+    step = int(time.time()) // 30
+    confirm = {"factor_id": enrolled["factor_id"], "code": totp(enrolled["secret"], step)}
+    codes = call("POST", "/v1/me/factors/totp/confirm", confirm, token)["recovery_codes"]
+    return {"email": email, "token": token, "factor_id": enrolled["factor_id"],
+            "next_code": totp(enrolled["secret"], step + 1), "recovery_codes": codes}
+
+
+# Every other log in (and login link redeemed) is to an account with an
+# authenticator: the first step answers `mfa_required` for it.
+SECOND_FACTOR = itertools.cycle([False, True])
+
+
 def keep(body, *names):
     """The generated fields worth keeping (free choices, not proofs)."""
     return {name: body[name] for name in names if name in body}
@@ -126,9 +168,26 @@ def register(case):
 
 
 def log_in(case):
-    email, _ = account()
+    email = with_authenticator()["email"] if next(SECOND_FACTOR) else account()[0]
     keep_ = keep(case.body, "locale", "expires_in")
     case.body = {"email": email, "password": PASSWORD, "captcha": captcha(), **keep_}
+
+
+def complete_mfa(case):
+    app = with_authenticator()
+    first = {"email": app["email"], "password": PASSWORD, "captcha": captcha()}
+    mfa_token = call("POST", "/v1/sessions", first)["mfa_token"]
+    if "recovery_code" in case.body:
+        answer = {"recovery_code": app["recovery_codes"][0]}
+    else:
+        answer = {"totp": app["next_code"]}
+    case.body = {"mfa_token": mfa_token, **answer, **keep(case.body, "locale")}
+
+
+def redeem_login_link(case):
+    token = with_authenticator()["token"] if next(SECOND_FACTOR) else account()[1]
+    authorization = call("POST", "/v1/login-links", {}, token)["authorization"]
+    case.body = {"authorization": authorization, **keep(case.body, "locale", "expires_in")}
 
 
 def delete_account(case):
@@ -162,6 +221,33 @@ def bind_phone(case):
     bearer(case, token)
 
 
+def enrol_totp(case):
+    _, token = account()
+    case.body = {"current_password": PASSWORD, **keep(case.body, "locale")}
+    bearer(case, token)
+
+
+def confirm_totp(case):
+    _, token = account()
+    enrolled = enrolment(token)
+    code_ = totp(enrolled["secret"], int(time.time()) // 30)
+    case.body = {"factor_id": enrolled["factor_id"], "code": code_, **keep(case.body, "locale")}
+    bearer(case, token)
+
+
+def delete_factor(case):
+    app = with_authenticator()
+    case.path_parameters = {**(case.path_parameters or {}), "id": app["factor_id"]}
+    case.body = {"current_password": PASSWORD, **keep(case.body, "locale")}
+    bearer(case, app["token"])
+
+
+def renew_recovery_codes(case):
+    app = with_authenticator()  # a step-up by the app's code
+    case.body = {"step_up_totp": app["next_code"], **keep(case.body, "locale")}
+    bearer(case, app["token"])
+
+
 def reset_password(case):
     email, _ = account()
     value = code("email", email, "reset_password")
@@ -189,10 +275,16 @@ FILL = {
     "POST /v1/codes/verify": verify_code,
     "POST /v1/accounts": register,
     "POST /v1/sessions": log_in,
+    "POST /v1/sessions/mfa": complete_mfa,
+    "POST /v1/login-links/redeem": redeem_login_link,
     "DELETE /v1/me": delete_account,
     "PUT /v1/me/password": change_password,
     "PUT /v1/me/email": bind_email,
     "PUT /v1/me/phone": bind_phone,
+    "POST /v1/me/factors/totp": enrol_totp,
+    "POST /v1/me/factors/totp/confirm": confirm_totp,
+    "DELETE /v1/me/factors/{id}": delete_factor,
+    "POST /v1/me/factors/recovery-codes": renew_recovery_codes,
     "POST /v1/password-resets": reset_password,
     "POST /v1/verifications/redeem": redeem_verification,
     "DELETE /v1/sessions/current": log_out,
@@ -202,7 +294,11 @@ SHARED_SESSION = {"GET /v1/me", "POST /v1/login-links", "POST /v1/invites", "POS
 # Operations whose negative cases still get an account of their own: a body
 # the service wrongly accepted would otherwise end the shared session.
 OWN_ACCOUNT = {"DELETE /v1/me", "PUT /v1/me/password", "PUT /v1/me/email", "PUT /v1/me/phone",
-               "DELETE /v1/sessions/current"}
+               "DELETE /v1/sessions/current", "POST /v1/me/factors/totp",
+               "POST /v1/me/factors/totp/confirm", "DELETE /v1/me/factors/{id}",
+               "POST /v1/me/factors/recovery-codes"}
+# Operations that read an account's authenticators: one with an app confirmed.
+WITH_AUTHENTICATOR = {"GET /v1/me/factors"}
 
 
 @schemathesis.hook
@@ -217,5 +313,7 @@ def before_call(ctx, case, kwargs):
     elif "Authorization" not in (case.headers or {}):
         if label in OWN_ACCOUNT:
             bearer(case, account()[1])
+        elif label in WITH_AUTHENTICATOR:
+            bearer(case, with_authenticator()["token"])
         elif label in SHARED_SESSION:
             bearer(case, TOKEN)

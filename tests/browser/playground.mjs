@@ -2,10 +2,14 @@
 // Chromium, in English and then in Chinese, with the image captcha and with
 // the proof-of-work widget (a reset code's send; a password login on /login): register, log in (password and
 // code), bind a phone, step up and change the password, a login link opened
-// on the /login page, an invite, reset the password, delete the account.
-// Saves screenshots (playground-<lang>.png, login-<lang>.png) to OUTDIR.
+// on the /login page, an invite, reset the password, an authenticator app
+// (enrol, confirm, log in with its code and with a recovery code, on the
+// playground and on /login, remove it with its code), delete the account.
+// Saves screenshots (playground-<lang>.png, login-<lang>.png, totp-<lang>.png,
+// …) to OUTDIR.
 //   node playground.mjs http://127.0.0.1:PORT OUTDIR
 import { createRequire } from "node:module";
+import { createHmac } from "node:crypto";
 
 // playwright-core lives in the tool cache (scripts/stack.sh install puts it there).
 const require = createRequire(process.env.VERICODE_NODE_MODULES + "/");
@@ -13,6 +17,53 @@ const { chromium } = require("playwright-core");
 
 const [base, outDir] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+// An authenticator app (RFC 6238): HMAC-SHA1 of the 30-second time step,
+// six digits, from the base32 secret the page shows.
+const STEP = 30;
+function base32(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const out = [];
+  let bits = 0, value = 0;
+  for (const c of text.replace(/[\s=]/g, "").toUpperCase()) {
+    const i = alphabet.indexOf(c);
+    if (i < 0) fail(`not base32: ${text}`);
+    value = ((value << 5) | i) & 0xffff;
+    bits += 5;
+    if (bits >= 8) { bits -= 8; out.push((value >> bits) & 0xff); }
+  }
+  return Buffer.from(out);
+}
+function totpAt(secret, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", base32(secret)).update(counter).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1e6).padStart(6, "0");
+}
+// Codes of ever later steps, as the server takes each step once per factor,
+// with one step of skew either way: the earliest step not yet used that is
+// still accepted, waiting for the clock when it is too far ahead (or when
+// the step before now is about to fall out of the skew).
+function authenticator(secret) {
+  let last = -Infinity;
+  return {
+    secret,
+    at: totpAt.bind(null, secret),
+    async next() {
+      for (;;) {
+        const now = Date.now() / 1000;
+        const current = Math.floor(now / STEP);
+        const step = Math.max(last + 1, current - 1);
+        const left = STEP - (now % STEP);
+        if (step > current + 1 || (step === current - 1 && left < 3)) { await sleep((left + 0.3) * 1000); continue; }
+        last = step;
+        return { step, code: totpAt(secret, step) };
+      }
+    },
+  };
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -28,9 +79,11 @@ const watch = (page) => page.on("console", (m) => {
 
 const LANGS = {
   en: { locale: "en-US", name: "Tester", title: "Vericode playground", ready: "ready", none: "none",
-    loginAs: (who) => `Log in as ${who}?`, busy: "Too many requests", robot: "I'm not a robot" },
+    loginAs: (who) => `Log in as ${who}?`, busy: "Too many requests", robot: "I'm not a robot",
+    totp: "9. Authenticator app", mfa: "Code from the app" },
   "zh-Hans": { locale: "zh-CN", name: "测试者", title: "Vericode 演示台", ready: "已就绪", none: "无",
-    loginAs: (who) => `以 ${who} 的身份登录？`, busy: "请求过于频繁", robot: "我不是机器人" },
+    loginAs: (who) => `以 ${who} 的身份登录？`, busy: "请求过于频繁", robot: "我不是机器人",
+    totp: "9. 身份验证器", mfa: "验证器应用中的验证码" },
 };
 
 async function flows(lang, n) {
@@ -61,6 +114,11 @@ async function flows(lang, n) {
       .catch(async () => fail(`${lang}: ${selector} did not give "${expect}": ${await page.textContent("#result")}`));
     return page.textContent("#result");
   };
+  // Waits for an element's text (filled in after a request that follows the one `act` saw).
+  const shows = (selector, text, what) => page.waitForFunction(([s, t]) => {
+    const el = document.querySelector(s);
+    return el && el.textContent.includes(t);
+  }, [selector, text]).catch(async () => fail(`${lang}: ${what}: ${await page.textContent(selector)}`));
   // Sends a code (with a fresh captcha) and waits for it in the outbox.
   const send = async (channel, purpose, to) => {
     await page.selectOption("#channel", channel);
@@ -184,6 +242,130 @@ async function flows(lang, n) {
   await page.fill("#captcha-answer", await answer());
   const busy = await act("#send-code", "POST /v1/codes → 429");
   if (!busy.includes(L.busy)) fail(`${lang}: the error is not in ${lang}: ${busy}`);
+
+  // An authenticator app: enrol with the password as the step-up; the page
+  // shows the QR code, the secret and the otpauth URI.
+  if ((await page.textContent("[data-i18n=totp]")) !== L.totp) fail(`${lang}: the authenticator section is not in ${lang}`);
+  await page.fill("#current-password", "third password");
+  await act("#totp-enrol", "POST /v1/me/factors/totp → 201");
+  await page.fill("#current-password", "");
+  await page.waitForFunction(() => document.getElementById("totp-qr").naturalWidth > 0)
+    .catch(() => fail(`${lang}: the QR code is not shown`));
+  const secret = (await page.textContent("#totp-secret")).trim();
+  if (!/^[A-Z2-7]{32}$/.test(secret)) fail(`${lang}: no base32 secret shown: ${secret}`);
+  const uri = await page.textContent("#totp-uri");
+  if (!uri.startsWith("otpauth://totp/") || !uri.includes("secret=" + secret)) fail(`${lang}: the otpauth URI is wrong: ${uri}`);
+  await shows("#factors", await page.evaluate(() => T[lang()].pending), "the enrolment is not listed as pending");
+  await page.screenshot({ path: `${outDir}/totp-${lang}.png`, fullPage: true });
+
+  // Confirm with a code computed from the secret: ten recovery codes, shown once.
+  const app = authenticator(secret);
+  const first = await app.next();
+  await page.fill("#totp-code", first.code);
+  await act("#totp-confirm", "POST /v1/me/factors/totp/confirm → 200");
+  const recovery = await page.$$eval("#recovery-codes li", (items) => items.map((i) => i.textContent));
+  if (recovery.length !== 10 || !recovery.every((c) => /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/.test(c))) {
+    fail(`${lang}: not ten recovery codes: ${recovery.join(" ")}`);
+  }
+  await shows("#factors", await page.evaluate(() => T[lang()].confirmed), "the authenticator is not listed as confirmed");
+  await shows("#codes-left", "10", "the list does not count ten recovery codes");
+  await page.screenshot({ path: `${outDir}/totp-${lang}-confirmed.png`, fullPage: true });
+
+  // Log out; a password login now asks for the second step.
+  const loginFirstStep = async () => {
+    await act("#logout", "DELETE /v1/sessions/current → 204");
+    await page.fill("#password", "third password");
+    await page.fill("#captcha-answer", await answer());
+    const first = await act("#login", "POST /v1/sessions → 200");
+    if (!first.includes('"mfa_required": true')) fail(`${lang}: the login did not ask for a second step: ${first}`);
+    if (await page.isHidden("#mfa-form")) fail(`${lang}: no second-step form`);
+    if (await page.evaluate(() => state.token)) fail(`${lang}: a session before the second step`);
+    if ((await page.textContent("label[for=mfa-totp]")) !== L.mfa) fail(`${lang}: the second step is not in ${lang}`);
+  };
+  await loginFirstStep();
+  await page.screenshot({ path: `${outDir}/totp-${lang}-second-step.png`, fullPage: true });
+  // The confirmation's code again: its step is used up.
+  await page.fill("#mfa-totp", first.code);
+  await act("#mfa-submit", "POST /v1/sessions/mfa → 401");
+  if (await page.isHidden("#mfa-form")) fail(`${lang}: the second-step form went away after a wrong code`);
+  // A code of a step not used yet logs in.
+  const second = await app.next();
+  await page.fill("#mfa-totp", second.code);
+  const session = await act("#mfa-submit", "POST /v1/sessions/mfa → 200");
+  if (!session.includes(email)) fail(`${lang}: the second step did not log in: ${session}`);
+  if (!(await page.isHidden("#mfa-form"))) fail(`${lang}: the second-step form stayed after logging in`);
+  await act("#me", "GET /v1/me → 200");
+
+  // Again, with a recovery code.
+  await loginFirstStep();
+  await page.fill("#mfa-recovery", recovery[0]);
+  await act("#mfa-submit", "POST /v1/sessions/mfa → 200");
+  await act("#me", "GET /v1/me → 200");
+  await act("#list-factors", "GET /v1/me/factors → 200");
+  await shows("#codes-left", "9", "the recovery code was not used up");
+
+
+  // A login link opened on /login asks for the second step too.
+  await act("#login-link", "POST /v1/login-links → 201");
+  const again = await page.getAttribute("#login-link-url", "href");
+  const linked = await browser.newPage({ viewport: { width: 600, height: 600 }, locale: L.locale });
+  watch(linked);
+  linked.setDefaultTimeout(10000);
+  await linked.goto(again);
+  await linked.waitForFunction((t) => document.getElementById("title").textContent === t, asking);
+  await linked.click("#go");
+  await linked.waitForSelector("#mfa-form:not([hidden])")
+    .catch(async () => fail(`${lang}: /login did not ask for a second step: ${await linked.textContent("#result")}`));
+  if ((await linked.textContent("#mfa-totp-label")) !== L.mfa) fail(`${lang}: /login's second step is not in ${lang}`);
+  await linked.fill("#mfa-recovery", recovery[1].toUpperCase());  // typed as read
+  await linked.screenshot({ path: `${outDir}/login-${lang}-second-step.png` });
+  await linked.click("#mfa-go");
+  await linked.waitForFunction(() => document.getElementById("result").textContent.length > 0);
+  const viaLink = await linked.textContent("#result");
+  if (!viaLink.includes(email) || (await linked.isHidden("#session"))) fail(`${lang}: the link's second step did not log in: ${viaLink}`);
+  // /login's password form too (with the image captcha).
+  await linked.goto(base + "/login");
+  await linked.waitForFunction(() => document.getElementById("captcha-image").src.startsWith("data:image/png"));
+  const linkedId = await linked.evaluate(() => captchaId);
+  const linkedAnswer = (await (await page.request.get(`${base}/_dev/captchas/${linkedId}`)).json()).answer;
+  await linked.fill("#address", email);
+  await linked.fill("#password", "third password");
+  await linked.fill("#captcha-answer", linkedAnswer);
+  await linked.click("#log-in");
+  await linked.waitForSelector("#mfa-form:not([hidden])")
+    .catch(async () => fail(`${lang}: /login's password form did not ask for a second step: ${await linked.textContent("#result")}`));
+  await linked.fill("#mfa-recovery", recovery[2]);
+  await linked.click("#mfa-go");
+  await linked.waitForFunction(() => document.getElementById("result").textContent.length > 0);
+  const viaPassword = await linked.textContent("#result");
+  if (!viaPassword.includes(email) || !(await linked.isHidden("#mfa-form"))) fail(`${lang}: /login's second step did not log in: ${viaPassword}`);
+  await linked.close();
+
+  // Two more recovery codes used on /login.
+  await act("#list-factors", "GET /v1/me/factors → 200");
+  await shows("#codes-left", "7", "the recovery codes used on /login were not used up");
+
+  // New recovery codes (the password as the step-up).
+  await page.fill("#current-password", "third password");
+  await act("#renew-recovery", "POST /v1/me/factors/recovery-codes → 200");
+  await page.fill("#current-password", "");
+  const renewed = await page.$$eval("#recovery-codes li", (items) => items.map((i) => i.textContent));
+  if (renewed.length !== 10 || renewed.some((c) => recovery.includes(c))) fail(`${lang}: no fresh recovery codes: ${renewed.join(" ")}`);
+  await shows("#codes-left", "10", "the list does not count the new codes");
+
+  // Remove the authenticator, with a code from it as the step-up.
+  const third = await app.next();
+  await page.fill("#step-up-totp", third.code);
+  await act(".factor button.danger", "DELETE /v1/me/factors/");
+  const removed = await page.textContent("#result");
+  if (!removed.includes(" → 204")) fail(`${lang}: the authenticator was not removed: ${removed}`);
+  if ((await page.inputValue("#step-up-totp")) !== "") fail(`${lang}: the spent app code was kept`);
+  await page.waitForFunction(() => !document.querySelector(".factor"))
+    .catch(() => fail(`${lang}: the authenticator is still listed`));
+  // A password login gives a session at once again.
+  await page.fill("#captcha-answer", await answer());
+  const direct = await act("#login", "POST /v1/sessions → 200");
+  if (!direct.includes('"token"') || !(await page.isHidden("#mfa-form"))) fail(`${lang}: the login still asks for a second step: ${direct}`);
 
   // Delete the account with the current password: the session dies with it.
   await page.fill("#current-password", "third password");

@@ -310,3 +310,23 @@ impl std::io::Write for LogCapture {
         Ok(())
     }
 }
+
+/// Whether `path` is a request for the route `template` (`{name}` matches
+/// one segment).
+pub fn route_matches(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter().zip(&p).all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+}
+
+/// The Python of the venv the test stack installs (scripts/stack.sh), with
+/// stock libraries to check against: PyJWT, pyotp.
+pub fn venv_python() -> std::path::PathBuf {
+    let cache =
+        std::env::var("VERICODE_CACHE").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/vericode")
+        });
+    let python = cache.join("venv/bin/python");
+    assert!(python.exists(), "{} is missing: run scripts/stack.sh install", python.display());
+    python
+}

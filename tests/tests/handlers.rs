@@ -198,7 +198,7 @@ async fn every_event_is_answered_by_its_function(b: Backend) {
             .unwrap_or_else(|| panic!("events/{name}: no function {function}"));
         let req = event(stem);
         assert_eq!(req.method(), route.method, "events/{name}");
-        assert_eq!(req.uri().path(), route.path, "events/{name}");
+        assert!(vericode_tests::route_matches(route.path, req.uri().path()), "events/{name}");
         let resp = (route.handler)(t.app.clone(), req).await;
         assert!(resp.status().as_u16() < 500, "events/{name}: {}", resp.status());
         if !resp.body().is_empty() {

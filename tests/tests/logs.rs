@@ -103,6 +103,7 @@ async fn secrets_stay_out_of_the_logs() {
         );
         assert_eq!(changed.0, 204);
         secrets.push("another secret password".into());
+        secrets.extend(authenticator(&t, &user, "a secret password value").await);
         let delete = json!({"current_password": "a secret password value"});
         let deleted = parts(
             &delete_account::handle(&t.app, request(&delete, "192.0.2.4", Some(&user))).await,
@@ -175,6 +176,41 @@ async fn secrets_stay_out_of_the_logs() {
         let line = logs.lines().find(|l| l.contains(address));
         assert!(line.is_none(), "{address} reached the logs: {line:?}");
     }
+}
+
+/// An authenticator enrolled and used under `session`: the secrets it shows
+/// (the secret, its URI, codes, recovery codes, the tokens of a login).
+async fn authenticator(t: &vericode_tests::TestApp, session: &str, password: &str) -> Vec<String> {
+    use domain::ports::Clock as _;
+    let ip = "192.0.2.4";
+    let enrol = json!({"current_password": password});
+    let (status, e) = parts(&enrol_totp::handle(&t.app, request(&enrol, ip, Some(session))).await);
+    assert_eq!(status, 201, "{e}");
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+    let secret = domain::totp::secret_from_base32(e["secret"].as_str().unwrap()).unwrap();
+    let step = t.clock.now() / domain::totp::STEP_SECS;
+    let code = |n: i64| domain::totp::code_at(&secret, step + n);
+    let confirm = json!({"factor_id": e["factor_id"], "code": code(0)});
+    let (status, codes) =
+        parts(&confirm_totp::handle(&t.app, request(&confirm, ip, Some(session))).await);
+    assert_eq!(status, 200, "{codes}");
+    let recovery: Vec<String> =
+        codes["recovery_codes"].as_array().unwrap().iter().map(text).collect();
+    let mut secrets = vec![text(&e["secret"]), text(&e["otpauth_uri"]), code(0), code(1)];
+    let email = "secret.person@example.com";
+    for answer in [json!({"totp": code(1)}), json!({"recovery_code": recovery[0]})] {
+        let (id, solved) = t.captcha().await;
+        let login =
+            json!({"email": email, "password": password, "captcha": {"id": id, "answer": solved}});
+        let (_, first) = parts(&create_session::handle(&t.app, request(&login, ip, None)).await);
+        let mut second = answer;
+        second["mfa_token"] = first["mfa_token"].clone();
+        let (status, body) = parts(&complete_mfa::handle(&t.app, request(&second, ip, None)).await);
+        assert_eq!(status, 200, "{body}");
+        secrets.extend([text(&first["mfa_token"]), text(&body["token"])]);
+    }
+    secrets.extend(recovery.iter().flat_map(|c| [c.clone(), c.replace('-', "")]));
+    secrets
 }
 
 /// A function binary as Lambda runs it, under a local Runtime API, at the

@@ -38,6 +38,12 @@ const BUDGETS: &[(&str, u32, u32)] = &[
     ("log out", 2, 2),
     ("redeem a verification", 2, 2),
     ("delete the account", 2, 2),
+    ("enrol an authenticator", 2, 2),
+    ("confirm an authenticator", 2, 2),
+    ("list factors", 1, 1),
+    ("log in, second step", 2, 2),
+    ("renew recovery codes", 2, 2),
+    ("remove an authenticator", 2, 2),
 ];
 
 struct Meter {
@@ -273,6 +279,8 @@ async fn every_request_within_its_budget(b: Backend) {
     })
     .await;
 
+    authenticator(&mut m, &session, email, "third password").await;
+
     let login = json!({"email": email, "password": "third password", "captcha": m.captcha().await});
     let (_, body) = parts(&create_session::handle(&m.t.app, post(login)).await);
     let other = body["token"].as_str().expect("token").to_string();
@@ -352,6 +360,57 @@ async fn a_delivery_reads_once_between_claim_and_settle(b: Backend) {
     }
     assert!(t.last_code("owner@example.com").is_some(), "the owner is sent a code");
     assert!(t.last_code("nobody@example.com").is_none(), "a stranger's address gets no code");
+}
+
+/// An authenticator's life: enrol, confirm, list, a login's second step,
+/// fresh recovery codes, removal.
+async fn authenticator(m: &mut Meter, session: &str, email: &str, password: &str) {
+    use domain::ports::Clock as _;
+    use lambda_http::RequestExt as _;
+    let step_up = json!({"current_password": password});
+    let s = session.to_string();
+    let e = m
+        .measure("enrol an authenticator", 201, |app| async move {
+            enrol_totp::handle(&app, authed(step_up, &s)).await
+        })
+        .await;
+    let secret = domain::totp::secret_from_base32(e["secret"].as_str().expect("secret"));
+    let secret = secret.expect("base32");
+    let step = m.t.clock.now() / domain::totp::STEP_SECS;
+    let confirm =
+        json!({"factor_id": e["factor_id"], "code": domain::totp::code_at(&secret, step)});
+    let s = session.to_string();
+    m.measure("confirm an authenticator", 200, |app| async move {
+        confirm_totp::handle(&app, authed(confirm, &s)).await
+    })
+    .await;
+    let s = session.to_string();
+    m.measure("list factors", 200, |app| async move {
+        list_factors::handle(&app, authed(json!({}), &s)).await
+    })
+    .await;
+    let login = json!({"email": email, "password": password, "captcha": m.captcha().await});
+    let (_, first) = parts(&create_session::handle(&m.t.app, post(login)).await);
+    let second =
+        json!({"mfa_token": first["mfa_token"], "totp": domain::totp::code_at(&secret, step + 1)});
+    m.measure("log in, second step", 200, |app| async move {
+        complete_mfa::handle(&app, post(second)).await
+    })
+    .await;
+    let (renew, remove) =
+        (json!({"current_password": password}), json!({"current_password": password}));
+    let s = session.to_string();
+    m.measure("renew recovery codes", 200, |app| async move {
+        renew_recovery_codes::handle(&app, authed(renew, &s)).await
+    })
+    .await;
+    let s = session.to_string();
+    let id = e["factor_id"].as_str().expect("id").to_string();
+    m.measure("remove an authenticator", 204, |app| async move {
+        let params = std::collections::HashMap::from([("id".to_string(), id)]);
+        delete_factor::handle(&app, authed(remove, &s).with_path_parameters(params)).await
+    })
+    .await;
 }
 
 both_stores!(every_request_within_its_budget, a_delivery_reads_once_between_claim_and_settle);

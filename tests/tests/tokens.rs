@@ -21,17 +21,6 @@ async fn serve(dev: Dev) -> String {
     format!("http://{addr}")
 }
 
-/// The venv the test stack installs (scripts/stack.sh), with PyJWT.
-fn python() -> std::path::PathBuf {
-    let cache =
-        std::env::var("VERICODE_CACHE").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-            std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vericode")
-        });
-    let python = cache.join("venv/bin/python");
-    assert!(python.exists(), "{} is missing: run scripts/stack.sh install", python.display());
-    python
-}
-
 /// What a backend with only the JWKS URL does, in PyJWT: fetch the key the
 /// token's `kid` names and verify the token (EdDSA only).
 const VERIFY: &str = r#"
@@ -61,7 +50,7 @@ async fn a_backend_with_only_the_jwks_url_verifies_a_session() {
 
     let url = format!("{base}/.well-known/jwks.json");
     let run = |token: String| {
-        let (python, url) = (python(), url.clone());
+        let (python, url) = (vericode_tests::venv_python(), url.clone());
         tokio::task::spawn_blocking(move || {
             Command::new(python).args(["-c", VERIFY, &url, &token]).output().unwrap()
         })

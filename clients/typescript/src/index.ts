@@ -27,6 +27,12 @@ export type Body<O> = O extends { requestBody?: infer B }
 
 type Envelope = components["schemas"]["Error"]["error"];
 
+/** What a log in answers: a session, or — for an account with a confirmed
+ * authenticator — `{ mfa_required: true, mfa_token }` for `completeMfa`
+ * (`"mfa_required" in data` tells them apart). */
+export type SignedIn = components["schemas"]["SignedIn"];
+export type MfaRequired = components["schemas"]["MfaRequired"];
+
 /** An error answer, as the API's envelope has it, with the HTTP status. */
 export type VericodeError = Omit<Envelope, "code"> & {
   /** The API's error code, or `network_error` when it could not be reached. */
@@ -66,13 +72,16 @@ export class Vericode {
     path: P,
     body: Body<Op<P, M>>,
     auth: Auth = "bearer",
+    params: Record<string, string> = {},
   ): Promise<Result<Data<Op<P, M>>>> {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.options.locale) headers["accept-language"] = this.options.locale;
     if (auth === "bearer" && this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (auth === "apiKey" && this.options.apiKey) headers.authorization = `ApiKey ${this.options.apiKey}`;
-    const url = this.options.baseUrl.replace(/\/+$/, "") + path;
+    // `{name}` segments of the path, filled in from `params`.
+    const filled = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ""));
+    const url = this.options.baseUrl.replace(/\/+$/, "") + filled;
     let resp: Response;
     try {
       resp = await (this.options.fetch ?? fetch)(url, {
@@ -127,9 +136,13 @@ export class Vericode {
   register(body: Body<Op<"/v1/accounts", "post">>) {
     return this.call("post", "/v1/accounts", body, "none");
   }
-  /** `POST /v1/sessions`. */
+  /** `POST /v1/sessions`: a session, or `{ mfa_required: true, mfa_token }` (`SignedIn`). */
   logIn(body: Body<Op<"/v1/sessions", "post">>) {
     return this.call("post", "/v1/sessions", body, "none");
+  }
+  /** `POST /v1/sessions/mfa`: the second step of a log in (`totp` or `recovery_code`). */
+  completeMfa(body: Body<Op<"/v1/sessions/mfa", "post">>) {
+    return this.call("post", "/v1/sessions/mfa", body, "none");
   }
   /** `DELETE /v1/sessions/current`. */
   logOut() {
@@ -146,6 +159,26 @@ export class Vericode {
   /** `PUT /v1/me/password`. */
   changePassword(body: Body<Op<"/v1/me/password", "put">>) {
     return this.call("put", "/v1/me/password", body);
+  }
+  /** `GET /v1/me/factors`. */
+  listFactors() {
+    return this.call("get", "/v1/me/factors", undefined);
+  }
+  /** `POST /v1/me/factors/totp`: a pending authenticator, after a step-up. */
+  enrolTotp(body: Body<Op<"/v1/me/factors/totp", "post">>) {
+    return this.call("post", "/v1/me/factors/totp", body);
+  }
+  /** `POST /v1/me/factors/totp/confirm`: the recovery codes, shown once. */
+  confirmTotp(body: Body<Op<"/v1/me/factors/totp/confirm", "post">>) {
+    return this.call("post", "/v1/me/factors/totp/confirm", body);
+  }
+  /** `DELETE /v1/me/factors/{id}`, after a step-up. */
+  deleteFactor(id: string, body: Body<Op<"/v1/me/factors/{id}", "delete">>) {
+    return this.call("delete", "/v1/me/factors/{id}", body, "bearer", { id });
+  }
+  /** `POST /v1/me/factors/recovery-codes`, after a step-up: the old set is void. */
+  renewRecoveryCodes(body: Body<Op<"/v1/me/factors/recovery-codes", "post">>) {
+    return this.call("post", "/v1/me/factors/recovery-codes", body);
   }
   /** `PUT /v1/me/email`. */
   bindEmail(body: Body<Op<"/v1/me/email", "put">>) {
@@ -167,7 +200,7 @@ export class Vericode {
   inspectLoginLink(body: Body<Op<"/v1/login-links/inspect", "post">>) {
     return this.call("post", "/v1/login-links/inspect", body, "none");
   }
-  /** `POST /v1/login-links/redeem`. */
+  /** `POST /v1/login-links/redeem`: a session, or `{ mfa_required: true, mfa_token }` (`SignedIn`). */
   redeemLoginLink(body: Body<Op<"/v1/login-links/redeem", "post">>) {
     return this.call("post", "/v1/login-links/redeem", body, "none");
   }

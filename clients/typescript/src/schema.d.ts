@@ -143,8 +143,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in by password + captcha, or by a `login` code or verification token. Past the address's ceiling of wrong passwords (100 an hour), a password is checked only with the address's `login` code (or its verification token) beside it; without one, `429`. */
+        /** Log in by password + captcha, or by a `login` code or verification token. Past the address's ceiling of wrong passwords (100 an hour), a password is checked only with the address's `login` code (or its verification token) beside it; without one, `429`. An account with a confirmed authenticator gets `{"mfa_required": true, "mfa_token", "expires_in"}` in place of the session: `POST /v1/sessions/mfa` ends the log in. */
         post: operations["logIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The second step of a log in to an account with a confirmed authenticator: the `mfa_token` of the first step (5 minutes) and a code from the app (`totp`) or a recovery code (`recovery_code`), exactly one. Each time step is accepted once per authenticator, each recovery code once (its use is told to every address of the account). 5 wrong answers per token, 10 an hour per account; then `429`. */
+        post: operations["completeMfa"];
         delete?: never;
         options?: never;
         head?: never;
@@ -179,7 +196,7 @@ export interface paths {
         get: operations["me"];
         put?: never;
         post?: never;
-        /** Delete the account after a step-up (`current_password` or `step_up_token`, exactly one): its addresses are free again, its sessions and login links are dead, all in one transaction. */
+        /** Delete the account after a step-up (`current_password`, `step_up_token` or `step_up_totp`, exactly one): its addresses are free again, its sessions and login links are dead, all in one transaction. */
         delete: operations["deleteAccount"];
         options?: never;
         head?: never;
@@ -194,7 +211,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change the password after a step-up (`current_password` or `step_up_token`, exactly one); every other session is revoked. */
+        /** Change the password after a step-up (`current_password`, `step_up_token` or `step_up_totp`, exactly one); every other session is revoked. */
         put: operations["changePassword"];
         post?: never;
         delete?: never;
@@ -211,7 +228,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Bind the email address with a `bind` code and a step-up (`current_password` or `step_up_token`), whether it fills a blank or replaces a bound one; every address the account had is told. */
+        /** Bind the email address with a `bind` code and a step-up (`current_password`, `step_up_token` or `step_up_totp`), whether it fills a blank or replaces a bound one; every address the account had is told. */
         put: operations["bindEmail"];
         post?: never;
         delete?: never;
@@ -228,9 +245,94 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Bind the phone number with a `bind` code and a step-up (`current_password` or `step_up_token`), whether it fills a blank or replaces a bound one; every address the account had is told. */
+        /** Bind the phone number with a `bind` code and a step-up (`current_password`, `step_up_token` or `step_up_totp`), whether it fills a blank or replaces a bound one; every address the account had is told. */
         put: operations["bindPhone"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/factors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's authenticator apps (confirmed, and pending ones still waiting for their first code) and how many unused recovery codes it has. */
+        get: operations["listFactors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/factors/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enrol an authenticator app after a step-up (`current_password`, `step_up_token` or `step_up_totp`, exactly one). The factor is pending until `POST /v1/me/factors/totp/confirm` shows a code from it (10 minutes); a new enrolment replaces a pending one. At most 5 confirmed authenticators. */
+        post: operations["enrolTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/factors/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm a pending authenticator with a code from it; from then on a log in takes a second step. Answers a fresh set of recovery codes (any earlier set is void); every address of the account is told. */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/factors/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an authenticator (confirmed or pending) after a step-up (`current_password`, `step_up_token` or `step_up_totp`, exactly one); with the last confirmed one the recovery codes are void too and a log in takes one step again. Every address of the account is told. */
+        delete: operations["deleteFactor"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/factors/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A fresh set of recovery codes after a step-up (`current_password`, `step_up_token` or `step_up_totp`, exactly one); the old set no longer works. */
+        post: operations["renewRecoveryCodes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -280,7 +382,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a login link for a session, once (POST only). */
+        /** Exchange a login link for a session, once (POST only); for an account with a confirmed authenticator, for the token of the second step (`POST /v1/sessions/mfa`). */
         post: operations["redeemLoginLink"];
         delete?: never;
         options?: never;
@@ -329,7 +431,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "payload_too_large" | "invalid_email" | "invalid_phone" | "unauthorized" | "captcha_invalid" | "sms_country_not_allowed" | "rate_limited" | "sms_budget_exhausted" | "sms_destination_blocked" | "code_invalid" | "weak_password" | "account_exists" | "invite_invalid" | "invalid_credentials" | "address_taken" | "no_bound_address" | "not_found" | "method_not_allowed" | "service_unavailable" | "internal_error";
+                code: "invalid_request" | "payload_too_large" | "invalid_email" | "invalid_phone" | "unauthorized" | "captcha_invalid" | "sms_country_not_allowed" | "rate_limited" | "sms_budget_exhausted" | "sms_destination_blocked" | "code_invalid" | "weak_password" | "account_exists" | "invite_invalid" | "invalid_credentials" | "address_taken" | "no_bound_address" | "factor_limit" | "not_found" | "method_not_allowed" | "service_unavailable" | "internal_error";
                 message: string;
                 field?: string;
                 retry_after?: number;
@@ -347,6 +449,10 @@ export interface components {
         Code: string;
         /** @description A verification token of purpose `verify` (a code sent to one of the account's own bound addresses, checked); single-use, used up by the change it allows. */
         StepUpToken: string;
+        /** @description A code from an authenticator app (6 digits, spaces ignored; RFC 6238, HMAC-SHA1, 30-second steps, one step of skew either way). Each time step is accepted once per authenticator. */
+        TotpCode: string;
+        /** @description A code from one of the account's confirmed authenticator apps (6 digits); its time step is used up by the change it allows. */
+        StepUpTotp: string;
         /** @description `{"id", "answer"}` for the built-in image captcha; `{"altcha"}` (the ALTCHA widget's payload for a challenge from POST /v1/challenges) with CAPTCHA_PROVIDER=pow, either with builtin,pow; `{"token"}` (the widget's response) when the service is set up with an external provider (CAPTCHA_PROVIDER=turnstile or hcaptcha). Another form is `400 invalid_request` naming the field. */
         CaptchaInput: {
             id?: string;
@@ -370,6 +476,28 @@ export interface components {
             /** @constant */
             token_type: "Bearer";
             expires_in: number;
+        };
+        /** @description The account has a confirmed authenticator: the log in ends with `POST /v1/sessions/mfa` and this token. */
+        MfaRequired: {
+            /** @constant */
+            mfa_required: true;
+            mfa_token: string;
+            /** @description Seconds the second step may take (300). */
+            expires_in: number;
+        };
+        /** @description A session, or (for an account with a confirmed authenticator) the token for the second step. */
+        SignedIn: components["schemas"]["Session"] | components["schemas"]["MfaRequired"];
+        Factor: {
+            id: string;
+            /** @enum {string} */
+            type: "totp";
+            /**
+             * @description A pending factor waits for its first code (10 minutes).
+             * @enum {string}
+             */
+            status: "pending" | "confirmed";
+            /** Format: date-time */
+            created_at: string;
         };
         /** @description Seconds; default 86400. */
         SessionLifetime: number;
@@ -410,7 +538,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description No valid session (or, on log in, wrong credentials). */
+        /** @description No valid session (`unauthorized`), or wrong credentials (`invalid_credentials`: on log in, in a step-up, in the second step of a log in). */
         Unauthorized: {
             headers: {
                 [name: string]: unknown;
@@ -474,6 +602,23 @@ export interface components {
                  *         "code": "rate_limited",
                  *         "message": "Too many requests; try again later.",
                  *         "retry_after": 42
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The account has 5 confirmed authenticators already. */
+        FactorLimit: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "factor_limit",
+                 *         "message": "This account has as many authenticator apps as it may: remove one first."
                  *       }
                  *     }
                  */
@@ -545,6 +690,51 @@ export interface components {
                  *     }
                  */
                 "application/json": components["schemas"]["Session"];
+            };
+        };
+        /** @description A new session; or, when the account has a confirmed authenticator, `{"mfa_required": true, "mfa_token", "expires_in"}` for `POST /v1/sessions/mfa`. */
+        SignedIn: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "mfa_required": true,
+                 *       "mfa_token": "eyJhbGciOiJFZERTQSIsImtpZCI6Im5ReVhDVnBRUzZ2bVkzY2dpd1pNSDl3bDBxQmZDZ2ZwdmE2b0tIS1JKN0UiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxZjQ4NDQ3NS03ZWQ4LTQ0ODEtYTk2Zi0xNzhmNjYwODE3MzIiLCJ0eXAiOiJtZmEifQ.c2lnbmF0dXJl",
+                 *       "expires_in": 300
+                 *     }
+                 */
+                "application/json": components["schemas"]["SignedIn"];
+            };
+        };
+        /** @description A fresh set of recovery codes, each good for one second step of a log in; shown once (stored as keyed hashes). Any earlier set is void. */
+        RecoveryCodes: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "recovery_codes": [
+                 *         "1qt0-15vf-mcek",
+                 *         "5507-vfrp-47d9",
+                 *         "5vzk-ekk2-ptw5",
+                 *         "eey7-re8z-rm35",
+                 *         "arhr-8qzr-b0nw",
+                 *         "nxk1-akpp-fp50",
+                 *         "qz8z-cm7n-hzhm",
+                 *         "hfvx-jngx-kfb1",
+                 *         "pr47-4h50-194g",
+                 *         "2h4c-bqrj-sr8v"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    recovery_codes: string[];
+                };
             };
         };
         /** @description The account. */
@@ -1021,10 +1211,44 @@ export interface operations {
             };
         };
         responses: {
-            200: components["responses"]["SessionIssued"];
+            200: components["responses"]["SignedIn"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    completeMfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "mfa_token": "eyJhbGciOiJFZERTQSIsImtpZCI6Im5ReVhDVnBRUzZ2bVkzY2dpd1pNSDl3bDBxQmZDZ2ZwdmE2b0tIS1JKN0UiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxZjQ4NDQ3NS03ZWQ4LTQ0ODEtYTk2Zi0xNzhmNjYwODE3MzIiLCJ0eXAiOiJtZmEifQ.c2lnbmF0dXJl",
+                 *       "totp": "287082"
+                 *     }
+                 */
+                "application/json": {
+                    mfa_token: string;
+                    totp?: components["schemas"]["TotpCode"];
+                    /** @description `xxxx-xxxx-xxxx`; case, spaces and dashes ignored. */
+                    recovery_code?: string;
+                    locale?: components["schemas"]["Locale"];
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["SessionIssued"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["ServerError"];
@@ -1078,6 +1302,7 @@ export interface operations {
                 "application/json": {
                     current_password?: string;
                     step_up_token?: components["schemas"]["StepUpToken"];
+                    step_up_totp?: components["schemas"]["StepUpTotp"];
                     locale?: components["schemas"]["Locale"];
                 };
             };
@@ -1110,6 +1335,7 @@ export interface operations {
                 "application/json": {
                     current_password?: string;
                     step_up_token?: components["schemas"]["StepUpToken"];
+                    step_up_totp?: components["schemas"]["StepUpTotp"];
                     new_password: string;
                     locale?: components["schemas"]["Locale"];
                 };
@@ -1147,6 +1373,7 @@ export interface operations {
                     verification_token?: string;
                     current_password?: string;
                     step_up_token?: components["schemas"]["StepUpToken"];
+                    step_up_totp?: components["schemas"]["StepUpTotp"];
                     locale?: components["schemas"]["Locale"];
                 };
             };
@@ -1185,6 +1412,7 @@ export interface operations {
                     verification_token?: string;
                     current_password?: string;
                     step_up_token?: components["schemas"]["StepUpToken"];
+                    step_up_totp?: components["schemas"]["StepUpTotp"];
                     locale?: components["schemas"]["Locale"];
                 };
             };
@@ -1194,6 +1422,271 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listFactors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The factors, oldest first. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "factors": [
+                     *         {
+                     *           "id": "f112d431-872f-4ca4-a101-fd71ce253184",
+                     *           "type": "totp",
+                     *           "status": "confirmed",
+                     *           "created_at": "2026-11-28T04:40:00Z"
+                     *         }
+                     *       ],
+                     *       "recovery_codes_left": 9
+                     *     }
+                     */
+                    "application/json": {
+                        factors: components["schemas"]["Factor"][];
+                        /** @description 0 without a confirmed authenticator. */
+                        recovery_codes_left: number;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    enrolTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse battery"
+                 *     }
+                 */
+                "application/json": {
+                    current_password?: string;
+                    step_up_token?: components["schemas"]["StepUpToken"];
+                    step_up_totp?: components["schemas"]["StepUpTotp"];
+                    locale?: components["schemas"]["Locale"];
+                };
+            };
+        };
+        responses: {
+            /** @description The pending factor and its secret, as text, as an `otpauth://` URI and as that URI's QR code; the secret is stored sealed and not shown again. */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "factor_id": "f112d431-872f-4ca4-a101-fd71ce253184",
+                     *       "secret": "SYELBWBTLJSRXRTDEXH4V2NDTKVME3LU",
+                     *       "otpauth_uri": "otpauth://totp/Vericode:a%2A%2A%2A%40example.com?secret=SYELBWBTLJSRXRTDEXH4V2NDTKVME3LU&issuer=Vericode",
+                     *       "qr": "data:image/png;base64,iVBORw0KGgo="
+                     *     }
+                     */
+                    "application/json": {
+                        factor_id: string;
+                        /** @description Base32 (160 bits, no padding), for typing into an app. */
+                        secret: string;
+                        /** @description `otpauth://totp/<issuer>:<address, masked>?secret=…&issuer=…` */
+                        otpauth_uri: string;
+                        qr: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["FactorLimit"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "factor_id": "f112d431-872f-4ca4-a101-fd71ce253184",
+                 *       "code": "287082"
+                 *     }
+                 */
+                "application/json": {
+                    factor_id: string;
+                    code: components["schemas"]["TotpCode"];
+                    locale?: components["schemas"]["Locale"];
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["RecoveryCodes"];
+            /** @description The body is invalid (`invalid_request`), or the code is wrong (`code_invalid`, with `attempts_left`; the fifth wrong code voids the enrolment). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "code_invalid",
+                     *         "message": "The code is wrong, expired or used up.",
+                     *         "attempts_left": 4
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such pending factor (never enrolled, confirmed already, expired, replaced or voided). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "This account has no such authenticator app (or its enrolment ended)."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: components["responses"]["FactorLimit"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The factor's `id` (from GET /v1/me/factors or an enrolment's `factor_id`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse battery"
+                 *     }
+                 */
+                "application/json": {
+                    current_password?: string;
+                    step_up_token?: components["schemas"]["StepUpToken"];
+                    step_up_totp?: components["schemas"]["StepUpTotp"];
+                    locale?: components["schemas"]["Locale"];
+                };
+            };
+        };
+        responses: {
+            204: components["responses"]["Empty"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The account has no such factor. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "This account has no such authenticator app (or its enrolment ended)."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    renewRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "step_up_totp": "287082"
+                 *     }
+                 */
+                "application/json": {
+                    current_password?: string;
+                    step_up_token?: components["schemas"]["StepUpToken"];
+                    step_up_totp?: components["schemas"]["StepUpTotp"];
+                    locale?: components["schemas"]["Locale"];
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["RecoveryCodes"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The account has no confirmed authenticator. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "This account has no such authenticator app (or its enrolment ended)."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["ServerError"];
@@ -1306,7 +1799,7 @@ export interface operations {
             };
         };
         responses: {
-            200: components["responses"]["SessionIssued"];
+            200: components["responses"]["SignedIn"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];

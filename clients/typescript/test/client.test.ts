@@ -1,7 +1,7 @@
 // The client against a running dev server (scripts/suites/client.sh starts one):
 // VERICODE_URL=http://127.0.0.1:PORT node --test dist/test/
 import assert from "node:assert/strict";
-import { pbkdf2Sync } from "node:crypto";
+import { createHmac, pbkdf2Sync } from "node:crypto";
 import { test } from "node:test";
 import { Vericode } from "../src/index.js";
 
@@ -71,12 +71,151 @@ test("register, log in, who am I, typed errors", async () => {
   const anonymous = await api.me();
   assert.ok(!anonymous.ok && anonymous.status === 401 && anonymous.error.code === "unauthorized");
 
-  // Log in by password, then log out.
+  // Log in by password (no authenticator: a session at once), then log out.
   const session = await api.logIn({ email, password: "typed password", captcha: await captcha(api) });
-  assert.ok(session.ok);
+  assert.ok(session.ok && "token" in session.data, JSON.stringify(session));
   const client = api.withToken(session.data.token);
   assert.equal((await client.logOut()).status, 204);
   assert.equal((await client.me()).status, 401);
+});
+
+/** An account registered by email with `password`: its address and a client with its session. */
+async function account(prefix: string, password: string) {
+  const email = `${prefix}-${Date.now()}@example.com`;
+  const sent = await api.sendCode({ channel: "email", to: email, purpose: "register", captcha: await captcha(api) });
+  assert.ok(sent.ok, JSON.stringify(sent));
+  const registered = await api.register({ email, password, code: await lastCode(email) });
+  assert.ok(registered.ok, JSON.stringify(registered));
+  return { email, client: api.withToken(registered.data.token) };
+}
+
+/** RFC 4648 base32 (no padding) to bytes. */
+function base32(text: string): Buffer {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const out: number[] = [];
+  let bits = 0, value = 0;
+  for (const c of text.replace(/=+$/, "")) {
+    value = ((value << 5) | alphabet.indexOf(c)) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** An authenticator app's code for 30-second time step `step` (RFC 6238: HMAC-SHA1, 6 digits). */
+function totp(secret: string, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", base32(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+test("an authenticator app: enrol, confirm, a log in in two steps, recovery codes, removal", async () => {
+  // RFC 6238, appendix B: the secret "12345678901234567890" at 59 s (step 1).
+  assert.equal(totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 1), "287082");
+  const password = "typed password 2fa";
+  const { email, client } = await account("ts-totp", password);
+
+  // Enrolment takes one step-up, not two; then it is pending.
+  const both = await client.enrolTotp({ current_password: password, step_up_totp: "123456" });
+  assert.ok(!both.ok && both.status === 400 && both.error.field === "step_up_totp", JSON.stringify(both));
+  const wrongPassword = await client.enrolTotp({ current_password: "not the password" });
+  assert.ok(!wrongPassword.ok && wrongPassword.status === 401 && wrongPassword.error.code === "invalid_credentials");
+  const enrolled = await client.enrolTotp({ current_password: password });
+  assert.ok(enrolled.ok, JSON.stringify(enrolled));
+  assert.equal(enrolled.status, 201);
+  const { factor_id, secret } = enrolled.data;
+  assert.match(secret, /^[A-Z2-7]{32}$/);
+  assert.ok(enrolled.data.otpauth_uri.startsWith("otpauth://totp/"));
+  assert.ok(enrolled.data.otpauth_uri.includes(`secret=${secret}`));
+  assert.match(enrolled.data.qr, /^data:image\/png;base64,/);
+  const pending = await client.listFactors();
+  assert.ok(pending.ok);
+  assert.deepEqual(pending.data.factors.map((f) => [f.id, f.type, f.status]), [[factor_id, "totp", "pending"]]);
+  assert.equal(pending.data.recovery_codes_left, 0);
+
+  // Three time steps, each accepted once: the previous one confirms, the
+  // current one steps up, the next one logs in. Not too near the end of a
+  // step, so the previous one is still in the window when it is used.
+  const left = 30_000 - (Date.now() % 30_000);
+  if (left < 5_000) await new Promise((r) => setTimeout(r, left + 200));
+  const step = Math.floor(Date.now() / 30_000);
+  const window = [step - 1, step, step + 1].map((s) => totp(secret, s));
+  const wrong = ["000000", "111111", "222222", "333333"].find((c) => !window.includes(c)) ?? "444444";
+
+  const refused = await client.confirmTotp({ factor_id, code: wrong });
+  assert.ok(!refused.ok && refused.error.code === "code_invalid" && refused.error.attempts_left === 4, JSON.stringify(refused));
+  const unknown = await client.confirmTotp({ factor_id: "no-such-factor", code: window[1] });
+  assert.ok(!unknown.ok && unknown.status === 404 && unknown.error.code === "not_found");
+  const confirmed = await client.confirmTotp({ factor_id, code: window[0] });
+  assert.ok(confirmed.ok, JSON.stringify(confirmed));
+  assert.equal(confirmed.data.recovery_codes.length, 10);
+  for (const c of confirmed.data.recovery_codes) assert.match(c, /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
+  const listed = await client.listFactors();
+  assert.ok(listed.ok);
+  assert.deepEqual(listed.data.factors.map((f) => [f.id, f.status]), [[factor_id, "confirmed"]]);
+  assert.equal(listed.data.recovery_codes_left, 10);
+
+  // A step-up by the app's code: fresh recovery codes, the old set void.
+  const renewed = await client.renewRecoveryCodes({ step_up_totp: window[1] });
+  assert.ok(renewed.ok, JSON.stringify(renewed));
+  assert.equal(renewed.data.recovery_codes.length, 10);
+  const replayed = await client.renewRecoveryCodes({ step_up_totp: window[1] });
+  assert.ok(!replayed.ok && replayed.status === 401 && replayed.error.code === "invalid_credentials", JSON.stringify(replayed));
+
+  // A log in by password now asks for the second step.
+  const first = await api.logIn({ email, password, captcha: await captcha(api) });
+  assert.ok(first.ok, JSON.stringify(first));
+  assert.ok("mfa_required" in first.data, JSON.stringify(first.data));
+  assert.equal(first.data.mfa_required, true);
+  assert.equal(first.data.expires_in, 300);
+  const { mfa_token } = first.data;
+  const either = await api.completeMfa({ mfa_token });
+  assert.ok(!either.ok && either.status === 400 && either.error.code === "invalid_request");
+  const bad = await api.completeMfa({ mfa_token, totp: wrong });
+  assert.ok(!bad.ok && bad.status === 401 && bad.error.code === "invalid_credentials");
+  const used = await api.completeMfa({ mfa_token, totp: window[1] });
+  assert.ok(!used.ok && used.error.code === "invalid_credentials", "a time step is accepted once");
+  const second = await api.completeMfa({ mfa_token, totp: window[2] });
+  assert.ok(second.ok, JSON.stringify(second));
+  const me = await api.withToken(second.data.token).me();
+  assert.ok(me.ok && me.data.email === email);
+
+  // A login link asks for it too; a recovery code of the set in force
+  // answers it, once; one of the old set does not.
+  const link = await client.createLoginLink();
+  assert.ok(link.ok);
+  const redeemed = await api.redeemLoginLink({ authorization: link.data.authorization });
+  assert.ok(redeemed.ok && "mfa_required" in redeemed.data, JSON.stringify(redeemed));
+  const linkToken = redeemed.data.mfa_token;
+  const old = await api.completeMfa({ mfa_token: linkToken, recovery_code: confirmed.data.recovery_codes[0] });
+  assert.ok(!old.ok && old.error.code === "invalid_credentials");
+  const recovered = await api.completeMfa({ mfa_token: linkToken, recovery_code: renewed.data.recovery_codes[0] });
+  assert.ok(recovered.ok, JSON.stringify(recovered));
+  const again = await api.logIn({ email, password, captcha: await captcha(api) });
+  assert.ok(again.ok && "mfa_required" in again.data);
+  const spent = await api.completeMfa({ mfa_token: again.data.mfa_token, recovery_code: renewed.data.recovery_codes[0] });
+  assert.ok(!spent.ok && spent.error.code === "invalid_credentials");
+  const counted = await client.listFactors();
+  assert.ok(counted.ok && counted.data.recovery_codes_left === 9);
+
+  // Removal: a factor the account does not have is 404; the last one takes
+  // the recovery codes along, and a log in is one step again.
+  const missing = await client.deleteFactor("no-such-factor", { current_password: password });
+  assert.ok(!missing.ok && missing.status === 404 && missing.error.code === "not_found");
+  const removed = await client.deleteFactor(factor_id, { current_password: password });
+  assert.equal(removed.status, 204, JSON.stringify(removed));
+  const none = await client.listFactors();
+  assert.ok(none.ok);
+  assert.deepEqual(none.data, { factors: [], recovery_codes_left: 0 });
+  const noCodes = await client.renewRecoveryCodes({ current_password: password });
+  assert.ok(!noCodes.ok && noCodes.status === 404);
+  const plain = await api.logIn({ email, password, captcha: await captcha(api) });
+  assert.ok(plain.ok && "token" in plain.data, JSON.stringify(plain));
 });
 
 test("confirm an address and redeem it server-side with an API key", async () => {
@@ -133,4 +272,16 @@ export function typed(client: Vericode) {
   void client.sendCode({ channel: "email", to: "a@example.com", purpose: "sign_up" });
   // @ts-expect-error: unknown fields are refused by the API, and by the types
   void client.logIn({ email: "a@example.com", password: "x", remember: true });
+  // @ts-expect-error: the second step needs the first step's token
+  void client.completeMfa({ totp: "123456" });
+}
+
+// A log in answers one of two shapes: the types make the caller tell them apart.
+export async function signedIn(client: Vericode) {
+  const r = await client.logIn({ email: "a@example.com", password: "x" });
+  if (!r.ok) return;
+  // @ts-expect-error: no token until it is known not to be `mfa_required`
+  void r.data.token;
+  if ("mfa_required" in r.data) void client.completeMfa({ mfa_token: r.data.mfa_token, totp: "123456" });
+  else void client.withToken(r.data.token);
 }

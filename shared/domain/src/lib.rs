@@ -31,6 +31,7 @@ pub mod sms;
 pub mod templates;
 pub mod time;
 pub mod token;
+pub mod totp;
 
 pub use catalog::Locale;
 pub use error::Fault;

@@ -187,6 +187,9 @@ mod tests {
             "password_changed",
             "password_reset",
             "account_deleted",
+            "factor_added",
+            "factor_removed",
+            "recovery_code_used",
         ];
         for locale in Locale::all() {
             for (channel, to) in

@@ -3,7 +3,8 @@
 
 use crate::error::{ApiError, BodyProblem};
 use domain::accounts::{
-    BindError, LinkError, LoginError, PasswordError, RegisterError, ResetError,
+    BindError, FactorError, LinkError, LoginError, MfaError, PasswordError, RegisterError,
+    ResetError,
 };
 use domain::api_keys::ApiKeyError;
 use domain::captcha::{CaptchaError, CreateError};
@@ -183,6 +184,31 @@ impl From<LinkError> for ApiError {
             LinkError::Invalid(i) => i.into(),
             LinkError::InvalidCredentials => ApiError::InvalidCredentials,
             LinkError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<FactorError> for ApiError {
+    fn from(e: FactorError) -> Self {
+        match e {
+            FactorError::Change(c) => c.into(),
+            FactorError::NotFound => ApiError::NoSuchFactor,
+            FactorError::FactorLimit => ApiError::FactorLimit,
+            FactorError::CodeInvalid { attempts_left } => {
+                ApiError::CodeInvalid { attempts_left: Some(attempts_left) }
+            }
+        }
+    }
+}
+
+impl From<MfaError> for ApiError {
+    fn from(e: MfaError) -> Self {
+        match e {
+            MfaError::Invalid(i) => i.into(),
+            MfaError::InvalidCredentials => ApiError::InvalidCredentials,
+            MfaError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            MfaError::Busy => BUSY,
+            MfaError::Fault(f) => f.into(),
         }
     }
 }

@@ -55,10 +55,17 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("address taken")]
     AddressTaken,
+    /// The account has as many authenticators as it may.
+    #[error("factor limit")]
+    FactorLimit,
     #[error("no bound address")]
     NoBoundAddress,
     #[error("not found")]
     NotFound,
+    /// The account has no such authenticator (`not_found`, with a message
+    /// of its own).
+    #[error("no such factor")]
+    NoSuchFactor,
     #[error("method not allowed")]
     MethodNotAllowed,
     /// A dependency (the store) failed or did not answer in time, or every
@@ -94,8 +101,8 @@ impl ApiError {
                 StatusCode::FORBIDDEN
             }
             RateLimited { .. } | SmsBudgetExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AccountExists | AddressTaken | NoBoundAddress => StatusCode::CONFLICT,
-            NotFound => StatusCode::NOT_FOUND,
+            AccountExists | AddressTaken | NoBoundAddress | FactorLimit => StatusCode::CONFLICT,
+            NotFound | NoSuchFactor => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -121,8 +128,9 @@ impl ApiError {
             InviteInvalid => "invite_invalid",
             InvalidCredentials => "invalid_credentials",
             AddressTaken => "address_taken",
+            FactorLimit => "factor_limit",
             NoBoundAddress => "no_bound_address",
-            NotFound => "not_found",
+            NotFound | NoSuchFactor => "not_found",
             MethodNotAllowed => "method_not_allowed",
             ServiceUnavailable { .. } => "service_unavailable",
             Internal(_) => "internal_error",
@@ -161,6 +169,7 @@ impl ApiError {
                 BodyProblem::WrongType => "invalid_request.wrong_type",
                 BodyProblem::BadValue => "invalid_request.bad_value",
             },
+            ApiError::NoSuchFactor => "not_found.factor",
             other => other.code(),
         }
     }

@@ -11,6 +11,11 @@ use serde::de::DeserializeOwned;
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// A path parameter (`{id}` in the route), as API Gateway passes it.
+pub fn path_param<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.path_parameters_ref().and_then(|p| p.first(name))
+}
+
 /// Reads a request: its locale (the body's `locale` field when it is a
 /// string, else `Accept-Language`) and its JSON object body as `T` (which
 /// should `deny_unknown_fields`). An empty body is read as `{}`, so a missing

@@ -4,7 +4,7 @@ use super::keys::{self, EXPIRES_AT};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::ports::{
-    AccountRecord, DestRecord, HourChecks, LiveCode, LiveToken, StoreError, Timestamp,
+    AccountRecord, DestRecord, HourChecks, LiveCode, LiveToken, StoreError, Timestamp, TotpFactor,
 };
 use std::collections::HashMap;
 
@@ -196,10 +196,65 @@ pub fn account_item(a: &AccountRecord) -> Item {
             item.insert(name.into(), s(v));
         }
     }
+    if !a.factors.is_empty() {
+        item.insert(
+            "factors".into(),
+            AttributeValue::L(a.factors.iter().map(factor_item).collect()),
+        );
+    }
+    if !a.recovery_codes.is_empty() {
+        let codes = a.recovery_codes.iter().map(|h| b(h)).collect();
+        item.insert("recovery".into(), AttributeValue::L(codes));
+    }
     item
 }
 
+fn factor_item(f: &TotpFactor) -> AttributeValue {
+    AttributeValue::M(Item::from([
+        ("id".to_string(), s(&f.id)),
+        ("secret".to_string(), b(&f.sealed_secret)),
+        ("created_at".to_string(), n(f.created_at)),
+        ("confirmed".to_string(), AttributeValue::Bool(f.confirmed)),
+        ("last_step".to_string(), n(f.last_step)),
+        ("attempts".to_string(), n(f.attempts)),
+    ]))
+}
+
+fn factor_record(v: &AttributeValue) -> Result<TotpFactor, StoreError> {
+    let m = v.as_m().map_err(|_| corrupt("factor is not a map".into()))?;
+    let bytes = |name: &str| m.get(name).and_then(|v| v.as_b().ok()).map(|b| b.as_ref().to_vec());
+    Ok(TotpFactor {
+        id: get_s(m, "id").ok_or_else(|| corrupt("factor without id".into()))?,
+        sealed_secret: bytes("secret").ok_or_else(|| corrupt("factor without secret".into()))?,
+        created_at: get_n(m, "created_at")?,
+        confirmed: m.get("confirmed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        last_step: get_n(m, "last_step")?,
+        attempts: get_n(m, "attempts")? as u32,
+    })
+}
+
+fn account_factors(item: &Item) -> Result<(Vec<TotpFactor>, Vec<[u8; 32]>), StoreError> {
+    let list = |name: &str| match item.get(name) {
+        None => Ok(&[][..]),
+        Some(v) => {
+            v.as_l().map(Vec::as_slice).map_err(|_| corrupt(format!("{name} is not a list")))
+        }
+    };
+    let factors = list("factors")?.iter().map(factor_record).collect::<Result<_, _>>()?;
+    let codes = list("recovery")?
+        .iter()
+        .map(|v| {
+            v.as_b()
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b.as_ref()).ok())
+                .ok_or_else(|| corrupt("recovery code hash".into()))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((factors, codes))
+}
+
 pub fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
+    let (factors, recovery_codes) = account_factors(item)?;
     Ok(AccountRecord {
         id: get_s(item, "id").ok_or_else(|| corrupt("account without id".into()))?,
         email: get_s(item, "email"),
@@ -211,5 +266,7 @@ pub fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
         session_epoch: get_opt_n(item, "session_epoch")?.unwrap_or(0) as u64,
         session_keeper: get_s(item, "session_keeper"),
         version: get_opt_n(item, "ver")?.unwrap_or(0) as u64,
+        factors,
+        recovery_codes,
     })
 }

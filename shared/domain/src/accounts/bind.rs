@@ -27,6 +27,7 @@ pub struct BindAddress {
     /// To replace an address already bound: this or `step_up_token`.
     pub current_password: Option<String>,
     pub step_up_token: Option<String>,
+    pub step_up_totp: Option<String>,
     pub locale: Option<String>,
 }
 
@@ -110,26 +111,29 @@ pub async fn bind(
 ) -> Result<AccountView, BindError> {
     let dest = &bound_address(&s.config, channel, &req)?;
     let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
-    let reauth =
-        Reauth::from_fields(req.current_password.as_deref(), req.step_up_token.as_deref())?;
+    let reauth = Reauth::from_fields(
+        req.current_password.as_deref(),
+        req.step_up_token.as_deref(),
+        req.step_up_totp.as_deref(),
+    )?;
     let id = session.account_id();
     let stepped = async {
         match reauth {
             Some(r) => step_up::reauthenticate(s, session, r, client_ip).await,
-            None => Ok((session.load(s).await?, None, None)),
+            None => Ok((session.load(s).await?, step_up::Proven::Nothing, None)),
         }
     };
     let (stepped, redeemed) = tokio::join!(
         stepped,
         codes::redeem_for(s, Purpose::Bind, dest, Some(id), proof, client_ip)
     );
-    let (who, token, pending) = stepped?;
-    let who = &who;
+    let (who, proven, pending) = stepped?;
+    let (who, proven) = (&who, &proven);
     let mut first = Some((who.account.clone(), redeemed));
     let bound = retry::run(|| {
         let read = first.take();
         async move {
-            let (account, redeemed) = match read {
+            let (mut account, redeemed) = match read {
                 Some(read) => read,
                 None => {
                     let account = s.store.get_account(id).await?.ok_or(BindError::Unauthorized)?;
@@ -148,12 +152,10 @@ pub async fn bind(
                 None => AccountChange::AddressAdded,
             };
             let told = (change, Some(dest.masked()), leaving);
-            let (guards, notices) = step_up::guarded(s, session, &account, &told, client_ip)?;
+            let (guards, notices) = step_up::guarded(s, session, &account, Some(&told), client_ip)?;
             let mut writes = guards;
             writes.extend(redeemed?.writes());
-            if let Some(token) = token {
-                writes.push(step_up::use_token(s, &account, token).await?);
-            }
+            writes.extend(proven.use_up(s, &mut account).await?);
             Ok(match bind_once(s, account, channel, dest, writes).await? {
                 Attempt::Done(account) => Attempt::Done((account, notices)),
                 Attempt::Retry => Attempt::Retry,

@@ -11,9 +11,10 @@ use std::net::IpAddr;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteAccount {
-    /// Or `step_up_token`.
+    /// Or `step_up_token`, or `step_up_totp`.
     pub current_password: Option<String>,
     pub step_up_token: Option<String>,
+    pub step_up_totp: Option<String>,
     pub locale: Option<String>,
 }
 
@@ -30,17 +31,21 @@ pub async fn delete_account(
     req: DeleteAccount,
     client_ip: Option<IpAddr>,
 ) -> Result<(), DeleteError> {
-    let reauth = Reauth::required(req.current_password.as_deref(), req.step_up_token.as_deref())?;
-    let (who, token, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
+    let reauth = Reauth::required(
+        req.current_password.as_deref(),
+        req.step_up_token.as_deref(),
+        req.step_up_totp.as_deref(),
+    )?;
+    let (who, proven, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
     let who = &who;
-    let told = (AccountChange::AccountDeleted, None, None);
-    let change = step_up::apply_change(s, session, who, token, told, client_ip, |account| {
+    let told = Some((AccountChange::AccountDeleted, None, None));
+    let change = step_up::apply_change(s, session, who, &proven, told, client_ip, |account| {
         let mut writes =
             vec![AccountWrite::DeleteAccount { id: account.id.clone(), version: account.version }];
         for key in account.address_keys() {
             writes.push(AccountWrite::ReleaseAddress { key, account_id: account.id.clone() });
         }
-        writes
+        Ok::<_, DeleteError>((writes, ()))
     });
     step_up::with_give_back(s, pending, change).await?;
     tracing::info!(account = %who.account.id, "account deleted");

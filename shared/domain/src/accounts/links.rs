@@ -2,7 +2,8 @@
 //! `POST /v1/login-links/inspect`): one-time secrets, stored only as keyed
 //! hashes.
 
-use super::common::{LOGIN_LINK_SECS, SessionIssued, issue, session_secs};
+use super::common::{LOGIN_LINK_SECS, session_secs};
+use super::mfa::{SignedIn, sign_in};
 use crate::address::{Channel, Destination};
 use crate::crypto::random_token;
 use crate::error::Fault;
@@ -68,16 +69,13 @@ crate::faults!(LinkError);
 
 /// Exchanges a link for a session, once. Round trips: 1 (delete returning
 /// the link) + 1 (the account).
-pub async fn redeem_login_link(
-    s: &Services,
-    req: RedeemLoginLink,
-) -> Result<SessionIssued, LinkError> {
+pub async fn redeem_login_link(s: &Services, req: RedeemLoginLink) -> Result<SignedIn, LinkError> {
     let secs = session_secs(req.expires_in)?;
     let hash = link_hash(s, &req.authorization)?;
     let taken = s.store.take_secret(SecretKind::LoginLink, &hash, s.clock.now()).await?;
     let account = live_owner(s, taken).await?;
     tracing::info!(account = %account.id, "logged in by link");
-    Ok(issue(s, &account, secs)?)
+    Ok(sign_in(s, &account, secs)?)
 }
 
 #[derive(Debug, Deserialize)]

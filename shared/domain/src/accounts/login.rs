@@ -1,15 +1,14 @@
 //! `POST /v1/sessions` (by password or by code) and `DELETE /v1/sessions/current`.
 
-use super::common::{
-    LOGIN_FAIL_CEILING, LOGIN_FAIL_CEILING_WINDOW_SECS, LOGIN_FAIL_MAX, LOGIN_FAIL_WINDOW_SECS,
-    SessionIssued, address, issue, proof,
-};
+use super::common::{address, proof};
+use super::mfa::{SignedIn, sign_in};
+use super::slots::{Checked, take_slots, with_give_back};
 use crate::address::Destination;
 use crate::captcha::{self, CaptchaError, CaptchaInput};
 use crate::codes::{self, CheckError, Proof, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::ports::{ApplyOutcome, CountOutcome, Counter, LimitKind, StoreError, Timestamp};
+use crate::ports::ApplyOutcome;
 use crate::purpose::Purpose;
 use crate::services::Services;
 use crate::sessions::Principal;
@@ -55,7 +54,7 @@ pub async fn login(
     s: &Services,
     req: Login,
     client_ip: Option<IpAddr>,
-) -> Result<SessionIssued, LoginError> {
+) -> Result<SignedIn, LoginError> {
     let dest = address(&s.config, req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let secs = super::common::session_secs(req.expires_in)?;
     let account = match req.password.as_deref() {
@@ -86,7 +85,7 @@ pub async fn login(
             account
         }
     };
-    Ok(issue(s, &account, secs)?)
+    Ok(sign_in(s, &account, secs)?)
 }
 
 /// The captcha, the account, the failed-login slots of the address and,
@@ -158,24 +157,6 @@ async fn by_password(
     }
 }
 
-/// Runs `write` and gives `pending` slots back at the same time (one round
-/// trip for both).
-pub(super) async fn with_give_back<T, E: From<Fault>>(
-    s: &Services,
-    pending: Option<Slots>,
-    write: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, E> {
-    let give_back = async {
-        match pending {
-            Some(slots) => slots.give_back(s).await,
-            None => Ok(()),
-        }
-    };
-    let (written, given) = tokio::join!(write, give_back);
-    given.map_err(Fault::Store)?;
-    written
-}
-
 /// Uses up the code that came with a right password, if one did.
 async fn use_up(s: &Services, redemption: Option<Redemption>) -> Result<(), LoginError> {
     let Some(redemption) = redemption else { return Ok(()) };
@@ -183,124 +164,6 @@ async fn use_up(s: &Services, redemption: Option<Redemption>) -> Result<(), Logi
     match s.store.apply(&writes, s.clock.now()).await? {
         ApplyOutcome::Committed => Ok(()),
         ApplyOutcome::Refused(_) => Err(CheckError::used().into()),
-    }
-}
-
-/// How a password check inside the failed-login limits came out.
-pub(super) enum Checked {
-    Passed,
-    Failed,
-    Limited { retry_after: u64 },
-}
-
-/// The failed-login counters of `subject` (the address for a login, the
-/// account for a step-up) as seen from `ip`: per (subject, IP), and per subject.
-fn login_counters(subject: &str, ip: Option<IpAddr>, now: Timestamp) -> (Counter, Counter) {
-    let ip = ip.map_or_else(|| "unknown".to_string(), crate::network::client_key);
-    let short = now.div_euclid(LOGIN_FAIL_WINDOW_SECS);
-    let long = now.div_euclid(LOGIN_FAIL_CEILING_WINDOW_SECS);
-    let per_ip = Counter {
-        key: format!("login|{subject}|{ip}|{short}"),
-        kind: LimitKind::FailedLogins,
-        limit: LOGIN_FAIL_MAX,
-        expires_at: (short + 1) * LOGIN_FAIL_WINDOW_SECS,
-    };
-    let per_subject = Counter {
-        key: format!("login|{subject}|{long}"),
-        kind: LimitKind::FailedLogins,
-        limit: LOGIN_FAIL_CEILING,
-        expires_at: (long + 1) * LOGIN_FAIL_CEILING_WINDOW_SECS,
-    };
-    (per_ip, per_subject)
-}
-
-/// Takes a slot in both failed-login counters of `subject` as seen from
-/// `ip` (at once), before the password is checked.
-pub(super) async fn take_slots(
-    s: &Services,
-    subject: &str,
-    ip: Option<IpAddr>,
-) -> Result<Slots, StoreError> {
-    let now = s.clock.now();
-    let (per_ip, per_subject) = login_counters(subject, ip, now);
-    let (by_ip, by_subject) =
-        tokio::join!(s.store.increment(&per_ip, now), s.store.increment(&per_subject, now));
-    Ok(Slots { per_ip, per_subject, by_ip: by_ip?, by_subject: by_subject?, now })
-}
-
-/// Slots taken in the failed-login counters: a slot is taken in both
-/// first (so concurrent guesses cannot pass a limit), and given back when
-/// the check passes (or is not made), so only failures count.
-///
-/// - 10 failures per (subject, client network) in 15 minutes: `Limited`
-///   for that network only — a stranger's failures never touch the owner's.
-/// - 100 failures per subject in an hour (the ceiling): then no password is
-///   checked from any network unless a second factor came with it (the
-///   address's `login` code for a login), so guesses stay bounded however
-///   many networks make them. The owner still gets in: by code, by
-///   password with the code, or by resetting the password.
-pub(super) struct Slots {
-    per_ip: Counter,
-    per_subject: Counter,
-    by_ip: CountOutcome,
-    by_subject: CountOutcome,
-    now: Timestamp,
-}
-
-impl Slots {
-    /// The counters a slot was taken in.
-    fn taken(&self) -> Vec<Counter> {
-        [(&self.by_ip, &self.per_ip), (&self.by_subject, &self.per_subject)]
-            .into_iter()
-            .filter(|(outcome, _)| matches!(outcome, CountOutcome::Counted { .. }))
-            .map(|(_, counter)| counter.clone())
-            .collect()
-    }
-
-    /// Gives the slots back without a check (the request failed before it).
-    pub(super) async fn give_back(self, s: &Services) -> Result<(), StoreError> {
-        give_back(s, &self.taken()).await
-    }
-
-    /// Runs `check` unless a limit is reached (giving the slots back when
-    /// it is not run); after a pass the slots come back to the caller, to
-    /// be given back alongside its next write. `second_factor`: a proof
-    /// besides the password came with it, which lets it past the ceiling.
-    pub(super) async fn check_deferred(
-        self,
-        s: &Services,
-        second_factor: bool,
-        check: impl FnOnce() -> bool,
-    ) -> Result<(Checked, Option<Slots>), StoreError> {
-        let retry_after = |until: Timestamp| (until - self.now).max(1) as u64;
-        let limited = match (self.by_ip, self.by_subject) {
-            (CountOutcome::LimitReached { until }, _) => Some(retry_after(until)),
-            (_, CountOutcome::LimitReached { until }) if !second_factor => Some(retry_after(until)),
-            (CountOutcome::Counted { .. }, _) => None,
-        };
-        if let Some(retry_after) = limited {
-            // Nothing was tried: the slots taken are given back.
-            self.give_back(s).await?;
-            return Ok((Checked::Limited { retry_after }, None));
-        }
-        if !check() {
-            return Ok((Checked::Failed, None));
-        }
-        Ok((Checked::Passed, Some(self)))
-    }
-}
-
-/// Refunds the slots taken, concurrently (one round trip).
-async fn give_back(s: &Services, taken: &[Counter]) -> Result<(), StoreError> {
-    match taken {
-        [a, b] => {
-            let (a, b) = tokio::join!(
-                s.store.refund(std::slice::from_ref(a)),
-                s.store.refund(std::slice::from_ref(b))
-            );
-            a.and(b)
-        }
-        other => s.store.refund(other).await,
     }
 }
 

@@ -18,9 +18,10 @@ use std::net::IpAddr;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
-    /// Or `step_up_token`.
+    /// Or `step_up_token`, or `step_up_totp`.
     pub current_password: Option<String>,
     pub step_up_token: Option<String>,
+    pub step_up_totp: Option<String>,
     pub new_password: String,
     pub locale: Option<String>,
 }
@@ -38,17 +39,21 @@ pub async fn change_password(
     req: ChangePassword,
     client_ip: Option<IpAddr>,
 ) -> Result<(), PasswordError> {
-    let reauth = Reauth::required(req.current_password.as_deref(), req.step_up_token.as_deref())?;
+    let reauth = Reauth::required(
+        req.current_password.as_deref(),
+        req.step_up_token.as_deref(),
+        req.step_up_totp.as_deref(),
+    )?;
     let new = Password::parse(&req.new_password, "new_password")?;
-    let (who, token, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
+    let (who, proven, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
     let who = &who;
     let hash = &s.passwords.hash(&new, &*s.random)?;
-    let told = (AccountChange::PasswordChanged, None, None);
-    let change = step_up::apply_change(s, session, who, token, told, client_ip, |mut account| {
+    let told = Some((AccountChange::PasswordChanged, None, None));
+    let change = step_up::apply_change(s, session, who, &proven, told, client_ip, |mut account| {
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
         account.session_keeper = Some(who.jti.clone());
-        vec![AccountWrite::PutAccount(account)]
+        Ok::<_, ChangeError>((vec![AccountWrite::PutAccount(account)], ()))
     });
     step_up::with_give_back(s, pending, change).await?;
     tracing::info!(account = %who.account.id, "password changed");

@@ -1,12 +1,14 @@
 //! Step-up: proving again who you are before a change that could take the
 //! account over — a new password, another address in place of a bound one,
-//! deletion. Either the current password (throttled like a password login)
-//! or a step-up token: a verification token of purpose `verify`, got from a
-//! code sent to one of the account's own bound addresses, used up in the
-//! same transaction as the change.
+//! deletion, an authenticator added or removed. One of: the current
+//! password (throttled like a password login); a step-up token (a
+//! verification token of purpose `verify`, got from a code sent to one of
+//! the account's own bound addresses, used up in the same transaction as
+//! the change); or a code from a confirmed authenticator app (throttled as
+//! a password, its time step used up with the change).
 
-pub(super) use super::login::with_give_back;
-use super::login::{Checked, Slots, take_slots};
+pub(super) use super::slots::with_give_back;
+use super::slots::{Checked, Slots, take_slots};
 use crate::codes::{self, CheckError, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
@@ -22,29 +24,76 @@ use std::net::IpAddr;
 pub(super) enum Reauth<'a> {
     Password(&'a str),
     Token(&'a str),
+    Totp(&'a str),
 }
 
 impl<'a> Reauth<'a> {
-    /// `current_password` or `step_up_token`: at most one.
+    /// `current_password`, `step_up_token` or `step_up_totp`: at most one.
     pub(super) fn from_fields(
         current_password: Option<&'a str>,
         step_up_token: Option<&'a str>,
+        step_up_totp: Option<&'a str>,
     ) -> Result<Option<Self>, Invalid> {
-        match (current_password, step_up_token) {
-            (Some(p), None) => Ok(Some(Reauth::Password(p))),
-            (None, Some(t)) => Ok(Some(Reauth::Token(t))),
-            (Some(_), Some(_)) => Err(Invalid::value("step_up_token")),
-            (None, None) => Ok(None),
+        let given = [
+            current_password.map(Reauth::Password),
+            step_up_token.map(Reauth::Token),
+            step_up_totp.map(Reauth::Totp),
+        ];
+        let mut given = given.into_iter().flatten();
+        match (given.next(), given.next()) {
+            (first, None) => Ok(first),
+            (_, Some(Reauth::Token(_))) => Err(Invalid::value("step_up_token")),
+            (_, Some(_)) => Err(Invalid::value("step_up_totp")),
         }
     }
 
-    /// The same, where one of the two is required.
+    /// The same, where one of them is required.
     pub(super) fn required(
         current_password: Option<&'a str>,
         step_up_token: Option<&'a str>,
+        step_up_totp: Option<&'a str>,
     ) -> Result<Self, Invalid> {
-        Self::from_fields(current_password, step_up_token)?
+        Self::from_fields(current_password, step_up_token, step_up_totp)?
             .ok_or_else(|| Invalid::missing("current_password"))
+    }
+}
+
+/// What a step-up leaves to be used up with the change it allows.
+#[derive(Debug, Clone)]
+pub(super) enum Proven<'a> {
+    /// Nothing: a password (or no step-up at all).
+    Nothing,
+    /// A step-up token, used up inside the change's transaction.
+    Token(&'a str),
+    /// An authenticator's code for this time step: the factor's last step
+    /// moves to it in the change's own write of the account.
+    Totp { factor: String, step: i64 },
+}
+
+impl Proven<'_> {
+    /// Uses the proof up with a change of `account` (as read for this
+    /// attempt): a write for a step-up token; for an authenticator's code,
+    /// its step marked in `account` (to be written by the change). An
+    /// authenticator that took this step since (or is gone) refuses.
+    pub(super) async fn use_up(
+        &self,
+        s: &Services,
+        account: &mut AccountRecord,
+    ) -> Result<Option<AccountWrite>, StepUpError> {
+        match self {
+            Proven::Nothing => Ok(None),
+            Proven::Token(token) => Ok(Some(use_token(s, account, token).await?)),
+            Proven::Totp { factor, step } => {
+                let f = account.factors.iter_mut().find(|f| &f.id == factor && f.confirmed);
+                match f {
+                    Some(f) if f.last_step < *step => {
+                        f.last_step = *step;
+                        Ok(None)
+                    }
+                    _ => Err(StepUpError::InvalidCredentials),
+                }
+            }
+        }
     }
 }
 
@@ -72,21 +121,21 @@ impl From<AuthError> for StepUpError {
     }
 }
 
-/// The caller, stepped up: the session is loaded and, for a password,
-/// failed-login slots taken at once, then the password
-/// checked. A token is only read inside the change's own transaction
-/// (`use_token`), so this passes it on. After a right password the slots
-/// are the caller's to give back alongside its write (`with_give_back`).
+/// The caller, stepped up: the session is loaded and, for a password or
+/// an authenticator's code, failed-login slots taken at once, then the
+/// password (or code) checked. A token is only read inside the change's
+/// own transaction (`Proven::use_up`), so this passes it on. After a right
+/// password or code the slots are the caller's to give back alongside its
+/// write (`with_give_back`).
 pub(super) async fn reauthenticate<'a>(
     s: &Services,
     session: &Session,
     reauth: Reauth<'a>,
     client_ip: Option<IpAddr>,
-) -> Result<(Principal, Option<&'a str>, Option<Slots>), StepUpError> {
-    let password = match reauth {
-        Reauth::Token(t) => return Ok((session.load(s).await?, Some(t), None)),
-        Reauth::Password(p) => p,
-    };
+) -> Result<(Principal, Proven<'a>, Option<Slots>), StepUpError> {
+    if let Reauth::Token(t) = reauth {
+        return Ok((session.load(s).await?, Proven::Token(t), None));
+    }
     let (who, slots) =
         tokio::join!(session.load(s), take_slots(s, session.account_id(), client_ip));
     let slots = slots.map_err(|e| StepUpError::Fault(Fault::Store(e)))?;
@@ -97,10 +146,23 @@ pub(super) async fn reauthenticate<'a>(
             return Err(e.into());
         }
     };
-    let stored = who.account.password_hash.as_deref();
-    let checked = slots.check_deferred(s, false, || s.passwords.verify(password, stored)).await;
+    let mut proven = Proven::Nothing;
+    let checked = slots
+        .check_deferred(s, false, || match reauth {
+            Reauth::Password(p) => s.passwords.verify(p, who.account.password_hash.as_deref()),
+            Reauth::Totp(code) => {
+                let found = super::authenticator::accepts(s, &who.account, code);
+                let right = found.is_some();
+                if let Some((factor, step)) = found {
+                    proven = Proven::Totp { factor, step };
+                }
+                right
+            }
+            Reauth::Token(_) => false,
+        })
+        .await;
     match checked.map_err(|e| StepUpError::Fault(Fault::Store(e)))? {
-        (Checked::Passed, pending) => Ok((who, None, pending)),
+        (Checked::Passed, pending) => Ok((who, proven, pending)),
         (Checked::Failed, _) => Err(StepUpError::InvalidCredentials),
         (Checked::Limited { retry_after }, _) => Err(StepUpError::RateLimited { retry_after }),
     }
@@ -109,7 +171,7 @@ pub(super) async fn reauthenticate<'a>(
 /// The write that uses a step-up token of `account` up, to go into the
 /// change's transaction (whose `Refusal::ProofUsed` then means the token
 /// was spent by another request: `InvalidCredentials`).
-pub(super) async fn use_token(
+async fn use_token(
     s: &Services,
     account: &AccountRecord,
     token: &str,
@@ -153,72 +215,80 @@ pub(super) type Told = (AccountChange, Option<String>, Option<String>);
 /// attempt: the session must still stand (checked by the store inside the
 /// write, so a logout, password change, reset or deletion that commits
 /// first refuses it), and a security notice to each address the account
-/// had. `Unauthorized` when `account` (as just read) no longer takes the
-/// session. Returns the writes and the notices, to relay once committed.
+/// had (when the change is one to tell). `Unauthorized` when `account` (as
+/// just read) no longer takes the session. Returns the writes and the
+/// notices, to relay once committed.
 pub(super) fn guarded(
     s: &Services,
     session: &Session,
     account: &AccountRecord,
-    told: &Told,
+    told: Option<&Told>,
     client_ip: Option<IpAddr>,
 ) -> Result<(Vec<AccountWrite>, Vec<OutgoingMessage>), ChangeError> {
     let condition = session.condition();
     if !condition.stands(Some(account), false) {
         return Err(ChangeError::Unauthorized);
     }
-    let (change, address, leaving) = told;
-    let leaving = leaving.as_deref();
-    let messages = outbox::notices(s, account, *change, address.clone(), leaving, client_ip)?;
+    let messages = match told {
+        Some((change, address, leaving)) => {
+            outbox::notices(s, account, *change, address.clone(), leaving.as_deref(), client_ip)?
+        }
+        None => Vec::new(),
+    };
     let mut writes = vec![AccountWrite::Session(condition)];
     writes.extend(messages.iter().cloned().map(AccountWrite::PutMessage));
     Ok((writes, messages))
 }
 
 /// Writes what `change` makes of the caller's account together with the
-/// step-up token's use, the session's conditions and the notices, all or
-/// nothing; read afresh and tried again when the account changed meanwhile.
+/// step-up's proof used up, the session's conditions and the notices, all
+/// or nothing; read afresh and tried again when the account changed
+/// meanwhile. `change` sees the account as read for each attempt (and may
+/// refuse it). Returns what the committed attempt's `change` returned.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn apply_change(
+pub(super) async fn apply_change<T, E: From<ChangeError>>(
     s: &Services,
     session: &Session,
     who: &Principal,
-    token: Option<&str>,
-    told: Told,
+    proven: &Proven<'_>,
+    told: Option<Told>,
     client_ip: Option<IpAddr>,
-    change: impl Fn(AccountRecord) -> Vec<AccountWrite>,
-) -> Result<(), ChangeError> {
+    change: impl Fn(AccountRecord) -> Result<(Vec<AccountWrite>, T), E>,
+) -> Result<T, E> {
     let mut read = Some(who.account.clone());
     let (change, told) = (&change, &told);
-    let notices = retry::run(|| {
+    let (done, notices) = retry::run(|| {
         let account = read.take();
         async move {
-            let account = match account {
+            let mut account = match account {
                 Some(a) => a,
-                None => {
-                    s.store.get_account(&who.account.id).await?.ok_or(ChangeError::Unauthorized)?
-                }
+                None => s
+                    .store
+                    .get_account(&who.account.id)
+                    .await
+                    .map_err(ChangeError::from)?
+                    .ok_or(ChangeError::Unauthorized)?,
             };
-            let (mut writes, notices) = guarded(s, session, &account, told, client_ip)?;
-            if let Some(token) = token {
-                writes.push(use_token(s, &account, token).await?);
+            let (mut writes, notices) = guarded(s, session, &account, told.as_ref(), client_ip)?;
+            writes.extend(proven.use_up(s, &mut account).await.map_err(ChangeError::from)?);
+            let (changed, done) = change(account)?;
+            writes.extend(changed);
+            let refused = match s.store.apply(&writes, s.clock.now()).await {
+                Ok(ApplyOutcome::Committed) => return Ok::<_, E>(Attempt::Done((done, notices))),
+                Ok(ApplyOutcome::Refused(refusal)) => refusal,
+                Err(e) => return Err(ChangeError::from(e).into()),
+            };
+            match refused {
+                Refusal::ProofUsed => Err(ChangeError::InvalidCredentials.into()),
+                Refusal::SessionEnded => Err(ChangeError::Unauthorized.into()),
+                _ => Ok(Attempt::Retry),
             }
-            writes.extend(change(account));
-            Ok::<_, ChangeError>(match s.store.apply(&writes, s.clock.now()).await? {
-                ApplyOutcome::Committed => Attempt::Done(notices),
-                ApplyOutcome::Refused(Refusal::ProofUsed) => {
-                    return Err(ChangeError::InvalidCredentials);
-                }
-                ApplyOutcome::Refused(Refusal::SessionEnded) => {
-                    return Err(ChangeError::Unauthorized);
-                }
-                ApplyOutcome::Refused(_) => Attempt::Retry,
-            })
         }
     })
     .await?
     .ok_or(ChangeError::Busy)?;
     outbox::relay_notices(s, &notices).await;
-    Ok(())
+    Ok(done)
 }
 
 /// `From<StepUpError>` for the errors of the use cases that step up (each

@@ -32,6 +32,12 @@ pub enum AccountChange {
     PasswordChanged,
     PasswordReset,
     AccountDeleted,
+    /// An authenticator app was confirmed.
+    FactorAdded,
+    /// An authenticator app was removed.
+    FactorRemoved,
+    /// A recovery code was used to log in.
+    RecoveryCodeUsed,
 }
 
 impl AccountChange {
@@ -43,6 +49,9 @@ impl AccountChange {
             AccountChange::PasswordChanged => "password_changed",
             AccountChange::PasswordReset => "password_reset",
             AccountChange::AccountDeleted => "account_deleted",
+            AccountChange::FactorAdded => "factor_added",
+            AccountChange::FactorRemoved => "factor_removed",
+            AccountChange::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }

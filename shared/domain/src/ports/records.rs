@@ -193,9 +193,34 @@ pub struct AccountRecord {
     pub session_epoch: u64,
     /// …except this one (the session that changed the password).
     pub session_keeper: Option<String>,
+    /// Authenticator apps (TOTP), confirmed or pending.
+    pub factors: Vec<TotpFactor>,
+    /// The keyed hashes of its unused recovery codes.
+    pub recovery_codes: Vec<[u8; 32]>,
+}
+
+/// An authenticator app (TOTP, RFC 6238) of an account.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TotpFactor {
+    pub id: String,
+    /// The shared secret, sealed (AEAD) to the account and the factor.
+    pub sealed_secret: Vec<u8>,
+    pub created_at: Timestamp,
+    /// Pending until a code from it is shown (`POST /v1/me/factors/totp/confirm`).
+    pub confirmed: bool,
+    /// The last time step a code was accepted for: it and older steps are
+    /// refused from then on, so a code is used once.
+    pub last_step: i64,
+    /// Wrong codes given to confirm it while pending.
+    pub attempts: u32,
 }
 
 impl AccountRecord {
+    /// Whether logging in takes a second step (a confirmed authenticator).
+    pub fn has_second_factor(&self) -> bool {
+        self.factors.iter().any(|f| f.confirmed)
+    }
+
     /// The ownership keys of its addresses (`email:…`, `sms:…`).
     pub fn address_keys(&self) -> Vec<String> {
         let mut keys = Vec::new();

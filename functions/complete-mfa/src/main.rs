@@ -1,0 +1,1 @@
+edge::http_main!(complete_mfa::handle);

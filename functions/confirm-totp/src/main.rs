@@ -1,0 +1,1 @@
+edge::http_main!(confirm_totp::handle);

@@ -1,0 +1,1 @@
+edge::http_main!(delete_factor::handle);

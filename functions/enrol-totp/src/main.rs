@@ -1,0 +1,1 @@
+edge::http_main!(enrol_totp::handle);

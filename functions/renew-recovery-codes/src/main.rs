@@ -1,0 +1,1 @@
+edge::http_main!(renew_recovery_codes::handle);
