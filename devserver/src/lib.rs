@@ -73,6 +73,9 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/v1/me" => get_me),
         route!(DELETE "/v1/me" => delete_account),
         route!(PUT "/v1/me/password" => change_password),
+        route!(GET "/v1/me/sessions" => list_sessions),
+        route!(DELETE "/v1/me/sessions" => end_other_sessions),
+        route!(DELETE "/v1/me/sessions/{id}" => end_session),
         route!(GET "/v1/me/factors" => list_factors),
         route!(POST "/v1/me/factors/totp" => enrol_totp),
         route!(POST "/v1/me/factors/totp/confirm" => confirm_totp),
@@ -174,6 +177,7 @@ async fn dispatch(
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
+    let query = parts.uri.query().map(str::to_string);
     let bytes = match axum::body::to_bytes(body, DEV_BODY_LIMIT).await {
         Ok(b) => b,
         Err(_) => return to_axum(error_response(ApiError::PayloadTooLarge, Locale::default())),
@@ -188,7 +192,8 @@ async fn dispatch(
     let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
     let req = lambda_http::Request::from_parts(parts, body)
         .with_request_context(RequestContext::ApiGatewayV2(ctx))
-        .with_path_parameters(path_parameters(template, &path));
+        .with_path_parameters(path_parameters(template, &path))
+        .with_query_string_parameters(query_parameters(query.as_deref()));
     // As in Lambda: a panic is a 500 envelope, logged with the request id.
     let span = tracing::info_span!("request", request_id);
     let resp = edge::response::guarded(handler(app, req)).instrument(span).await;
@@ -206,6 +211,39 @@ fn path_parameters(template: &str, path: &str) -> HashMap<String, String> {
             Some((name.to_string(), p.to_string()))
         })
         .collect()
+}
+
+/// The query string's parameters, as API Gateway passes them.
+fn query_parameters(query: Option<&str>) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let pairs = query.unwrap_or("").split('&').filter(|p| !p.is_empty());
+    for pair in pairs {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| percent_decode(&s.replace('+', " "));
+        out.entry(decode(k)).or_default().push(decode(v));
+    }
+    out
+}
+
+/// `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A Lambda response as an axum response.

@@ -1,12 +1,14 @@
 // Clicks through every flow of the dev server's playground in headless
 // Chromium, in English and then in Chinese, with the image captcha and with
 // the proof-of-work widget (a reset code's send; a password login on /login): register, log in (password and
-// code), bind a phone, step up and change the password, a login link opened
-// on the /login page, an invite, reset the password, an authenticator app
-// (enrol, confirm, log in with its code and with a recovery code, on the
-// playground and on /login, remove it with its code), delete the account.
+// code), the sessions (list them, end another device's, end all the others,
+// with the other logins made from here as a Mac's Chrome), bind a phone,
+// step up and change the password, a login link opened on the /login page,
+// an invite, reset the password, an authenticator app (enrol, confirm, log
+// in with its code and with a recovery code, on the playground and on
+// /login, remove it with its code), delete the account.
 // Saves screenshots (playground-<lang>.png, login-<lang>.png, totp-<lang>.png,
-// …) to OUTDIR.
+// sessions-<lang>.png, …) to OUTDIR.
 //   node playground.mjs http://127.0.0.1:PORT OUTDIR
 import { createRequire } from "node:module";
 import { createHmac } from "node:crypto";
@@ -18,6 +20,30 @@ const { chromium } = require("playwright-core");
 const [base, outDir] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+// Another device: a password login made from here (not the page), with a
+// captcha whose answer the dev server tells, as Chrome on a Mac.
+const MAC_CHROME = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+async function call(method, path, { token, body, agent } = {}) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers["Authorization"] = "Bearer " + token;
+  if (agent) headers["User-Agent"] = agent;
+  const resp = await fetch(base + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const text = await resp.text();
+  return { status: resp.status, data: text ? JSON.parse(text) : null, text };
+}
+async function otherDevice(email, password) {
+  const made = await call("POST", "/v1/captchas", { body: { locale: "en" } });
+  if (made.status !== 200 && made.status !== 201) fail(`POST /v1/captchas → ${made.status}: ${made.text}`);
+  const id = made.data.captcha_id;
+  const { answer } = (await call("GET", `/_dev/captchas/${id}`)).data;
+  const login = await call("POST", "/v1/sessions",
+    { body: { email, password, captcha: { id, answer } }, agent: MAC_CHROME });
+  if (login.status !== 200 || !login.data.token) fail(`the other device's login: POST /v1/sessions → ${login.status}: ${login.text}`);
+  return login.data.token;
+}
+// What GET /v1/me answers a token.
+const me = async (token) => (await call("GET", "/v1/me", { token })).status;
 
 // An authenticator app (RFC 6238): HMAC-SHA1 of the 30-second time step,
 // six digits, from the base32 secret the page shows.
@@ -80,10 +106,10 @@ const watch = (page) => page.on("console", (m) => {
 const LANGS = {
   en: { locale: "en-US", name: "Tester", title: "Vericode playground", ready: "ready", none: "none",
     loginAs: (who) => `Log in as ${who}?`, busy: "Too many requests", robot: "I'm not a robot",
-    totp: "9. Authenticator app", mfa: "Code from the app" },
+    totp: "9. Authenticator app", mfa: "Code from the app", sessions: "10. Sessions", thisDevice: "this device" },
   "zh-Hans": { locale: "zh-CN", name: "测试者", title: "Vericode 演示台", ready: "已就绪", none: "无",
     loginAs: (who) => `以 ${who} 的身份登录？`, busy: "请求过于频繁", robot: "我不是机器人",
-    totp: "9. 身份验证器", mfa: "验证器应用中的验证码" },
+    totp: "9. 身份验证器", mfa: "验证器应用中的验证码", sessions: "10. 登录设备", thisDevice: "当前设备" },
 };
 
 async function flows(lang, n) {
@@ -152,6 +178,40 @@ async function flows(lang, n) {
   await page.fill("#display-name", L.name);
   const registered = await act("#register", "POST /v1/accounts → 201");
   if (!registered.includes(email)) fail(`${lang}: registration did not return the account: ${registered}`);
+
+  // Sessions: the registration's (this page) and a login from another
+  // device (a Mac's Chrome, from here); end that one from the page.
+  if ((await page.textContent("[data-i18n=sessions]")) !== L.sessions) fail(`${lang}: the sessions section is not in ${lang}`);
+  const mac = await otherDevice(email, "first password");
+  if ((await me(mac)) !== 200) fail(`${lang}: the other device's session does not work`);
+  await act("#list-sessions", "GET /v1/me/sessions → 200");
+  const rows = () => page.$$eval("#sessions .session", (items) => items.map((i) => ({
+    text: i.textContent, current: i.classList.contains("current"), end: !!i.querySelector("button") })));
+  const listed = await rows();
+  if (listed.length !== 2) fail(`${lang}: not two sessions listed: ${JSON.stringify(listed)}`);
+  const [ours, theirs] = [listed.filter((r) => r.current), listed.filter((r) => !r.current)];
+  if (ours.length !== 1 || !ours[0].text.includes(L.thisDevice) || ours[0].end) fail(`${lang}: this device is not marked (${L.thisDevice}): ${JSON.stringify(listed)}`);
+  if (!theirs[0].text.includes("Chrome on macOS") || !theirs[0].text.includes("127.0.0.0/24") || !theirs[0].end) {
+    fail(`${lang}: the other device is not listed as Chrome on macOS: ${JSON.stringify(listed)}`);
+  }
+  await page.screenshot({ path: `${outDir}/sessions-${lang}.png`, fullPage: true });
+  const ended = await act("#sessions .session:not(.current) button", "DELETE /v1/me/sessions/");
+  if (!ended.includes(" → 204")) fail(`${lang}: the other session was not ended: ${ended}`);
+  await page.waitForFunction(() => document.querySelectorAll("#sessions .session").length === 1)
+    .catch(async () => fail(`${lang}: the ended session is still listed: ${await page.textContent("#sessions")}`));
+  if ((await me(mac)) !== 401) fail(`${lang}: the ended session still works`);
+  // Two more devices; end all the others: both die, this page's lives.
+  const others = [await otherDevice(email, "first password"), await otherDevice(email, "first password")];
+  await act("#list-sessions", "GET /v1/me/sessions → 200");
+  if ((await rows()).length !== 3) fail(`${lang}: not three sessions listed: ${JSON.stringify(await rows())}`);
+  await act("#end-others", "DELETE /v1/me/sessions?scope=others → 204");
+  await page.waitForFunction(() => document.querySelectorAll("#sessions .session").length === 1)
+    .catch(async () => fail(`${lang}: the other sessions are still listed: ${await page.textContent("#sessions")}`));
+  for (const token of others) if ((await me(token)) !== 401) fail(`${lang}: an ended session still works`);
+  await act("#me", "GET /v1/me → 200");
+  await act("#list-sessions", "GET /v1/me/sessions → 200");
+  const left = await rows();
+  if (left.length !== 1 || !left[0].current || !left[0].text.includes(L.thisDevice)) fail(`${lang}: not just this device left: ${JSON.stringify(left)}`);
 
   // Log in by password with a fresh captcha; ask who we are.
   await page.fill("#captcha-answer", await answer());

@@ -71,6 +71,8 @@ fn write_name(w: &AccountWrite) -> String {
         AccountWrite::Session(_) => "Session",
         AccountWrite::PutMessage(_) => "PutMessage",
         AccountWrite::Converted(_) => "Converted",
+        AccountWrite::PutSession(_) => "PutSession",
+        AccountWrite::EndSession { .. } => "EndSession",
     };
     format!("apply/{kind}")
 }
@@ -189,6 +191,9 @@ impl AccountStore for Recording {
     }
     async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError> {
         self.run(one("revoke_session"), self.inner.revoke_session(jti, expires_at)).await
+    }
+    async fn list_sessions(&self, account_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        self.run(one("list_sessions"), self.inner.list_sessions(account_id)).await
     }
 }
 

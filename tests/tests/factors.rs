@@ -52,8 +52,8 @@ struct Enrolled {
 
 async fn enrolled(s: &Server, email: &str) -> Enrolled {
     let token = s.register(email, PASSWORD).await;
-    let reply = s.post("/v1/me/factors/totp", json!({"current_password": PASSWORD}), Some(&token));
-    let enrolment = reply.await;
+    let step_up = json!({"step_up_token": s.step_up_token(email, &token).await});
+    let enrolment = s.post("/v1/me/factors/totp", step_up, Some(&token)).await;
     assert_eq!(enrolment.status, 201, "{:?}", enrolment.body);
     let secret = enrolment.body["secret"].as_str().unwrap().to_string();
     let factor = enrolment.body["factor_id"].as_str().unwrap().to_string();
@@ -108,12 +108,17 @@ async fn enrol_and_confirm(b: Backend) {
     let token = s.register("enrol@example.com", PASSWORD).await;
     let bare = s.post("/v1/me/factors/totp", json!({}), Some(&token)).await;
     assert_eq!((bare.status, &bare.body["error"]["field"]), (400, &json!("current_password")));
-    let wrong = json!({"current_password": "not the password"});
-    let reply = s.post("/v1/me/factors/totp", wrong, Some(&token)).await;
+    // The password alone is no step-up for this: a thief with it would add
+    // its own app and keep the account after the owner's reset.
+    let password = json!({"current_password": PASSWORD});
+    let reply = s.post("/v1/me/factors/totp", password, Some(&token)).await;
+    assert_eq!((reply.status, &reply.body["error"]["field"]), (400, &json!("step_up_token")));
+    let forged = json!({"step_up_token": "not.a.token"});
+    let reply = s.post("/v1/me/factors/totp", forged, Some(&token)).await;
     assert_eq!((reply.status, &reply.body["error"]["code"]), (401, &json!("invalid_credentials")));
 
-    let reply = s.post("/v1/me/factors/totp", json!({"current_password": PASSWORD}), Some(&token));
-    let e = reply.await.body;
+    let step_up = json!({"step_up_token": s.step_up_token("enrol@example.com", &token).await});
+    let e = s.post("/v1/me/factors/totp", step_up, Some(&token)).await.body;
     let secret = e["secret"].as_str().unwrap();
     assert_eq!(secret.len(), 32, "160 bits in base32");
     let uri = e["otpauth_uri"].as_str().unwrap();
@@ -153,8 +158,8 @@ async fn enrol_and_confirm(b: Backend) {
 async fn an_enrolment_takes_five_wrong_codes(b: Backend) {
     let s = Server::start(b).await;
     let token = s.register("five@example.com", PASSWORD).await;
-    let reply = s.post("/v1/me/factors/totp", json!({"current_password": PASSWORD}), Some(&token));
-    let e = reply.await.body;
+    let step_up = json!({"step_up_token": s.step_up_token("five@example.com", &token).await});
+    let e = s.post("/v1/me/factors/totp", step_up, Some(&token)).await.body;
     let secret = e["secret"].as_str().unwrap();
     for left in (0..5).rev() {
         let wrong = json!({"factor_id": e["factor_id"], "code": code(&s, secret, 9)});
@@ -387,7 +392,9 @@ async fn a_stolen_session_cannot_enrol(b: Backend) {
     assert_eq!(list["factors"].as_array().unwrap().len(), 1, "unchanged");
 
     for n in 1..=5 {
-        let body = json!({"current_password": PASSWORD});
+        // A step-up code every two minutes: within the address's send window.
+        s.t.clock.advance(120);
+        let body = json!({"step_up_token": s.step_up_token("stolen@example.com", &e.token).await});
         let reply = s.post("/v1/me/factors/totp", body, Some(&e.token)).await;
         if n == 5 {
             assert_eq!((reply.status, &reply.body["error"]["code"]), (409, &json!("factor_limit")));

@@ -116,8 +116,11 @@ impl Harness {
 /// second step (wrong, by app, by recovery code), removal.
 async fn authenticator(h: &mut Harness, token: Option<&str>, password: &str) {
     use domain::ports::Clock as _;
-    call!(h, enrol_totp, json!({"current_password": "wrong password"}), token);
-    let (status, e) = call!(h, enrol_totp, json!({"current_password": password}), token);
+    call!(h, enrol_totp, json!({"step_up_token": "not.a.token"}), token);
+    call!(h, enrol_totp, json!({"step_up_totp": "000000"}), token);
+    h.t.clock.advance(61);
+    let step_up = h.step_up("email", "iam@example.com", token).await;
+    let (status, e) = call!(h, enrol_totp, json!({"step_up_token": step_up}), token);
     assert_eq!(status, 201, "{e}");
     let secret = domain::totp::secret_from_base32(e["secret"].as_str().unwrap()).unwrap();
     let step = h.t.clock.now() / domain::totp::STEP_SECS;
@@ -157,6 +160,46 @@ async fn authenticator(h: &mut Harness, token: Option<&str>, password: &str) {
     used.actions.extend(h.sdk.take());
     h.delivered();
     assert_eq!(parts(&resp).0, 204);
+}
+
+/// Runs `handle` as `$krate` would be called with path and query
+/// parameters, recording what it used.
+macro_rules! call_with {
+    ($h:expr, $krate:ident, $token:expr, $path:expr, $query:expr) => {{
+        use lambda_http::RequestExt as _;
+        $h.store.take();
+        $h.sdk.take();
+        let to_map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        let req = request(&json!({}), "198.51.100.99", $token)
+            .with_path_parameters(to_map($path))
+            .with_query_string_parameters(to_map($query));
+        let resp = $krate::handle(&$h.t.app, req).await;
+        let used = $h.used.entry(stringify!($krate)).or_default();
+        used.operations.extend($h.store.take());
+        used.actions.extend($h.sdk.take());
+        $h.delivered();
+        parts(&resp)
+    }};
+}
+
+/// The account's sessions under `token`: listed, one ended, the others ended.
+async fn sessions(h: &mut Harness, token: Option<&str>, password: &str) {
+    let cap = h.captcha().await;
+    let login = json!({"email": "iam@example.com", "password": password, "captcha": cap});
+    let (_, other) = call!(h, create_session, login, None);
+    let other = other["token"].as_str().unwrap().to_string();
+    let (status, list) = call_with!(h, list_sessions, Some(other.as_str()), &[], &[]);
+    assert_eq!(status, 200, "{list}");
+    let id = list["sessions"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = call_with!(h, end_session, token, &[("id", id.as_str())], &[]);
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = call_with!(h, end_other_sessions, token, &[], &[("scope", "others")]);
+    assert_eq!(status, 204, "{body}");
 }
 
 #[tokio::test]
@@ -248,6 +291,7 @@ async fn every_function_is_allowed_what_it_calls() {
     call!(h, redeem_login_link, json!({"authorization": link["authorization"]}), None);
     call!(h, create_invite, json!({}), t);
     authenticator(&mut h, t, "long enough").await;
+    sessions(&mut h, t, "long enough").await;
 
     // Bind both addresses (each steps up: by password, by token for the
     // phone's replacement; each replacement releases the old address), change
@@ -375,7 +419,8 @@ async fn every_function_is_allowed_what_it_calls() {
             | "enrol_totp"
             | "confirm_totp"
             | "delete_factor"
-            | "renew_recovery_codes" => &["dynamodb:GetItem"],
+            | "renew_recovery_codes"
+            | "end_other_sessions" => &["dynamodb:GetItem"],
             "send_code" => &["dynamodb:GetItem"],
             "verify_code" => &["dynamodb:GetItem", "dynamodb:PutItem"],
             _ => &[],
@@ -391,8 +436,15 @@ async fn every_function_is_allowed_what_it_calls() {
 /// Every operation the adapter declares names only real DynamoDB actions.
 #[test]
 fn declarations_name_dynamodb_actions() {
-    let known =
-        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"];
+    let known = [
+        "BatchGetItem",
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+        "Query",
+    ];
     for op in aws::dynamodb::operations() {
         assert!(!op.actions.is_empty(), "{}", op.name);
         for a in op.actions {

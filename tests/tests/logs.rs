@@ -183,7 +183,16 @@ async fn secrets_stay_out_of_the_logs() {
 async fn authenticator(t: &vericode_tests::TestApp, session: &str, password: &str) -> Vec<String> {
     use domain::ports::Clock as _;
     let ip = "192.0.2.4";
-    let enrol = json!({"current_password": password});
+    let email = "secret.person@example.com";
+    t.clock.advance(61);
+    let send = json!({"channel": "email", "to": email, "purpose": "verify"});
+    assert_eq!(parts(&send_code::handle(&t.app, request(&send, ip, Some(session))).await).0, 202);
+    let check = json!({"channel": "email", "to": email, "purpose": "verify",
+        "code": t.last_code(email).unwrap()});
+    let (_, verified) =
+        parts(&verify_code::handle(&t.app, request(&check, ip, Some(session))).await);
+    let step_up = verified["verification_token"].as_str().unwrap().to_string();
+    let enrol = json!({"step_up_token": step_up});
     let (status, e) = parts(&enrol_totp::handle(&t.app, request(&enrol, ip, Some(session))).await);
     assert_eq!(status, 201, "{e}");
     let text = |v: &serde_json::Value| v.as_str().unwrap().to_string();
@@ -196,8 +205,7 @@ async fn authenticator(t: &vericode_tests::TestApp, session: &str, password: &st
     assert_eq!(status, 200, "{codes}");
     let recovery: Vec<String> =
         codes["recovery_codes"].as_array().unwrap().iter().map(text).collect();
-    let mut secrets = vec![text(&e["secret"]), text(&e["otpauth_uri"]), code(0), code(1)];
-    let email = "secret.person@example.com";
+    let mut secrets = vec![step_up, text(&e["secret"]), text(&e["otpauth_uri"]), code(0), code(1)];
     for answer in [json!({"totp": code(1)}), json!({"recovery_code": recovery[0]})] {
         let (id, solved) = t.captcha().await;
         let login =

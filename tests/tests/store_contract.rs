@@ -805,6 +805,43 @@ async fn sessions_load_with_their_logout_marker(b: Backend) {
     assert_eq!(none, None);
 }
 
+/// Session records: written with an account's write, listed per account
+/// only, ended (record gone, logout marker in place) in one write.
+async fn session_records_are_listed_and_ended(b: Backend) {
+    let (store, _) = store(b).await;
+    let record = |account: &str, jti: &str| SessionRecord {
+        account_id: account.into(),
+        jti: jti.into(),
+        device: "Chrome on macOS".into(),
+        network: "203.0.113.0/24".into(),
+        created_at: T0,
+        expires_at: T0 + 3600,
+        epoch: 0,
+    };
+    let writes = [
+        AccountWrite::PutSession(record("a", "s1")),
+        AccountWrite::PutSession(record("a", "s2")),
+        AccountWrite::PutSession(record("b", "s3")),
+    ];
+    assert_eq!(store.apply(&writes, T0).await.unwrap(), ApplyOutcome::Committed);
+    let mut listed = store.list_sessions("a").await.unwrap();
+    listed.sort_by(|x, y| x.jti.cmp(&y.jti));
+    assert_eq!(listed, [record("a", "s1"), record("a", "s2")]);
+    assert!(store.list_sessions("nobody").await.unwrap().is_empty());
+    let end = AccountWrite::EndSession {
+        account_id: "a".into(),
+        jti: "s1".into(),
+        expires_at: T0 + 3600,
+    };
+    assert_eq!(store.apply(&[end], T0).await.unwrap(), ApplyOutcome::Committed);
+    assert_eq!(store.list_sessions("a").await.unwrap(), [record("a", "s2")]);
+    let (_, logged_out) = store.load_session("a", "s1", T0).await.unwrap();
+    assert!(logged_out, "the ended session is refused");
+    let (_, logged_out) = store.load_session("a", "s1", T0 + 3600).await.unwrap();
+    assert!(!logged_out, "until it would have expired");
+    assert_eq!(store.list_sessions("b").await.unwrap(), [record("b", "s3")]);
+}
+
 async fn secrets_are_used_once_by_kind(b: Backend) {
     let (store, _) = store(b).await;
     let hash = *uuid::Uuid::new_v4().as_bytes();
@@ -1035,6 +1072,7 @@ async fn the_guard_counts_refuses_and_blocks(b: Backend) {
 
 both_stores!(
     a_challenge_is_spent_once_alone_or_in_a_send,
+    session_records_are_listed_and_ended,
     the_guard_counts_refuses_and_blocks,
     a_long_code_is_bounded_per_network_and_hour,
     a_hardened_destination_takes_no_blind_code,

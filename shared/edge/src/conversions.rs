@@ -3,8 +3,8 @@
 
 use crate::error::{ApiError, BodyProblem};
 use domain::accounts::{
-    BindError, FactorError, LinkError, LoginError, MfaError, PasswordError, RegisterError,
-    ResetError,
+    BindError, EndError, FactorError, LinkError, LoginError, MfaError, PasswordError,
+    RegisterError, ResetError,
 };
 use domain::api_keys::ApiKeyError;
 use domain::captcha::{CaptchaError, CreateError};
@@ -209,6 +209,17 @@ impl From<MfaError> for ApiError {
             MfaError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
             MfaError::Busy => BUSY,
             MfaError::Fault(f) => f.into(),
+        }
+    }
+}
+
+impl From<EndError> for ApiError {
+    fn from(e: EndError) -> Self {
+        match e {
+            EndError::Unauthorized => ApiError::Unauthorized,
+            EndError::NotFound => ApiError::NoSuchSession,
+            EndError::Busy => BUSY,
+            EndError::Fault(f) => f.into(),
         }
     }
 }

@@ -66,6 +66,10 @@ pub enum ApiError {
     /// of its own).
     #[error("no such factor")]
     NoSuchFactor,
+    /// The account has no such live session (`not_found`, with a message
+    /// of its own).
+    #[error("no such session")]
+    NoSuchSession,
     #[error("method not allowed")]
     MethodNotAllowed,
     /// A dependency (the store) failed or did not answer in time, or every
@@ -102,7 +106,7 @@ impl ApiError {
             }
             RateLimited { .. } | SmsBudgetExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
             AccountExists | AddressTaken | NoBoundAddress | FactorLimit => StatusCode::CONFLICT,
-            NotFound | NoSuchFactor => StatusCode::NOT_FOUND,
+            NotFound | NoSuchFactor | NoSuchSession => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -130,7 +134,7 @@ impl ApiError {
             AddressTaken => "address_taken",
             FactorLimit => "factor_limit",
             NoBoundAddress => "no_bound_address",
-            NotFound | NoSuchFactor => "not_found",
+            NotFound | NoSuchFactor | NoSuchSession => "not_found",
             MethodNotAllowed => "method_not_allowed",
             ServiceUnavailable { .. } => "service_unavailable",
             Internal(_) => "internal_error",
@@ -170,6 +174,7 @@ impl ApiError {
                 BodyProblem::BadValue => "invalid_request.bad_value",
             },
             ApiError::NoSuchFactor => "not_found.factor",
+            ApiError::NoSuchSession => "not_found.session",
             other => other.code(),
         }
     }

@@ -102,6 +102,14 @@ pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
     }
 }
 
+/// Who is calling, for the session a login records: the address and the
+/// `User-Agent` (at most 512 bytes of it are read).
+pub fn client(req: &Request) -> domain::accounts::Client {
+    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let user_agent = user_agent.map(|ua| ua.chars().take(512).collect());
+    domain::accounts::Client { ip: client_ip(req), user_agent }
+}
+
 /// The bearer token of the request: `None` without an `Authorization`
 /// header, `Some(Err(()))` when the header is not a bearer token.
 pub fn bearer(req: &Request) -> Option<Result<&str, ()>> {

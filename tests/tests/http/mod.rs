@@ -59,9 +59,25 @@ impl Server {
         body: &Value,
         bearer: Option<&str>,
     ) -> Reply {
+        self.call_as(ip, None, method, path, body, bearer).await
+    }
+
+    /// A request from `ip` by a client naming itself `user_agent`.
+    pub async fn call_as(
+        &self,
+        ip: &str,
+        user_agent: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        bearer: Option<&str>,
+    ) -> Reply {
         let from: IpAddr = ip.parse().unwrap();
         let http = reqwest::Client::builder().local_address(from).build().unwrap();
         let mut req = http.request(method, format!("{}{path}", self.base)).json(body);
+        if let Some(ua) = user_agent {
+            req = req.header("user-agent", ua);
+        }
         if let Some(token) = bearer {
             req = req.bearer_auth(token);
         }
@@ -119,6 +135,18 @@ impl Server {
         let reply = self.post("/v1/accounts", body, None).await;
         assert_eq!(reply.status, 201, "{:?}", reply.body);
         reply.body["token"].as_str().unwrap().to_string()
+    }
+
+    /// A step-up token for the account of `bearer`: a `verify` code sent to
+    /// its `email` (a minute later than any before), checked.
+    pub async fn step_up_token(&self, email: &str, bearer: &str) -> String {
+        self.t.clock.advance(61);
+        assert_eq!(self.send("email", email, "verify", Some(bearer)).await.status, 202);
+        let code = self.t.last_code(email).unwrap();
+        let check = json!({"channel": "email", "to": email, "purpose": "verify", "code": code});
+        let reply = self.post("/v1/codes/verify", check, Some(bearer)).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply.body["verification_token"].as_str().unwrap().to_string()
     }
 
     /// The destination's record: whether a code lives, its checks, sends and failures.

@@ -6,7 +6,8 @@
 
 use super::calls::build;
 use super::codec::{
-    Item, account_item, account_record, dest_item, get_n, get_s, n, s, version_condition,
+    Item, account_item, account_record, dest_item, get_n, get_s, n, s, session_item,
+    session_record, version_condition,
 };
 use super::guard::conversion_items;
 use super::iam::{Operation, op};
@@ -18,8 +19,8 @@ use super::writes::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use domain::ports::{
-    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, Refusal, SessionCheck, StoreError,
-    Timestamp,
+    AccountRecord, AccountStore, AccountWrite, ApplyOutcome, Refusal, SessionCheck, SessionRecord,
+    StoreError, Timestamp,
 };
 use domain::retry::{self, Attempt};
 
@@ -36,6 +37,9 @@ pub(super) const IAM: &[Operation] = &[
     op("apply/DeleteAccount", &["dynamodb:DeleteItem"]),
     op("apply/Session", &["dynamodb:ConditionCheckItem"]),
     op("apply/PutMessage", &["dynamodb:PutItem"]),
+    op("apply/PutSession", &["dynamodb:PutItem"]),
+    op("apply/EndSession", &["dynamodb:DeleteItem", "dynamodb:PutItem"]),
+    op("list_sessions", &["dynamodb:Query"]),
 ];
 
 fn put(
@@ -116,6 +120,11 @@ fn transact_items(
                 items.extend(conversion_items(table, touch)?.map(|item| (item, w.refusal())));
                 continue;
             }
+            AccountWrite::EndSession { account_id, jti, expires_at } => {
+                let ended = end_session(table, account_id, jti, *expires_at)?;
+                items.extend(ended.map(|item| (item, w.refusal())));
+                continue;
+            }
             other => {
                 let own = session.filter(|c| match other {
                     AccountWrite::PutAccount(a) => a.id == c.account_id,
@@ -127,7 +136,19 @@ fn transact_items(
         };
         items.push((item, w.refusal()));
     }
-    for a in &stored {
+    items.extend(address_copies(table, writes, &stored)?);
+    Ok(items)
+}
+
+/// The address items of each account written, with its new copy, where
+/// the same writes do not claim them already.
+fn address_copies(
+    table: &str,
+    writes: &[AccountWrite],
+    stored: &[AccountRecord],
+) -> Result<Vec<(TransactWriteItem, Refusal)>, StoreError> {
+    let mut items = Vec::new();
+    for a in stored {
         for key in a.address_keys() {
             let claimed = writes.iter().any(|w| {
                 matches!(w, AccountWrite::ClaimAddress { key: k, account_id } if *k == key && *account_id == a.id)
@@ -138,6 +159,23 @@ fn transact_items(
         }
     }
     Ok(items)
+}
+
+/// A session ended: its record gone, its logout marker in place until it
+/// would have expired (two items, no condition).
+fn end_session(
+    table: &str,
+    account_id: &str,
+    jti: &str,
+    expires_at: Timestamp,
+) -> Result<[TransactWriteItem; 2], StoreError> {
+    let gone = Delete::builder().table_name(table).set_key(Some(keys::session(account_id, jti)));
+    let gone = TransactWriteItem::builder().delete(build(gone.build())?).build();
+    let mut marker = keys::key(keys::revoked(jti));
+    marker.insert(EXPIRES_AT.into(), n(expires_at));
+    let marker = Put::builder().table_name(table).set_item(Some(marker));
+    let marker = TransactWriteItem::builder().put(build(marker.build())?).build();
+    Ok([gone, marker])
 }
 
 /// The session the writes are made under, if any.
@@ -206,9 +244,12 @@ fn transact_item(
         AccountWrite::PutMessage(m) => {
             Ok(TransactWriteItem::builder().put(put_message(table, m)?).build())
         }
-        // Two items, which `transact_items` writes itself.
-        AccountWrite::Converted(_) => {
-            Err(StoreError::Unavailable("a conversion is not one transaction item".into()))
+        AccountWrite::PutSession(r) => {
+            put(table, session_item(r), "attribute_not_exists(pk)", vec![])
+        }
+        // Two items each, which `transact_items` writes itself.
+        AccountWrite::Converted(_) | AccountWrite::EndSession { .. } => {
+            Err(StoreError::Unavailable("not one transaction item".into()))
         }
     }
 }
@@ -275,5 +316,20 @@ impl AccountStore for DynamoStore {
         let mut item = keys::key(keys::revoked(jti));
         item.insert(EXPIRES_AT.into(), n(expires_at));
         self.put(item).await
+    }
+
+    async fn list_sessions(&self, account_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :session)")
+            .expression_attribute_values(":pk", s(keys::account(account_id)))
+            .expression_attribute_values(":session", s(keys::SESSION))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(super::calls::unavailable)?;
+        out.items().iter().map(session_record).collect()
     }
 }

@@ -4,7 +4,8 @@ use super::keys::{self, EXPIRES_AT};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::ports::{
-    AccountRecord, DestRecord, HourChecks, LiveCode, LiveToken, StoreError, Timestamp, TotpFactor,
+    AccountRecord, DestRecord, HourChecks, LiveCode, LiveToken, SessionRecord, StoreError,
+    Timestamp, TotpFactor,
 };
 use std::collections::HashMap;
 
@@ -268,5 +269,31 @@ pub fn account_record(item: &Item) -> Result<AccountRecord, StoreError> {
         version: get_opt_n(item, "ver")?.unwrap_or(0) as u64,
         factors,
         recovery_codes,
+    })
+}
+
+pub fn session_item(r: &SessionRecord) -> Item {
+    let mut item = keys::session(&r.account_id, &r.jti);
+    item.insert("account_id".into(), s(&r.account_id));
+    item.insert("jti".into(), s(&r.jti));
+    item.insert("device".into(), s(&r.device));
+    item.insert("network".into(), s(&r.network));
+    item.insert("created_at".into(), n(r.created_at));
+    item.insert(EXPIRES_AT.into(), n(r.expires_at));
+    item.insert("epoch".into(), n(r.epoch));
+    item
+}
+
+pub fn session_record(item: &Item) -> Result<SessionRecord, StoreError> {
+    let text =
+        |name: &str| get_s(item, name).ok_or_else(|| corrupt(format!("session without {name}")));
+    Ok(SessionRecord {
+        account_id: text("account_id")?,
+        jti: text("jti")?,
+        device: text("device")?,
+        network: text("network")?,
+        created_at: get_n(item, "created_at")?,
+        expires_at: get_n(item, EXPIRES_AT)?,
+        epoch: get_n(item, "epoch")? as u64,
     })
 }

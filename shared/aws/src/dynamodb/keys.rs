@@ -21,6 +21,9 @@ pub const ACCOUNT: &str = "ACCOUNT#";
 pub const COUNTER: &str = "COUNTER#";
 /// Logged-out sessions, until they would have expired.
 pub const REVOKED: &str = "REVOKED#";
+/// The sort key prefix of an account's session records, in the account's
+/// partition (`ACCOUNT#…`), so one Query lists them.
+pub const SESSION: &str = "SESSION#";
 /// One-time secrets (login links, invites), by keyed hash.
 pub const SECRET: &str = "SECRET#";
 /// Outgoing messages (the transactional outbox); the stream filter in
@@ -74,6 +77,14 @@ pub fn secret(kind: SecretKind, hash: &[u8; 32]) -> String {
         SecretKind::Invite => "invite",
     };
     format!("{SECRET}{kind}#{}", domain::crypto::hex(hash))
+}
+
+/// The primary key of session `jti`'s record in its account's partition.
+pub fn session(account_id: &str, jti: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(account(account_id))),
+        (SK.to_string(), AttributeValue::S(format!("{SESSION}{jti}"))),
+    ])
 }
 
 /// The primary key of a single-item partition.

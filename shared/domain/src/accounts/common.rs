@@ -96,11 +96,14 @@ pub(super) fn session_secs(expires_in: Option<i64>) -> Result<i64, Invalid> {
     }
 }
 
+/// A session token for `account`, as answered, with its claims.
 pub(super) fn issue(
     s: &Services,
     account: &AccountRecord,
     secs: i64,
-) -> Result<SessionIssued, Fault> {
-    let (token, _) = sessions::issue(s, account, secs)?;
-    Ok(SessionIssued { account: account.into(), token, token_type: "Bearer", expires_in: secs })
+) -> Result<(SessionIssued, sessions::SessionClaims), Fault> {
+    let (token, claims) = sessions::issue(s, account, secs)?;
+    let issued =
+        SessionIssued { account: account.into(), token, token_type: "Bearer", expires_in: secs };
+    Ok((issued, claims))
 }

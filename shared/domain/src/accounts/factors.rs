@@ -132,16 +132,23 @@ fn label(account: &AccountRecord) -> String {
     shown.email.or(shown.phone).unwrap_or_else(|| "account".into())
 }
 
-/// Enrols an authenticator (pending; it replaces a pending one). Round
-/// trips: the session with the failed-login slots (1), the account written
-/// with the slots given back (1); a step-up token adds a read of its record.
+/// Enrols an authenticator (pending; it replaces a pending one), after a
+/// step-up by a code to one of the account's addresses (`step_up_token`) or
+/// from a confirmed app (`step_up_totp`) — not the password alone. Round
+/// trips: the session with the token's record (or the failed-login slots)
+/// (1), the account written (with the slots given back) (1).
 pub async fn enrol_totp(
     s: &Services,
     session: &Session,
     req: FactorStepUp,
     client_ip: Option<IpAddr>,
 ) -> Result<TotpEnrolment, FactorError> {
-    let reauth = req.reauth()?;
+    // Not by password alone: a thief with the password would add an app of
+    // its own, and keep the account after the owner's reset by code.
+    let reauth = match req.reauth()? {
+        Reauth::Password(_) => return Err(Invalid::missing("step_up_token").into()),
+        other => other,
+    };
     let (who, proven, slots) =
         step_up::reauthenticate(s, session, reauth, client_ip).await.map_err(ChangeError::from)?;
     let raw = totp::new_secret(&*s.random).map_err(ChangeError::from)?;

@@ -3,7 +3,9 @@
 //! hashes.
 
 use super::common::{LOGIN_LINK_SECS, session_secs};
+use super::devices::Client;
 use super::mfa::{SignedIn, sign_in};
+use super::slots::SecondStep;
 use crate::address::{Channel, Destination};
 use crate::crypto::random_token;
 use crate::error::Fault;
@@ -29,7 +31,9 @@ pub struct LoginLink {
 pub async fn create_login_link(s: &Services, session: &Session) -> Result<LoginLink, AuthError> {
     let expires_at = s.clock.now() + LOGIN_LINK_SECS;
     let store_link = |session_epoch: u64| async move {
-        let secret = random_token(&*s.random, 32)?;
+        // The account's id leads, so a redemption reads the account while
+        // it takes the link; the hash covers it.
+        let secret = format!("{}.{}", session.account_id(), random_token(&*s.random, 32)?);
         let hash = s.keys.secret_hash("login_link", &secret);
         let owner = SecretOwner { account_id: session.account_id().to_string(), session_epoch };
         s.store.put_secret(SecretKind::LoginLink, &hash, &owner, expires_at).await?;
@@ -67,15 +71,27 @@ pub enum LinkError {
 }
 crate::faults!(LinkError);
 
-/// Exchanges a link for a session, once. Round trips: 1 (delete returning
-/// the link) + 1 (the account).
-pub async fn redeem_login_link(s: &Services, req: RedeemLoginLink) -> Result<SignedIn, LinkError> {
+/// Exchanges a link for a session, once. Round trips: the link taken
+/// (a delete returning it) and its account read together (1), the new
+/// session's record (1).
+pub async fn redeem_login_link(
+    s: &Services,
+    req: RedeemLoginLink,
+    client: &Client,
+) -> Result<SignedIn, LinkError> {
     let secs = session_secs(req.expires_in)?;
-    let hash = link_hash(s, &req.authorization)?;
-    let taken = s.store.take_secret(SecretKind::LoginLink, &hash, s.clock.now()).await?;
-    let account = live_owner(s, taken).await?;
+    let (hash, id) = link_hash(s, &req.authorization)?;
+    let (taken, account) = tokio::join!(
+        s.store.take_secret(SecretKind::LoginLink, &hash, s.clock.now()),
+        s.store.get_account(id)
+    );
+    let account = live_owner(taken?, account?)?;
+    let first = sign_in(s, &account, (secs, SecondStep::Session), client)?;
+    if let Some(write) = first.write() {
+        s.store.apply(&[write], s.clock.now()).await?;
+    }
     tracing::info!(account = %account.id, "logged in by link");
-    Ok(sign_in(s, &account, secs)?)
+    Ok(first.answer())
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,27 +125,38 @@ impl From<&AccountRecord> for LoginAs {
 }
 
 /// The account a live link would log in, without spending the link (a
-/// page asks before it redeems). Round trips: 1 (the link) + 1 (the account).
+/// page asks before it redeems). Round trips: the link and the account
+/// together (1).
 pub async fn inspect_login_link(s: &Services, req: LoginLinkRef) -> Result<LoginAs, LinkError> {
-    let hash = link_hash(s, &req.authorization)?;
-    let owner = s.store.peek_secret(SecretKind::LoginLink, &hash, s.clock.now()).await?;
-    let account = live_owner(s, owner).await?;
+    let (hash, id) = link_hash(s, &req.authorization)?;
+    let (owner, account) = tokio::join!(
+        s.store.peek_secret(SecretKind::LoginLink, &hash, s.clock.now()),
+        s.store.get_account(id)
+    );
+    let account = live_owner(owner?, account?)?;
     Ok((&account).into())
 }
 
-/// The keyed hash of a link; an empty or oversized one is refused as unknown.
-fn link_hash(s: &Services, authorization: &str) -> Result<[u8; 32], LinkError> {
+/// The keyed hash of a link, and the account id it leads with; an empty,
+/// oversized or shapeless one is refused as unknown.
+fn link_hash<'a>(s: &Services, authorization: &'a str) -> Result<([u8; 32], &'a str), LinkError> {
     let secret = authorization.trim();
-    if secret.is_empty() || secret.len() > 128 {
-        return Err(LinkError::InvalidCredentials);
+    let id = secret.split_once('.').map(|(id, _)| id).filter(|id| !id.is_empty());
+    match id {
+        Some(id) if secret.len() <= 128 => Ok((s.keys.secret_hash("login_link", secret), id)),
+        _ => Err(LinkError::InvalidCredentials),
     }
-    Ok(s.keys.secret_hash("login_link", secret))
 }
 
-/// The link's account, unless it is gone or changed its password since the
+/// The link's account, unless the link is unknown, used or expired, or the
+/// account is gone, is not the link's, or changed its password since the
 /// link was made (which revokes the link).
-async fn live_owner(s: &Services, owner: Option<SecretOwner>) -> Result<AccountRecord, LinkError> {
+fn live_owner(
+    owner: Option<SecretOwner>,
+    account: Option<AccountRecord>,
+) -> Result<AccountRecord, LinkError> {
     let owner = owner.ok_or(LinkError::InvalidCredentials)?;
-    let account = s.store.get_account(&owner.account_id).await?;
-    account.filter(|a| a.session_epoch == owner.session_epoch).ok_or(LinkError::InvalidCredentials)
+    account
+        .filter(|a| a.id == owner.account_id && a.session_epoch == owner.session_epoch)
+        .ok_or(LinkError::InvalidCredentials)
 }

@@ -1,19 +1,19 @@
 //! `POST /v1/sessions` (by password or by code) and `DELETE /v1/sessions/current`.
 
 use super::common::{address, proof};
-use super::mfa::{SignedIn, sign_in};
-use super::slots::{Checked, take_slots, with_give_back};
+use super::devices::Client;
+use super::mfa::{FirstStep, SignedIn, sign_in};
+use super::slots::{Checked, SecondStep, take_slots, with_give_back};
 use crate::address::Destination;
 use crate::captcha::{self, CaptchaError, CaptchaInput};
 use crate::codes::{self, CheckError, Proof, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::ports::ApplyOutcome;
+use crate::ports::{AccountWrite, ApplyOutcome};
 use crate::purpose::Purpose;
 use crate::services::Services;
 use crate::sessions::Principal;
 use serde::Deserialize;
-use std::net::IpAddr;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,15 +49,13 @@ pub enum LoginError {
 crate::faults!(LoginError);
 
 /// By password: see `by_password`. By code: the code's record and the
-/// account are read together, then the code is used up.
-pub async fn login(
-    s: &Services,
-    req: Login,
-    client_ip: Option<IpAddr>,
-) -> Result<SignedIn, LoginError> {
+/// account are read together, then the code is used up with the new
+/// session's record.
+pub async fn login(s: &Services, req: Login, client: &Client) -> Result<SignedIn, LoginError> {
     let dest = address(&s.config, req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let secs = super::common::session_secs(req.expires_in)?;
-    let account = match req.password.as_deref() {
+    let client_ip = client.ip;
+    let first = match req.password.as_deref() {
         Some(password) => {
             let captcha = req.captcha.as_ref().ok_or_else(|| Invalid::missing("captcha"))?;
             // Past the address's ceiling of wrong passwords, its `login`
@@ -66,7 +64,8 @@ pub async fn login(
                 (None, None) => None,
                 (code, token) => Some(proof(code, token)?),
             };
-            by_password(s, &dest, password, captcha, second, client_ip).await?
+            let proofs = Proofs { captcha, second };
+            by_password(s, &dest, password, proofs, secs, client).await?
         }
         None => {
             let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
@@ -76,31 +75,39 @@ pub async fn login(
                 codes::redeem(s, Purpose::Login, &dest, proof, client_ip),
                 s.store.account_by_address(&key)
             );
-            let writes = redeemed?.writes();
+            let mut writes = redeemed?.writes();
             let account = account?.ok_or(LoginError::InvalidCredentials)?;
+            let first = sign_in(s, &account, (secs, SecondStep::Login), client)?;
+            writes.extend(first.write());
             if let ApplyOutcome::Refused(_) = s.store.apply(&writes, s.clock.now()).await? {
                 return Err(CheckError::used().into());
             }
             tracing::info!(account = %account.id, "logged in by code");
-            account
+            first
         }
     };
-    Ok(sign_in(s, &account, secs)?)
+    Ok(first.answer())
+}
+
+/// What comes with a password: the captcha, and perhaps the `login` code.
+struct Proofs<'a> {
+    captcha: &'a CaptchaInput,
+    second: Option<Proof<'a>>,
 }
 
 /// The captcha, the account, the failed-login slots of the address and,
 /// when one came along, the `login` code's record are taken together;
-/// after a right password the slots go back and the code is used up, also
-/// together.
+/// after a right password the slots go back and the code is used up with
+/// the new session's record, also together.
 async fn by_password(
     s: &Services,
     dest: &Destination,
     password: &str,
-    captcha: &CaptchaInput,
-    second: Option<Proof<'_>>,
-    ip: Option<IpAddr>,
-) -> Result<crate::ports::AccountRecord, LoginError> {
-    let key = dest.key();
+    Proofs { captcha, second }: Proofs<'_>,
+    secs: i64,
+    client: &Client,
+) -> Result<FirstStep, LoginError> {
+    let (key, ip) = (dest.key(), client.ip);
     let redeemed = async {
         match second {
             Some(proof) => Some(codes::redeem(s, Purpose::Login, dest, proof, ip).await),
@@ -142,10 +149,11 @@ async fn by_password(
         (Checked::Limited { retry_after }, _) => Err(LoginError::RateLimited { retry_after }),
         (Checked::Passed, pending) if account.is_some() => {
             let account = account.ok_or(LoginError::InvalidCredentials)?;
-            let used = use_up(s, redemption);
+            let first = sign_in(s, &account, (secs, SecondStep::Login), client)?;
+            let used = use_up(s, redemption, first.write());
             with_give_back(s, pending, used).await?;
             tracing::info!(account = %account.id, "logged in by password");
-            Ok(account)
+            Ok(first)
         }
         (Checked::Passed, pending) => {
             if let Some(slots) = pending {
@@ -157,19 +165,33 @@ async fn by_password(
     }
 }
 
-/// Uses up the code that came with a right password, if one did.
-async fn use_up(s: &Services, redemption: Option<Redemption>) -> Result<(), LoginError> {
-    let Some(redemption) = redemption else { return Ok(()) };
-    let writes = redemption.writes();
+/// Uses up the code that came with a right password, if one did, and
+/// records the new session, if one is given, in one transaction.
+async fn use_up(
+    s: &Services,
+    redemption: Option<Redemption>,
+    session: Option<AccountWrite>,
+) -> Result<(), LoginError> {
+    let mut writes = redemption.map(Redemption::writes).unwrap_or_default();
+    writes.extend(session);
+    if writes.is_empty() {
+        return Ok(());
+    }
     match s.store.apply(&writes, s.clock.now()).await? {
         ApplyOutcome::Committed => Ok(()),
         ApplyOutcome::Refused(_) => Err(CheckError::used().into()),
     }
 }
 
-/// `DELETE /v1/sessions/current`: that token is refused from now on. 1 write.
+/// `DELETE /v1/sessions/current`: that token is refused from now on, and
+/// leaves the account's list. 1 write.
 pub async fn logout(s: &Services, who: &Principal) -> Result<(), Fault> {
-    s.store.revoke_session(&who.jti, who.expires_at).await?;
+    let end = AccountWrite::EndSession {
+        account_id: who.account.id.clone(),
+        jti: who.jti.clone(),
+        expires_at: who.expires_at,
+    };
+    s.store.apply(&[end], s.clock.now()).await?;
     tracing::info!(account = %who.account.id, "logged out");
     Ok(())
 }

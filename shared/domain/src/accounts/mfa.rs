@@ -6,11 +6,15 @@
 //!
 //! Only someone past the first step holds an `mfa_token`, so only they can
 //! spend the second step's limits: 5 wrong answers per token, 10 an hour
-//! per account. A time step is accepted once per factor; a recovery code
+//! per account after a password or code. A login link is a session's
+//! doing: its second steps, like step-ups by app code, count apart (10 a
+//! day), so a stolen session spends none of the owner's. A time step is accepted once per factor; a recovery code
 //! once, and its use is told to every address of the account.
 
-use super::common::{SessionIssued, issue};
-use super::slots::{Checked, Slots, with_give_back};
+use super::common::SessionIssued;
+use super::devices::{Client, NewSession};
+use super::slots::{Checked, SecondStep, Slots, second_step_counter, with_give_back};
+pub use super::slots::{MFA_LOGIN_FAILS, MFA_SESSION_FAILS};
 use crate::error::Fault;
 use crate::invalid::Invalid;
 use crate::outbox::{self, AccountChange};
@@ -24,11 +28,10 @@ use std::net::IpAddr;
 
 /// How long the second step may take.
 pub const MFA_SECS: i64 = 300;
-/// Wrong answers per `mfa_token`…
+/// Wrong answers per `mfa_token` (and per account: `MFA_LOGIN_FAILS` an
+/// hour after a password or code, `MFA_SESSION_FAILS` a day after a login
+/// link).
 pub const MFA_TOKEN_FAILS: u32 = 5;
-/// …and per account in a clock hour.
-pub const MFA_ACCOUNT_FAILS: u32 = 10;
-const MFA_WINDOW_SECS: i64 = 3600;
 const MFA: &str = "mfa";
 
 /// What the first step of a login gives.
@@ -60,6 +63,9 @@ struct MfaClaims {
     epoch: u64,
     /// The session's lifetime asked for in the first step.
     ses: i64,
+    /// The first step was a login link (a session's doing).
+    #[serde(default)]
+    lnk: bool,
 }
 
 impl Expiring for MfaClaims {
@@ -68,11 +74,40 @@ impl Expiring for MfaClaims {
     }
 }
 
+/// A first step passed: a session, or the token for the second step.
+#[expect(clippy::large_enum_variant, reason = "one per login; boxing would buy nothing")]
+pub(super) enum FirstStep {
+    Session(NewSession),
+    SecondFactor(MfaRequired),
+}
+
+impl FirstStep {
+    /// The new session's record, to write with the login.
+    pub(super) fn write(&self) -> Option<AccountWrite> {
+        match self {
+            FirstStep::Session(new) => Some(new.write()),
+            FirstStep::SecondFactor(_) => None,
+        }
+    }
+
+    pub(super) fn answer(self) -> SignedIn {
+        match self {
+            FirstStep::Session(new) => SignedIn::Session(new.issued),
+            FirstStep::SecondFactor(mfa) => SignedIn::SecondFactor(mfa),
+        }
+    }
+}
+
 /// A session for `account`, or — when it has a confirmed authenticator —
 /// the token for the second step.
-pub(super) fn sign_in(s: &Services, account: &AccountRecord, secs: i64) -> Result<SignedIn, Fault> {
+pub(super) fn sign_in(
+    s: &Services,
+    account: &AccountRecord,
+    (secs, via): (i64, SecondStep),
+    client: &Client,
+) -> Result<FirstStep, Fault> {
     if !account.has_second_factor() {
-        return Ok(SignedIn::Session(issue(s, account, secs)?));
+        return Ok(FirstStep::Session(NewSession::issue(s, account, secs, client)?));
     }
     let now = s.clock.now();
     let claims = MfaClaims {
@@ -83,9 +118,10 @@ pub(super) fn sign_in(s: &Services, account: &AccountRecord, secs: i64) -> Resul
         typ: MFA.into(),
         epoch: account.session_epoch,
         ses: secs,
+        lnk: via == SecondStep::Session,
     };
     let mfa_token = s.tokens.sign(&claims).map_err(|e| Fault::internal("token", e))?;
-    Ok(SignedIn::SecondFactor(MfaRequired { mfa_required: true, mfa_token, expires_in: MFA_SECS }))
+    Ok(FirstStep::SecondFactor(MfaRequired { mfa_required: true, mfa_token, expires_in: MFA_SECS }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,7 +186,7 @@ fn judge(s: &Services, account: &AccountRecord, answer: &Answer) -> Option<Used>
 pub async fn complete_mfa(
     s: &Services,
     req: CompleteMfa,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<SessionIssued, MfaError> {
     let answer = match (req.totp.as_deref(), req.recovery_code.as_deref()) {
         (Some(code), None) => Answer::Totp(code),
@@ -164,21 +200,17 @@ pub async fn complete_mfa(
     if claims.typ != MFA {
         return Err(MfaError::InvalidCredentials);
     }
-    let hour = now.div_euclid(MFA_WINDOW_SECS);
     let per_token = Counter {
         key: format!("mfa|{}", claims.jti),
         kind: LimitKind::FailedLogins,
         limit: MFA_TOKEN_FAILS,
         expires_at: claims.exp,
     };
-    // Per account, whatever its password: a thief who can reset it (with
-    // the mailbox) gets no fresh ten by resetting.
-    let per_account = Counter {
-        key: format!("mfa|{}|{hour}", claims.sub),
-        kind: LimitKind::FailedLogins,
-        limit: MFA_ACCOUNT_FAILS,
-        expires_at: (hour + 1) * MFA_WINDOW_SECS,
-    };
+    // Per account, whatever its password (a thief who can reset it with
+    // the mailbox gets no fresh ten by resetting); a login link's apart,
+    // so a stolen session spends none of the owner's.
+    let kind = if claims.lnk { SecondStep::Session } else { SecondStep::Login };
+    let per_account = second_step_counter(&claims.sub, kind, now);
     let (account, slots) =
         tokio::join!(s.store.get_account(&claims.sub), Slots::take(s, per_token, per_account));
     let slots = slots?;
@@ -199,24 +231,26 @@ pub async fn complete_mfa(
             return Err(MfaError::RateLimited { retry_after });
         }
     };
-    let used = use_up(s, account, &answer, claims.epoch, client_ip);
+    let new = NewSession::issue(s, &account, claims.ses, client)?;
+    let used = use_up(s, account, &answer, (claims.epoch, new.write()), client.ip);
     let account = with_give_back(s, pending, used).await?;
     tracing::info!(account = %account.id, "logged in with a second factor");
-    Ok(issue(s, &account, claims.ses)?)
+    Ok(new.issued)
 }
 
 /// Writes the account with the answer used up (and, for a recovery code,
-/// the notices), all or nothing; read afresh and judged again when the
-/// account changed meanwhile, so a step or code is taken once however
-/// many requests race with it.
+/// the notices) and the new session's record, all or nothing; read afresh
+/// and judged again when the account changed meanwhile, so a step or code
+/// is taken once however many requests race with it. `epoch`: the first
+/// step's, which the account must still have.
 async fn use_up(
     s: &Services,
     account: AccountRecord,
     answer: &Answer<'_>,
-    epoch: u64,
+    (epoch, session): (u64, AccountWrite),
     client_ip: Option<IpAddr>,
 ) -> Result<AccountRecord, MfaError> {
-    let id = account.id.clone();
+    let (id, session) = (account.id.clone(), &session);
     let mut read = Some(account);
     let (account, notices) = retry::run(|| {
         let account = read.take();
@@ -242,7 +276,7 @@ async fn use_up(
                     notices = outbox::notices(s, &account, change, None, None, client_ip)?;
                 }
             }
-            let mut writes = vec![AccountWrite::PutAccount(account.clone())];
+            let mut writes = vec![AccountWrite::PutAccount(account.clone()), session.clone()];
             writes.extend(notices.iter().cloned().map(AccountWrite::PutMessage));
             Ok(match s.store.apply(&writes, s.clock.now()).await? {
                 ApplyOutcome::Committed => Attempt::Done((account, notices)),

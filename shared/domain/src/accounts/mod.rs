@@ -11,6 +11,7 @@ mod authenticator;
 mod bind;
 mod common;
 mod delete;
+mod devices;
 mod factors;
 mod invites;
 mod links;
@@ -28,6 +29,10 @@ pub use common::{
     MAX_SESSION_SECS, MIN_SESSION_SECS, SessionIssued,
 };
 pub use delete::{DeleteAccount, DeleteError, delete_account};
+pub use devices::{
+    Client, EndError, SessionList, SessionView, device_label, end_other_sessions, end_session,
+    list_sessions,
+};
 pub use factors::{
     CONFIRM_ATTEMPTS, ConfirmTotp, FactorError, FactorList, FactorStepUp, FactorView, MAX_FACTORS,
     PENDING_SECS, RecoveryCodes, TotpEnrolment, confirm_totp, delete_factor, enrol_totp,
@@ -40,8 +45,8 @@ pub use links::{
 };
 pub use login::{Login, LoginError, login, logout};
 pub use mfa::{
-    CompleteMfa, MFA_ACCOUNT_FAILS, MFA_SECS, MFA_TOKEN_FAILS, MfaError, MfaRequired, SignedIn,
-    complete_mfa,
+    CompleteMfa, MFA_LOGIN_FAILS, MFA_SECS, MFA_SESSION_FAILS, MFA_TOKEN_FAILS, MfaError,
+    MfaRequired, SignedIn, complete_mfa,
 };
 pub use password_change::{
     ChangePassword, PasswordError, ResetError, ResetPassword, change_password, reset_password,

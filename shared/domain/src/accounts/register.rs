@@ -1,6 +1,7 @@
 //! `POST /v1/accounts`.
 
-use super::common::{SessionIssued, address, issue, proof};
+use super::common::{SessionIssued, address, proof};
+use super::devices::{Client, NewSession};
 use crate::address::Destination;
 use crate::catalog::Locale;
 use crate::codes::{self, CheckError};
@@ -12,7 +13,6 @@ use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal, SecretKin
 use crate::purpose::Purpose;
 use crate::services::Services;
 use serde::Deserialize;
-use std::net::IpAddr;
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -92,7 +92,7 @@ fn hidden_or_private(c: char) -> bool {
 pub async fn register(
     s: &Services,
     req: Register,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<SessionIssued, RegisterError> {
     let dest = address(&s.config, req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let password = Password::parse(&req.password, "password")?;
@@ -106,7 +106,7 @@ pub async fn register(
     };
     // The code first: it is cheap, and hashing only for a good one keeps
     // argon2 from being a lever for anyone without a code.
-    let redemption = codes::redeem(s, Purpose::Register, &dest, proof, client_ip).await?;
+    let redemption = codes::redeem(s, Purpose::Register, &dest, proof, client.ip).await?;
     let password_hash = s.passwords.hash(&password, &*s.random)?;
     let now = s.clock.now();
     let account = AccountRecord {
@@ -125,6 +125,9 @@ pub async fn register(
     ];
     writes.extend(redemption.clone().writes());
     writes.extend(invite.map(|hash| AccountWrite::UseSecret { kind: SecretKind::Invite, hash }));
+    let stored = AccountRecord { version: 1, ..account.clone() };
+    let new = NewSession::issue(s, &stored, super::common::DEFAULT_SESSION_SECS, client)?;
+    writes.push(new.write());
     match s.store.apply(&writes, now).await? {
         ApplyOutcome::Committed => {}
         ApplyOutcome::Refused(Refusal::AddressTaken) => return Err(RegisterError::AccountExists),
@@ -135,8 +138,7 @@ pub async fn register(
         }
     }
     tracing::info!(account = %account.id, to = %dest, "account registered");
-    let stored = AccountRecord { version: 1, ..account };
-    Ok(issue(s, &stored, super::common::DEFAULT_SESSION_SECS)?)
+    Ok(new.issued)
 }
 
 #[cfg(test)]

@@ -24,8 +24,18 @@ pub(super) async fn with_give_back<T, E: From<Fault>>(
         }
     };
     let (written, given) = tokio::join!(write, give_back);
-    given.map_err(Fault::Store)?;
-    written
+    match (written, given) {
+        // The write landed: its result stands; the slots it could not give
+        // back stay counted until their window ends.
+        (Ok(done), Err(e)) => {
+            tracing::warn!(error = %e, "failed-login slots not given back");
+            Ok(done)
+        }
+        (written, given) => {
+            given.map_err(Fault::Store)?;
+            written
+        }
+    }
 }
 
 /// How a password check inside the failed-login limits came out.
@@ -33,6 +43,51 @@ pub(super) enum Checked {
     Passed,
     Failed,
     Limited { retry_after: u64 },
+}
+
+/// Whose doing a second-step failure is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SecondStep {
+    /// A login's second step, after a password or a code.
+    Login,
+    /// A session's: a login link's second step, or a step-up by app code.
+    Session,
+}
+
+/// Wrong app or recovery codes per account after a password or a code…
+pub const MFA_LOGIN_FAILS: u32 = 10;
+const MFA_LOGIN_WINDOW_SECS: i64 = 3600;
+/// …and of a session's doing, apart (so a stolen session spends none of
+/// the owner's), in a day.
+pub const MFA_SESSION_FAILS: u32 = 10;
+const MFA_SESSION_WINDOW_SECS: i64 = 86_400;
+
+/// The account's counter of second-step failures of `kind`.
+pub(super) fn second_step_counter(account_id: &str, kind: SecondStep, now: Timestamp) -> Counter {
+    let (name, limit, window) = match kind {
+        SecondStep::Login => ("login", MFA_LOGIN_FAILS, MFA_LOGIN_WINDOW_SECS),
+        SecondStep::Session => ("session", MFA_SESSION_FAILS, MFA_SESSION_WINDOW_SECS),
+    };
+    let at = now.div_euclid(window);
+    Counter {
+        key: format!("mfa|{account_id}|{name}|{at}"),
+        kind: LimitKind::FailedLogins,
+        limit,
+        expires_at: (at + 1) * window,
+    }
+}
+
+/// A step-up by app code: a slot per (account, client network), as for a
+/// password, and one in the account's session-made second-step failures.
+pub(super) async fn take_app_code_slots(
+    s: &Services,
+    account_id: &str,
+    ip: Option<IpAddr>,
+) -> Result<Slots, StoreError> {
+    let now = s.clock.now();
+    let (per_ip, _) = login_counters(account_id, ip, now);
+    let per_account = second_step_counter(account_id, SecondStep::Session, now);
+    Slots::take(s, per_ip, per_account).await
 }
 
 /// The failed-login counters of `subject` (the address for a login, the
@@ -97,7 +152,22 @@ impl Slots {
         let now = s.clock.now();
         let (by_ip, by_subject) =
             tokio::join!(s.store.increment(&per_ip, now), s.store.increment(&per_subject, now));
-        Ok(Slots { per_ip, per_subject, by_ip: by_ip?, by_subject: by_subject?, now })
+        match (by_ip, by_subject) {
+            (Ok(by_ip), Ok(by_subject)) => {
+                Ok(Slots { per_ip, per_subject, by_ip, by_subject, now })
+            }
+            // One failed: the slot the other took goes back (nothing is
+            // checked), so an outage spends no one's failures.
+            (Ok(CountOutcome::Counted { .. }), Err(e)) => {
+                give_back(s, std::slice::from_ref(&per_ip)).await.ok();
+                Err(e)
+            }
+            (Err(e), Ok(CountOutcome::Counted { .. })) => {
+                give_back(s, std::slice::from_ref(&per_subject)).await.ok();
+                Err(e)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
     }
 
     /// The counters a slot was taken in.

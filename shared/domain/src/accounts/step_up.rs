@@ -8,7 +8,7 @@
 //! a password, its time step used up with the change).
 
 pub(super) use super::slots::with_give_back;
-use super::slots::{Checked, Slots, take_slots};
+use super::slots::{Checked, Slots, take_app_code_slots, take_slots};
 use crate::codes::{self, CheckError, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
@@ -59,12 +59,14 @@ impl<'a> Reauth<'a> {
 }
 
 /// What a step-up leaves to be used up with the change it allows.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "one per request; boxing would buy nothing")]
 pub(super) enum Proven<'a> {
     /// Nothing: a password (or no step-up at all).
     Nothing,
-    /// A step-up token, used up inside the change's transaction.
-    Token(&'a str),
+    /// A step-up token, used up inside the change's transaction; its record
+    /// as read alongside the session, for the first attempt.
+    Token(&'a str, std::sync::Mutex<Option<Result<codes::StepUpRead, CheckError>>>),
     /// An authenticator's code for this time step: the factor's last step
     /// moves to it in the change's own write of the account.
     Totp { factor: String, step: i64 },
@@ -82,7 +84,20 @@ impl Proven<'_> {
     ) -> Result<Option<AccountWrite>, StepUpError> {
         match self {
             Proven::Nothing => Ok(None),
-            Proven::Token(token) => Ok(Some(use_token(s, account, token).await?)),
+            Proven::Token(token, read) => {
+                let first = read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+                let redeemed = match first {
+                    Some(read) => read.and_then(|r| r.for_account(account)),
+                    None => codes::redeem_step_up(s, account, token).await,
+                };
+                match redeemed {
+                    Ok(Redemption { record, expected_version, .. }) => {
+                        Ok(Some(AccountWrite::SaveDestination { record, expected_version }))
+                    }
+                    Err(CheckError::Fault(f)) => Err(StepUpError::Fault(f)),
+                    Err(_) => Err(StepUpError::InvalidCredentials),
+                }
+            }
             Proven::Totp { factor, step } => {
                 let f = account.factors.iter_mut().find(|f| &f.id == factor && f.confirmed);
                 match f {
@@ -134,10 +149,17 @@ pub(super) async fn reauthenticate<'a>(
     client_ip: Option<IpAddr>,
 ) -> Result<(Principal, Proven<'a>, Option<Slots>), StepUpError> {
     if let Reauth::Token(t) = reauth {
-        return Ok((session.load(s).await?, Proven::Token(t), None));
+        // The token's record is read alongside the session.
+        let (who, read) = tokio::join!(session.load(s), codes::read_step_up(s, t));
+        return Ok((who?, Proven::Token(t, std::sync::Mutex::new(Some(read))), None));
     }
-    let (who, slots) =
-        tokio::join!(session.load(s), take_slots(s, session.account_id(), client_ip));
+    let slots = async {
+        match reauth {
+            Reauth::Totp(_) => take_app_code_slots(s, session.account_id(), client_ip).await,
+            _ => take_slots(s, session.account_id(), client_ip).await,
+        }
+    };
+    let (who, slots) = tokio::join!(session.load(s), slots);
     let slots = slots.map_err(|e| StepUpError::Fault(Fault::Store(e)))?;
     let who = match who {
         Ok(who) => who,
@@ -165,23 +187,6 @@ pub(super) async fn reauthenticate<'a>(
         (Checked::Passed, pending) => Ok((who, proven, pending)),
         (Checked::Failed, _) => Err(StepUpError::InvalidCredentials),
         (Checked::Limited { retry_after }, _) => Err(StepUpError::RateLimited { retry_after }),
-    }
-}
-
-/// The write that uses a step-up token of `account` up, to go into the
-/// change's transaction (whose `Refusal::ProofUsed` then means the token
-/// was spent by another request: `InvalidCredentials`).
-async fn use_token(
-    s: &Services,
-    account: &AccountRecord,
-    token: &str,
-) -> Result<AccountWrite, StepUpError> {
-    match codes::redeem_step_up(s, account, token).await {
-        Ok(Redemption { record, expected_version, .. }) => {
-            Ok(AccountWrite::SaveDestination { record, expected_version })
-        }
-        Err(CheckError::Fault(f)) => Err(StepUpError::Fault(f)),
-        Err(_) => Err(StepUpError::InvalidCredentials),
     }
 }
 

@@ -308,15 +308,40 @@ pub async fn redeem_step_up(
     account: &AccountRecord,
     token: &str,
 ) -> Result<Redemption, CheckError> {
+    read_step_up(s, token).await?.for_account(account)
+}
+
+/// A step-up token checked offline and its record read, before the account
+/// is known (the token names the account and the address): the caller
+/// reads the session alongside, then `for_account` checks the pair.
+#[derive(Debug)]
+pub struct StepUpRead {
+    claims: VerificationClaims,
+    redemption: Redemption,
+}
+
+/// `redeem_step_up`'s first half: one read.
+pub async fn read_step_up(s: &Services, token: &str) -> Result<StepUpRead, CheckError> {
     let claims = token_claims(s, token)?;
-    let own = claims.purpose == Purpose::Verify
-        && claims.acct.as_deref() == Some(account.id.as_str())
-        && account.address_keys().contains(&claims.sub);
-    if !own {
-        return Err(CheckError::used());
+    let acct = claims.acct.clone().filter(|_| claims.purpose == Purpose::Verify);
+    let acct = acct.ok_or_else(CheckError::used)?;
+    let key = key_of(Purpose::Verify, &claims.sub, Some(&acct));
+    let redemption = redeem_token(s, &claims, &key).await?;
+    Ok(StepUpRead { claims, redemption })
+}
+
+impl StepUpRead {
+    /// The redemption, if the token is `account`'s, for one of its own
+    /// addresses.
+    pub fn for_account(self, account: &AccountRecord) -> Result<Redemption, CheckError> {
+        let c = &self.claims;
+        let own = c.acct.as_deref() == Some(account.id.as_str())
+            && account.address_keys().contains(&c.sub);
+        if !own {
+            return Err(CheckError::used());
+        }
+        Ok(self.redemption)
     }
-    let key = key_of(Purpose::Verify, &claims.sub, Some(&account.id));
-    redeem_token(s, &claims, &key).await
 }
 
 /// `POST /v1/verifications/redeem`: an app's server asks what a `confirm`

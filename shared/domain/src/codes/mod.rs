@@ -26,8 +26,8 @@ mod send;
 mod types;
 
 pub use check::{
-    Proof, RedeemVerification, Redeemed, Redemption, VerificationRead, read_verification, redeem,
-    redeem_for, redeem_step_up, redeem_verification, verify,
+    Proof, RedeemVerification, Redeemed, Redemption, StepUpRead, VerificationRead, read_step_up,
+    read_verification, redeem, redeem_for, redeem_step_up, redeem_verification, verify,
 };
 pub use record::record_key;
 pub use send::send;

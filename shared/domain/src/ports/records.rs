@@ -177,6 +177,38 @@ impl SessionCheck {
     }
 }
 
+/// A session as the account's list of devices shows it: written with the
+/// login that made it, ended by a logout or from another session, gone
+/// (TTL) when it would have expired. Never the token itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub account_id: String,
+    /// The token's id (`jti`): the session's id in the list.
+    pub jti: String,
+    /// What logged in, from its `User-Agent` ("Chrome on macOS").
+    pub device: String,
+    /// The network it logged in from, masked (`203.0.113.0/24`).
+    pub network: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The account's session epoch when it was issued: a later epoch ends
+    /// it (unless it is the account's `session_keeper`).
+    pub epoch: u64,
+}
+
+impl SessionRecord {
+    /// Whether the session still stands for `account` at `now` (as far as
+    /// the record tells: a logout deletes the record with its marker).
+    pub fn live(&self, account: &AccountRecord, now: Timestamp) -> bool {
+        let check = SessionCheck {
+            account_id: self.account_id.clone(),
+            jti: self.jti.clone(),
+            epoch: self.epoch,
+        };
+        self.expires_at > now && check.stands(Some(account), false)
+    }
+}
+
 /// An account as stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccountRecord {

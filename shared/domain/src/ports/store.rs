@@ -304,6 +304,11 @@ pub enum AccountWrite {
     /// A text message's code was used: one conversion more in the SMS
     /// guard's tallies (no condition).
     Converted(GuardTouch),
+    /// Records a new session (no condition: its id is new).
+    PutSession(SessionRecord),
+    /// Ends a session of the account: its record goes (if it is there),
+    /// and the session is refused until `expires_at` (no condition).
+    EndSession { account_id: String, jti: String, expires_at: Timestamp },
 }
 
 /// Why an all-or-nothing account write was refused.
@@ -330,6 +335,8 @@ impl AccountWrite {
             | AccountWrite::ReleaseAddress { .. }
             | AccountWrite::DeleteAccount { .. }
             | AccountWrite::PutMessage(_)
+            | AccountWrite::PutSession(_)
+            | AccountWrite::EndSession { .. }
             | AccountWrite::Converted(_) => Refusal::AccountChanged,
             AccountWrite::Session(_) => Refusal::SessionEnded,
             AccountWrite::ClaimAddress { .. } => Refusal::AddressTaken,
@@ -374,6 +381,11 @@ pub trait AccountStore: Send + Sync {
 
     /// Refuses session `jti` until `expires_at` (when it would expire anyway).
     async fn revoke_session(&self, jti: &str, expires_at: Timestamp) -> Result<(), StoreError>;
+
+    /// The account's session records (ended ones may be among them until
+    /// their TTL: `SessionRecord::live` tells), in one round trip.
+    /// Errors: `Unavailable`, `Corrupt`.
+    async fn list_sessions(&self, account_id: &str) -> Result<Vec<SessionRecord>, StoreError>;
 }
 
 #[async_trait]

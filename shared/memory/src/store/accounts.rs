@@ -45,6 +45,15 @@ impl AccountStore for MemoryStore {
         self.lock().revoked.insert(jti.to_string(), expires_at);
         Ok(())
     }
+
+    async fn list_sessions(&self, account_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .sessions
+            .get(account_id)
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default())
+    }
 }
 
 #[async_trait]

@@ -11,7 +11,7 @@ mod tallies;
 use crate::guard::Tallies;
 use domain::ports::{
     AccountRecord, AccountWrite, ApiKeyRecord, Counter, DestRecord, OutgoingMessage, RecordWrite,
-    SecretKind, SecretOwner, SendOutcome, SessionCheck, StoredCaptcha, Timestamp,
+    SecretKind, SecretOwner, SendOutcome, SessionCheck, SessionRecord, StoredCaptcha, Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -31,6 +31,8 @@ struct Inner {
     accounts: HashMap<String, AccountRecord>,
     owners: HashMap<String, String>,
     revoked: HashMap<String, Timestamp>,
+    /// Session records: account id → jti → record.
+    sessions: HashMap<String, HashMap<String, SessionRecord>>,
     secrets: HashMap<(u8, [u8; 32]), (SecretOwner, Timestamp)>,
     messages: HashMap<String, (OutgoingMessage, MessageState)>,
     suppressed: HashMap<String, String>,
@@ -150,7 +152,9 @@ impl Inner {
             }
             AccountWrite::Session(c) => self.stands(Some(c), now),
             AccountWrite::PutMessage(m) => !self.messages.contains_key(&m.id),
-            AccountWrite::Converted(_) => true,
+            AccountWrite::Converted(_)
+            | AccountWrite::PutSession(_)
+            | AccountWrite::EndSession { .. } => true,
         }
     }
 
@@ -182,6 +186,16 @@ impl Inner {
                 self.messages.insert(m.id.clone(), (m.clone(), MessageState::Pending));
             }
             AccountWrite::Converted(touch) => self.guard.count(touch, true, now),
+            AccountWrite::PutSession(r) => {
+                let of_account = self.sessions.entry(r.account_id.clone()).or_default();
+                of_account.insert(r.jti.clone(), r.clone());
+            }
+            AccountWrite::EndSession { account_id, jti, expires_at } => {
+                if let Some(of_account) = self.sessions.get_mut(account_id) {
+                    of_account.remove(jti);
+                }
+                self.revoked.insert(jti.clone(), *expires_at);
+            }
         }
     }
 }

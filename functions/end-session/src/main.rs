@@ -1,0 +1,1 @@
+edge::http_main!(end_session::handle);

@@ -1,0 +1,1 @@
+edge::http_main!(list_sessions::handle);
