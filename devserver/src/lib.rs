@@ -19,7 +19,7 @@ use domain::address::{EmailAddress, PhoneNumber};
 use domain::catalog::Locale;
 use domain::config::Secrets;
 use domain::outbox::{Deliverer, InlineRelay};
-use domain::ports::dev::{CaptchaAnswers, Mailbox};
+use domain::ports::dev::{CaptchaAnswers, EventLog, Mailbox};
 use domain::ports::{Delivery, Store, SystemClock};
 use edge::ApiError;
 use edge::compose::{Deployment, StartupError, config_from_env};
@@ -105,6 +105,8 @@ pub struct Dev {
     pub answers: Option<Arc<dyn CaptchaAnswers>>,
     /// `GET /_dev/messages`.
     pub mailbox: Option<Arc<dyn Mailbox>>,
+    /// `GET /_dev/events`.
+    pub events: Option<Arc<dyn EventLog>>,
     /// Delivers each committed message in process; the messages route waits
     /// for deliveries under way.
     pub relay: Option<Arc<InlineRelay>>,
@@ -115,7 +117,7 @@ pub struct Dev {
 impl Dev {
     /// The services alone, without dev powers or CORS.
     pub fn new(services: Arc<Services>) -> Self {
-        Dev { services, answers: None, mailbox: None, relay: None, cors: Cors::Off }
+        Dev { services, answers: None, mailbox: None, events: None, relay: None, cors: Cors::Off }
     }
 }
 
@@ -152,6 +154,7 @@ pub fn router_with(dev: Dev, routes: Vec<Route>) -> Router {
     router
         .route("/_dev/captchas/{id}", get(dev_captcha_answer))
         .route("/_dev/messages", get(dev_messages))
+        .route("/_dev/events", get(dev_events))
         .route("/_dev/invites", axum::routing::post(dev_invite))
         .route("/_dev/api-keys", axum::routing::post(dev_api_key))
         .route("/openapi.yaml", get(openapi))
@@ -365,6 +368,19 @@ struct MessagesQuery {
 /// `GET /_dev/messages?to=ADDRESS`: the messages sent to an address, newest
 /// first. The address may be spelled any way the API accepts (a `+` that a
 /// query string turned into a space is restored).
+/// `GET /_dev/events`: the account events published, newest first (once
+/// the deliveries under way are done).
+async fn dev_events(State(dev): State<Dev>) -> axum::response::Response {
+    let Some(events) = &dev.events else {
+        return to_axum(error_response(ApiError::NotFound, Locale::default()));
+    };
+    if let Some(relay) = &dev.relay {
+        relay.settled(std::time::Duration::from_secs(2)).await;
+    }
+    let events = serde_json::json!({ "events": events.events() });
+    to_axum(json(StatusCode::OK, &events, true))
+}
+
 async fn dev_messages(
     State(dev): State<Dev>,
     Query(q): Query<MessagesQuery>,
@@ -476,13 +492,16 @@ pub async fn dev_from_env(settings: &DevSettings) -> Result<Dev, DevError> {
             ("aws", Some(sdk)) => (Arc::new(Deployment::from_env().delivery(sdk)?), None),
             (other, _) => return Err(DevError::Delivery(other.to_string())),
         };
-    let relay = Arc::new(InlineRelay::background(Arc::new(Deliverer::new(&services, delivery))));
+    let events = Arc::new(memory::EventLog::default());
+    let deliverer = Deliverer::new(&services, delivery).with_events(events.clone());
+    let relay = Arc::new(InlineRelay::background(Arc::new(deliverer)));
     let services = services.with_relay(relay.clone());
     let cors = settings.cors.clone();
     Ok(Dev {
         services: Arc::new(services),
         answers: Some(answers),
         mailbox,
+        events: Some(events),
         relay: Some(relay),
         cors,
     })

@@ -13,6 +13,8 @@ so the session the rest of the run shares is never touched. Those about
 authenticator apps get one with an app enrolled and confirmed (its codes
 computed here, RFC 6238); every other log in, and every other login link
 redeemed, is to such an account, so both answers of the first step are seen.
+Those about sessions per device get an account logged in twice, so a list
+holds a session besides the caller's and there is one to end by its id.
 
 Reads CONTRACT_BASE (the dev server), CONTRACT_TOKEN (the shared session) and
 CONTRACT_API_KEY from the environment.
@@ -30,6 +32,7 @@ import time
 import requests
 import schemathesis
 from schemathesis import GenerationMode
+from schemathesis.core import NOT_SET
 
 BASE = os.environ["CONTRACT_BASE"]
 TOKEN = os.environ["CONTRACT_TOKEN"]
@@ -117,6 +120,15 @@ def with_authenticator():
     codes = call("POST", "/v1/me/factors/totp/confirm", confirm, token)["recovery_codes"]
     return {"email": email, "token": token, "factor_id": enrolled["factor_id"],
             "next_code": totp(enrolled["secret"], step + 1), "recovery_codes": codes}
+
+
+def with_sessions():
+    """A new account with two sessions: the registration's `token`, and the
+    `id` of the other (a log in by password), from the account's list."""
+    email, token = account()
+    call("POST", "/v1/sessions", {"email": email, "password": PASSWORD, "captcha": captcha()})
+    listed = call("GET", "/v1/me/sessions", token=token)["sessions"]
+    return {"token": token, "other": next(s["id"] for s in listed if not s["current"])}
 
 
 # Every other log in (and login link redeemed) is to an account with an
@@ -266,6 +278,16 @@ def log_out(case):
     bearer(case, token)
 
 
+def end_session(case):
+    app = with_sessions()
+    case.path_parameters = {**(case.path_parameters or {}), "id": app["other"]}
+    bearer(case, app["token"])
+
+
+def end_other_sessions(case):
+    bearer(case, with_sessions()["token"])  # `scope` stays as drawn: `others`
+
+
 def bearer(case, token):
     case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
 
@@ -288,6 +310,8 @@ FILL = {
     "POST /v1/password-resets": reset_password,
     "POST /v1/verifications/redeem": redeem_verification,
     "DELETE /v1/sessions/current": log_out,
+    "DELETE /v1/me/sessions/{id}": end_session,
+    "DELETE /v1/me/sessions": end_other_sessions,
 }
 # Operations that take the shared session as it is.
 SHARED_SESSION = {"GET /v1/me", "POST /v1/login-links", "POST /v1/invites", "POST /v1/codes"}
@@ -296,9 +320,12 @@ SHARED_SESSION = {"GET /v1/me", "POST /v1/login-links", "POST /v1/invites", "POS
 OWN_ACCOUNT = {"DELETE /v1/me", "PUT /v1/me/password", "PUT /v1/me/email", "PUT /v1/me/phone",
                "DELETE /v1/sessions/current", "POST /v1/me/factors/totp",
                "POST /v1/me/factors/totp/confirm", "DELETE /v1/me/factors/{id}",
-               "POST /v1/me/factors/recovery-codes"}
+               "POST /v1/me/factors/recovery-codes", "DELETE /v1/me/sessions/{id}",
+               "DELETE /v1/me/sessions"}
 # Operations that read an account's authenticators: one with an app confirmed.
 WITH_AUTHENTICATOR = {"GET /v1/me/factors"}
+# Operations that read an account's sessions: one logged in twice.
+WITH_SESSIONS = {"GET /v1/me/sessions"}
 
 
 @schemathesis.hook
@@ -306,7 +333,9 @@ def before_call(ctx, case, kwargs):
     label = case.operation.label
     positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
     fill = FILL.get(label)
-    if fill is not None and positive and (case.body is None or isinstance(case.body, dict)):
+    # (An operation without a body has none to fill: NOT_SET.)
+    fillable = case.body is None or case.body is NOT_SET or isinstance(case.body, dict)
+    if fill is not None and positive and fillable:
         if case.body is None:
             case.body = {}
         fill(case)
@@ -315,5 +344,7 @@ def before_call(ctx, case, kwargs):
             bearer(case, account()[1])
         elif label in WITH_AUTHENTICATOR:
             bearer(case, with_authenticator()["token"])
+        elif label in WITH_SESSIONS:
+            bearer(case, with_sessions()["token"])
         elif label in SHARED_SESSION:
             bearer(case, TOKEN)

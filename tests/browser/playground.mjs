@@ -4,7 +4,8 @@
 // code), the sessions (list them, end another device's, end all the others,
 // with the other logins made from here as a Mac's Chrome), bind a phone,
 // step up and change the password, a login link opened on the /login page,
-// an invite, reset the password, an authenticator app (enrol, confirm, log
+// an invite, reset the password, an authenticator app (refused with the
+// password alone, enrolled with a step-up token the page asks for, confirm, log
 // in with its code and with a recovery code, on the playground and on
 // /login, remove it with its code), delete the account.
 // Saves screenshots (playground-<lang>.png, login-<lang>.png, totp-<lang>.png,
@@ -106,10 +107,14 @@ const watch = (page) => page.on("console", (m) => {
 const LANGS = {
   en: { locale: "en-US", name: "Tester", title: "Vericode playground", ready: "ready", none: "none",
     loginAs: (who) => `Log in as ${who}?`, busy: "Too many requests", robot: "I'm not a robot",
-    totp: "9. Authenticator app", mfa: "Code from the app", sessions: "10. Sessions", thisDevice: "this device" },
+    totp: "9. Authenticator app", mfa: "Code from the app", sessions: "10. Sessions", thisDevice: "this device",
+    needsCode: "Adding an authenticator app needs a code sent to your account's address", missing: "step_up_token",
+    enrolReady: "The step-up token is ready" },
   "zh-Hans": { locale: "zh-CN", name: "测试者", title: "Vericode 演示台", ready: "已就绪", none: "无",
     loginAs: (who) => `以 ${who} 的身份登录？`, busy: "请求过于频繁", robot: "我不是机器人",
-    totp: "9. 身份验证器", mfa: "验证器应用中的验证码", sessions: "10. 登录设备", thisDevice: "当前设备" },
+    totp: "9. 身份验证器", mfa: "验证器应用中的验证码", sessions: "10. 登录设备", thisDevice: "当前设备",
+    needsCode: "添加身份验证器需要一个发到你账号地址的验证码", missing: "step_up_token",
+    enrolReady: "再次验证凭据已就绪" },
 };
 
 async function flows(lang, n) {
@@ -303,12 +308,44 @@ async function flows(lang, n) {
   const busy = await act("#send-code", "POST /v1/codes → 429");
   if (!busy.includes(L.busy)) fail(`${lang}: the error is not in ${lang}: ${busy}`);
 
-  // An authenticator app: enrol with the password as the step-up; the page
-  // shows the QR code, the secret and the otpauth URI.
+  // An authenticator app. The password alone is not a step-up for adding
+  // one: the server answers that `step_up_token` is missing, and the page
+  // says a code to the account's address is needed, and offers to send it.
   if ((await page.textContent("[data-i18n=totp]")) !== L.totp) fail(`${lang}: the authenticator section is not in ${lang}`);
   await page.fill("#current-password", "third password");
-  await act("#totp-enrol", "POST /v1/me/factors/totp → 201");
+  const byPassword = await act("#totp-enrol", "POST /v1/me/factors/totp → 400");
+  if (!byPassword.includes('"code": "invalid_request"') || !byPassword.includes('"field": "step_up_token"')) {
+    fail(`${lang}: the password alone was not refused for want of step_up_token: ${byPassword}`);
+  }
+  await page.waitForSelector("#totp-needs-code:not([hidden])")
+    .catch(() => fail(`${lang}: the page does not say that adding an app needs a code`));
+  const needs = await page.textContent("#totp-needs-code-text");
+  if (!needs.includes(L.needsCode)) fail(`${lang}: the note is not in ${lang}: ${needs}`);
+  if (!(await page.isHidden("#totp-enrolment"))) fail(`${lang}: an enrolment shown after the refusal`);
+  await page.screenshot({ path: `${outDir}/totp-${lang}-needs-code.png`, fullPage: true });
   await page.fill("#current-password", "");
+  // One click: a `verify` code to the account's email, by section 2's send.
+  await page.evaluate(() => { document.getElementById("outbox").textContent = ""; });
+  await act("#totp-step-up", "POST /v1/codes → 202");
+  if ((await page.inputValue("#channel")) !== "email" || (await page.inputValue("#purpose")) !== "verify"
+    || (await page.inputValue("#to")) !== email) {
+    fail(`${lang}: the step-up code was not sent as a verify code to ${email}`);
+  }
+  await page.waitForFunction(() => [...document.querySelectorAll("#outbox .outbox-item")]
+    .some((m) => m.textContent.includes(" · verify · ")));
+  const mailbox = await (await page.request.get(`${base}/_dev/messages?to=${encodeURIComponent(email)}`)).json();
+  const stepUpCode = (mailbox.messages.find((m) => m.purpose === "verify") || {}).code;
+  if (!/^\d{6,10}$/.test(stepUpCode || "")) fail(`${lang}: no verify code in /_dev/messages: ${JSON.stringify(mailbox)}`);
+  if ((await page.inputValue("#code")) !== stepUpCode) fail(`${lang}: the step-up code was not filled in`);
+  await page.fill("#code", stepUpCode);
+  await verify();
+  if ((await page.textContent("#step-up-state")) !== L.ready) fail(`${lang}: no step-up token`);
+  if (!(await page.textContent("#totp-needs-code-text")).includes(L.enrolReady)) fail(`${lang}: the note does not say the token is ready`);
+  // Enrol with the token: the page shows the QR code, the secret and the
+  // otpauth URI, and the token is spent.
+  await act("#totp-enrol", "POST /v1/me/factors/totp → 201");
+  if ((await page.textContent("#step-up-state")) !== L.none) fail(`${lang}: the step-up token was kept`);
+  if (!(await page.isHidden("#totp-needs-code"))) fail(`${lang}: the note stayed after the enrolment`);
   await page.waitForFunction(() => document.getElementById("totp-qr").naturalWidth > 0)
     .catch(() => fail(`${lang}: the QR code is not shown`));
   const secret = (await page.textContent("#totp-secret")).trim();

@@ -33,6 +33,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub answers: Arc<AnswerLog>,
     pub mailbox: Arc<Mailbox>,
+    /// The account events published, as the dev server keeps them.
+    pub events: Arc<memory::EventLog>,
     pub metrics: Arc<MetricLog>,
     /// The DynamoDB client and table, on the DynamoDB backend.
     pub dynamo: Option<(aws_sdk_dynamodb::Client, String)>,
@@ -153,10 +155,11 @@ fn build(
         .with_metrics(metrics.clone())
         .with_templates(templates);
     // Each committed message is delivered before the send returns.
-    let mut deliverer = Deliverer::new(&app, mailbox.clone());
+    let events = Arc::new(memory::EventLog::default());
+    let mut deliverer = Deliverer::new(&app, mailbox.clone()).with_events(events.clone());
     deliverer.store = deliver_store;
     let app = app.with_relay(Arc::new(InlineRelay::immediate(Arc::new(deliverer))));
-    TestApp { app: Arc::new(app), clock, answers, mailbox, metrics, dynamo }
+    TestApp { app: Arc::new(app), clock, answers, mailbox, events, metrics, dynamo }
 }
 
 impl TestApp {

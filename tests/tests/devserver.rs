@@ -16,6 +16,7 @@ fn dev(t: &TestApp) -> Dev {
         services: t.app.clone(),
         answers: Some(t.answers.clone()),
         mailbox: Some(t.mailbox.clone()),
+        events: Some(t.events.clone()),
         relay: None,
         cors: devserver::Cors::Off,
     }

@@ -284,6 +284,7 @@ async fn server_behind(proxy: &Proxy) -> Server {
         services: t.app.clone(),
         answers: Some(t.answers.clone()),
         mailbox: Some(t.mailbox.clone()),
+        events: Some(t.events.clone()),
         relay: None,
         cors: devserver::Cors::Off,
     };

@@ -24,6 +24,8 @@ export type Data<O> = O extends { responses: infer R } ? Json<Success<R>> : neve
 export type Body<O> = O extends { requestBody?: infer B }
   ? [NonNullable<B>] extends [never] ? undefined : Json<NonNullable<B>>
   : undefined;
+/** The query parameters an operation takes. */
+export type Query<O> = O extends { parameters: { query: infer Q } } ? Q : never;
 
 type Envelope = components["schemas"]["Error"]["error"];
 
@@ -32,6 +34,8 @@ type Envelope = components["schemas"]["Error"]["error"];
  * (`"mfa_required" in data` tells them apart). */
 export type SignedIn = components["schemas"]["SignedIn"];
 export type MfaRequired = components["schemas"]["MfaRequired"];
+/** One of the account's live sessions, as `listSessions` answers them. */
+export type DeviceSession = components["schemas"]["DeviceSession"];
 
 /** An error answer, as the API's envelope has it, with the HTTP status. */
 export type VericodeError = Omit<Envelope, "code"> & {
@@ -73,6 +77,7 @@ export class Vericode {
     body: Body<Op<P, M>>,
     auth: Auth = "bearer",
     params: Record<string, string> = {},
+    query: Record<string, string> = {},
   ): Promise<Result<Data<Op<P, M>>>> {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
@@ -81,7 +86,9 @@ export class Vericode {
     if (auth === "apiKey" && this.options.apiKey) headers.authorization = `ApiKey ${this.options.apiKey}`;
     // `{name}` segments of the path, filled in from `params`.
     const filled = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ""));
-    const url = this.options.baseUrl.replace(/\/+$/, "") + filled;
+    // `query`, as the query string.
+    const search = new URLSearchParams(query).toString();
+    const url = this.options.baseUrl.replace(/\/+$/, "") + filled + (search ? `?${search}` : "");
     let resp: Response;
     try {
       resp = await (this.options.fetch ?? fetch)(url, {
@@ -147,6 +154,19 @@ export class Vericode {
   /** `DELETE /v1/sessions/current`. */
   logOut() {
     return this.call("delete", "/v1/sessions/current", undefined);
+  }
+  /** `GET /v1/me/sessions`: the account's live sessions, newest first, the caller's `current`. */
+  listSessions() {
+    return this.call("get", "/v1/me/sessions", undefined);
+  }
+  /** `DELETE /v1/me/sessions/{id}`: that session is refused from then on (the caller's own is a log out). */
+  endSession(id: string) {
+    return this.call("delete", "/v1/me/sessions/{id}", undefined, "bearer", { id });
+  }
+  /** `DELETE /v1/me/sessions?scope=others`: every session of the account but the caller's ends. */
+  endOtherSessions() {
+    const query: Query<Op<"/v1/me/sessions", "delete">> = { scope: "others" };
+    return this.call("delete", "/v1/me/sessions", undefined, "bearer", {}, query);
   }
   /** `GET /v1/me`. */
   me() {

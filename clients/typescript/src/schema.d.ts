@@ -185,6 +185,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the account is logged in: its live sessions (the device, the network masked, when each began and ends), the caller's marked `current`. Sessions a log out, a password change or reset, or an ending revoked are not in it. */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        /** End every session of the account but the caller's (no step-up); unused login links and pending `mfa_token`s go with them. */
+        delete: operations["endOtherSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one of the account's sessions: it is refused from then on. The caller's own is a log out. */
+        delete: operations["endSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -499,6 +534,27 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /** @description One of the account's live sessions: each registration, log in by password or code, login link redeemed and log in's second step gives one. */
+        DeviceSession: {
+            /**
+             * Format: uuid
+             * @description The session token's `jti`: it names the session, but is no credential.
+             */
+            id: string;
+            /** @description Read from the log in's `User-Agent`: the browser or client and its system ("Chrome on macOS", "Safari on iOS", "curl"); "Unknown browser" when it says nothing known. */
+            device: string;
+            /** @description masked: 203.0.113.0/24 (an IPv6 address as its /48); unknown without an address */
+            network: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description The session that asked. */
+            current: boolean;
+        };
+        SessionList: {
+            sessions: components["schemas"]["DeviceSession"][];
+        };
         /** @description Seconds; default 86400. */
         SessionLifetime: number;
     };
@@ -667,7 +723,7 @@ export interface components {
             };
             content?: never;
         };
-        /** @description A new session. */
+        /** @description A new session, recorded for `GET /v1/me/sessions` (its device read from the request's `User-Agent`). */
         SessionIssued: {
             headers: {
                 "Cache-Control": components["headers"]["CacheControl"];
@@ -692,7 +748,7 @@ export interface components {
                 "application/json": components["schemas"]["Session"];
             };
         };
-        /** @description A new session; or, when the account has a confirmed authenticator, `{"mfa_required": true, "mfa_token", "expires_in"}` for `POST /v1/sessions/mfa`. */
+        /** @description A new session, recorded for `GET /v1/me/sessions` (its device read from the request's `User-Agent`); or, when the account has a confirmed authenticator, `{"mfa_required": true, "mfa_token", "expires_in"}` for `POST /v1/sessions/mfa` (the session is recorded by that second step). */
         SignedIn: {
             headers: {
                 "Cache-Control": components["headers"]["CacheControl"];
@@ -1270,6 +1326,123 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sessions, newest first. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sessions": [
+                     *         {
+                     *           "id": "0b7e4c1a-2f5d-4e8b-9c3a-6d1f2e4b5a79",
+                     *           "device": "Chrome on macOS",
+                     *           "network": "203.0.113.0/24",
+                     *           "created_at": "2026-11-28T04:40:00Z",
+                     *           "expires_at": "2026-11-29T04:40:00Z",
+                     *           "current": true
+                     *         },
+                     *         {
+                     *           "id": "9d2f6a3b-8c4e-4f1a-b7d5-3e2c1a0f9b86",
+                     *           "device": "Safari on iOS",
+                     *           "network": "198.51.100.0/24",
+                     *           "created_at": "2026-11-27T19:05:00Z",
+                     *           "expires_at": "2026-11-28T19:05:00Z",
+                     *           "current": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    endOtherSessions: {
+        parameters: {
+            query: {
+                /** @description `others`, the only scope (every session ends with `DELETE /v1/sessions/current` here and a password change elsewhere). */
+                scope: "others";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Empty"];
+            /** @description `scope` is missing or not `others`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_request",
+                     *         "message": "The field `scope` has an invalid value.",
+                     *         "field": "scope"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    endSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session's `id` (from GET /v1/me/sessions). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Empty"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The id is not one of the account's live sessions (another account's, a guess, one over already); nothing changes. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "This account has no such session (or it has ended)."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -1758,12 +1931,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "authorization": "f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q",
-                     *       "url": "https://app.example.com/login?authorization=f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q",
+                     *       "authorization": "1f484475-7ed8-4481-a96f-178f66081732.f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q",
+                     *       "url": "https://app.example.com/login?authorization=1f484475-7ed8-4481-a96f-178f66081732.f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q",
                      *       "expires_in": 300
                      *     }
                      */
                     "application/json": {
+                        /** @description `<account id>.<32 random bytes, base64url>`; its keyed hash (of the whole string) is what is stored. */
                         authorization: string;
                         url: string;
                         expires_in: number;
@@ -1788,7 +1962,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "authorization": "f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q"
+                 *       "authorization": "1f484475-7ed8-4481-a96f-178f66081732.f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q"
                  *     }
                  */
                 "application/json": {
@@ -1818,7 +1992,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "authorization": "f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q"
+                 *       "authorization": "1f484475-7ed8-4481-a96f-178f66081732.f1LLlG3WNbhWMldjX1lp5ngOdIfAOPr4-7fPvrVr_8Q"
                  *     }
                  */
                 "application/json": {

@@ -1,7 +1,7 @@
 // The client against a running dev server (scripts/suites/client.sh starts one):
 // VERICODE_URL=http://127.0.0.1:PORT node --test dist/test/
 import assert from "node:assert/strict";
-import { createHmac, pbkdf2Sync } from "node:crypto";
+import { createHmac, pbkdf2Sync, randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { Vericode } from "../src/index.js";
 
@@ -88,6 +88,79 @@ async function account(prefix: string, password: string) {
   assert.ok(registered.ok, JSON.stringify(registered));
   return { email, client: api.withToken(registered.data.token) };
 }
+
+test("sessions per device: list them, end one, end the others", async () => {
+  const password = "typed password sessions";
+  const { email, client } = await account("ts-sessions", password);
+  /** A log in by password: a client with the new session. */
+  const logIn = async () => {
+    const r = await api.logIn({ email, password, captcha: await captcha(api) });
+    assert.ok(r.ok && "token" in r.data, JSON.stringify(r));
+    return api.withToken(r.data.token);
+  };
+  const laptop = await logIn();
+
+  // Both sessions (the registration's and the log in's), newest first, the
+  // caller's marked current. The device is whatever Node's fetch says it is.
+  const listed = await client.listSessions();
+  assert.ok(listed.ok, JSON.stringify(listed));
+  const { sessions } = listed.data;
+  assert.equal(sessions.length, 2, JSON.stringify(sessions));
+  assert.ok(sessions[0].created_at >= sessions[1].created_at);
+  for (const s of sessions) {
+    assert.match(s.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.ok(s.device.length > 0 && s.network.length > 0, JSON.stringify(s));
+    assert.ok(Date.parse(s.created_at) < Date.parse(s.expires_at), JSON.stringify(s));
+  }
+  assert.equal(sessions.filter((s) => s.current).length, 1);
+  const own = sessions.find((s) => s.current)!.id;
+  const other = sessions.find((s) => !s.current)!.id;
+  const seen = await laptop.listSessions();
+  assert.ok(seen.ok);
+  assert.deepEqual(seen.data.sessions.filter((s) => s.current).map((s) => s.id), [other]);
+  const anonymous = await api.listSessions();
+  assert.ok(!anonymous.ok && anonymous.status === 401 && anonymous.error.code === "unauthorized");
+
+  // One ends: its token is refused from then on; ending it again, or a
+  // session the account never had, is 404.
+  const ended = await client.endSession(other);
+  assert.equal(ended.status, 204, JSON.stringify(ended));
+  const refused = await laptop.me();
+  assert.ok(!refused.ok && refused.status === 401 && refused.error.code === "unauthorized");
+  assert.equal((await laptop.listSessions()).status, 401);
+  const again = await client.endSession(other);
+  assert.ok(!again.ok && again.status === 404 && again.error.code === "not_found", JSON.stringify(again));
+  const guessed = await client.endSession(randomUUID());
+  assert.ok(!guessed.ok && guessed.status === 404 && guessed.error.code === "not_found", JSON.stringify(guessed));
+  const left = await client.listSessions();
+  assert.ok(left.ok);
+  assert.deepEqual(left.data.sessions.map((s) => [s.id, s.current]), [[own, true]]);
+
+  // A login link is `<account id>.<secret>`; ending the others takes an
+  // unused one along with the two new sessions, and keeps the caller's.
+  const me = await client.me();
+  assert.ok(me.ok);
+  const link = await client.createLoginLink();
+  assert.ok(link.ok);
+  assert.match(link.data.authorization, new RegExp(`^${me.data.id}\\.[A-Za-z0-9_-]{43}$`));
+  const [phone, tablet] = [await logIn(), await logIn()];
+  const more = await client.listSessions();
+  assert.ok(more.ok && more.data.sessions.length === 3, JSON.stringify(more));
+  const others = await client.endOtherSessions();
+  assert.equal(others.status, 204, JSON.stringify(others));
+  assert.equal((await phone.me()).status, 401);
+  assert.equal((await tablet.me()).status, 401);
+  const unused = await api.redeemLoginLink({ authorization: link.data.authorization });
+  assert.ok(!unused.ok && unused.status === 401 && unused.error.code === "invalid_credentials", JSON.stringify(unused));
+  assert.ok((await client.me()).ok, "the caller's session stays");
+  const kept = await client.listSessions();
+  assert.ok(kept.ok);
+  assert.deepEqual(kept.data.sessions.map((s) => [s.id, s.current]), [[own, true]]);
+
+  // The caller's own session, ended by its id, is a log out.
+  assert.equal((await client.endSession(own)).status, 204);
+  assert.equal((await client.me()).status, 401);
+});
 
 /** RFC 4648 base32 (no padding) to bytes. */
 function base32(text: string): Buffer {
@@ -274,6 +347,8 @@ export function typed(client: Vericode) {
   void client.logIn({ email: "a@example.com", password: "x", remember: true });
   // @ts-expect-error: the second step needs the first step's token
   void client.completeMfa({ totp: "123456" });
+  // @ts-expect-error: a session is ended by its id
+  void client.endSession();
 }
 
 // A log in answers one of two shapes: the types make the caller tell them apart.

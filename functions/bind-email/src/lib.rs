@@ -8,7 +8,7 @@ use domain::Services;
 use domain::accounts::{self, BindAddress};
 use domain::address::Channel;
 use edge::auth;
-use edge::request::{client_ip, parse_request};
+use edge::request::{client, parse_request};
 use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -17,7 +17,7 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<BindAddress>(&req);
     let result = async {
         let session = auth::session(app, &req)?;
-        let account = accounts::bind(app, &session, Channel::Email, body?, client_ip(&req)).await?;
+        let account = accounts::bind(app, &session, Channel::Email, body?, &client(&req)).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::OK, &account, true))
     };
     finish(result.await, locale)

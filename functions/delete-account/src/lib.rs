@@ -6,7 +6,7 @@
 use domain::Services;
 use domain::accounts::{self, DeleteAccount};
 use edge::auth;
-use edge::request::{client_ip, parse_request};
+use edge::request::{client, parse_request};
 use edge::response::{empty, finish};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -15,7 +15,7 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<DeleteAccount>(&req);
     let result = async {
         let session = auth::session(app, &req)?;
-        accounts::delete_account(app, &session, body?, client_ip(&req)).await?;
+        accounts::delete_account(app, &session, body?, &client(&req)).await?;
         Ok::<_, edge::ApiError>(empty(StatusCode::NO_CONTENT))
     };
     finish(result.await, locale)

@@ -6,7 +6,7 @@
 use domain::Services;
 use domain::accounts;
 use edge::auth;
-use edge::request::header_locale;
+use edge::request::{client, header_locale};
 use edge::response::{empty, finish};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -15,7 +15,7 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let locale = header_locale(&req);
     let result = async {
         let who = auth::require(app, &req).await?;
-        accounts::logout(app, &who).await?;
+        accounts::logout(app, &who, &client(&req)).await?;
         Ok::<_, edge::ApiError>(empty(StatusCode::NO_CONTENT))
     };
     finish(result.await, locale)

@@ -9,7 +9,7 @@ use domain::Services;
 use domain::accounts;
 use edge::auth;
 use edge::error::BodyProblem;
-use edge::request::header_locale;
+use edge::request::{client, header_locale};
 use edge::response::{empty, finish};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -22,7 +22,7 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
             let field = Some("scope".to_string());
             return Err(edge::ApiError::InvalidRequest { problem: BodyProblem::BadValue, field });
         }
-        accounts::end_other_sessions(app, &session).await?;
+        accounts::end_other_sessions(app, &session, &client(&req)).await?;
         Ok::<_, edge::ApiError>(empty(StatusCode::NO_CONTENT))
     };
     finish(result.await, locale)

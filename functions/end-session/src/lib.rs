@@ -6,7 +6,7 @@
 use domain::Services;
 use domain::accounts;
 use edge::auth;
-use edge::request::{header_locale, path_param};
+use edge::request::{client, header_locale, path_param};
 use edge::response::{empty, finish};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -16,7 +16,7 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let result = async {
         let session = auth::session(app, &req)?;
         let id = path_param(&req, "id").ok_or(edge::ApiError::NoSuchSession)?;
-        accounts::end_session(app, &session, id).await?;
+        accounts::end_session(app, &session, id, &client(&req)).await?;
         Ok::<_, edge::ApiError>(empty(StatusCode::NO_CONTENT))
     };
     finish(result.await, locale)

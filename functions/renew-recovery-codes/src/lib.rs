@@ -6,7 +6,7 @@
 use domain::Services;
 use domain::accounts::{self, FactorStepUp};
 use edge::auth;
-use edge::request::{client_ip, parse_request};
+use edge::request::{client, parse_request};
 use edge::response::{finish, json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -15,7 +15,7 @@ pub async fn handle(app: &Services, req: Request) -> Response<Body> {
     let (locale, body) = parse_request::<FactorStepUp>(&req);
     let result = async {
         let session = auth::session(app, &req)?;
-        let codes = accounts::renew_recovery_codes(app, &session, body?, client_ip(&req)).await?;
+        let codes = accounts::renew_recovery_codes(app, &session, body?, &client(&req)).await?;
         Ok::<_, edge::ApiError>(json(StatusCode::OK, &codes, true))
     };
     finish(result.await, locale)

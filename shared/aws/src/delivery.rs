@@ -41,7 +41,10 @@ const PERMANENT: &[&str] = &[
 ];
 
 /// Sorts an SDK error into permanent or not, keeping only its kind.
-fn classify<E: ProvideErrorMetadata, R>(service: &'static str, e: SdkError<E, R>) -> DeliveryError {
+pub(crate) fn classify<E: ProvideErrorMetadata, R>(
+    service: &'static str,
+    e: SdkError<E, R>,
+) -> DeliveryError {
     let (kind, request_id) = match &e {
         SdkError::ServiceError(se) => (
             se.err().code().unwrap_or("unknown").to_string(),

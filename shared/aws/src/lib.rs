@@ -6,6 +6,8 @@
 pub mod delivery;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "delivery")]
+pub mod events;
 
 use std::time::Duration;
 

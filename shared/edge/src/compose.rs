@@ -27,6 +27,11 @@ pub struct Deployment {
     pub sns_endpoint: Option<String>,
     /// `TEMPLATES_DIR`: a folder of named template sets (optional).
     pub templates_dir: Option<String>,
+    /// `EVENT_BUS_NAME`: the EventBridge bus account events go to (none:
+    /// they are not published).
+    pub event_bus_name: Option<String>,
+    /// `AWS_ENDPOINT_URL_EVENTBRIDGE`: overrides the EventBridge endpoint.
+    pub eventbridge_endpoint: Option<String>,
 }
 
 impl Deployment {
@@ -41,6 +46,8 @@ impl Deployment {
             ses_endpoint: aws::service_endpoint(get, "SES"),
             sns_endpoint: aws::service_endpoint(get, "SNS"),
             templates_dir: get("TEMPLATES_DIR").map(|dir| dir.trim().to_string()),
+            event_bus_name: get("EVENT_BUS_NAME").map(|name| name.trim().to_string()),
+            eventbridge_endpoint: aws::service_endpoint(get, "EVENTBRIDGE"),
         }
     }
 
@@ -61,6 +68,13 @@ impl Deployment {
         };
         let set = self.ses_configuration_set.clone();
         Ok(aws::delivery::AwsDelivery::new(sdk, self.sender()?, set, endpoints))
+    }
+
+    /// The EventBridge bus account events go to, if `EVENT_BUS_NAME` names one.
+    #[cfg(feature = "delivery")]
+    pub fn events(&self, sdk: &aws_config::SdkConfig) -> Option<aws::events::EventBridgeBus> {
+        let bus = self.event_bus_name.clone()?;
+        Some(aws::events::EventBridgeBus::new(sdk, bus, self.eventbridge_endpoint.clone()))
     }
 
     /// The sender, or the error naming `EMAIL_FROM`.
@@ -171,5 +185,9 @@ pub async fn deliverer_from_env() -> Result<domain::outbox::Deliverer, StartupEr
     let services = Services::new(config, Arc::new(store))?
         .with_metrics(Arc::new(EmfMetrics))
         .with_templates(templates_from_env()?);
-    Ok(domain::outbox::Deliverer::new(&services, Arc::new(delivery)))
+    let deliverer = domain::outbox::Deliverer::new(&services, Arc::new(delivery));
+    Ok(match deployment.events(&sdk) {
+        Some(bus) => deliverer.with_events(Arc::new(bus)),
+        None => deliverer,
+    })
 }

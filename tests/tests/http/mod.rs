@@ -38,6 +38,7 @@ impl Server {
             services: t.app.clone(),
             answers: Some(t.answers.clone()),
             mailbox: Some(t.mailbox.clone()),
+            events: Some(t.events.clone()),
             relay: None,
             cors: devserver::Cors::Off,
         };

@@ -1,6 +1,7 @@
 //! `PUT /v1/me/email` and `PUT /v1/me/phone`.
 
 use super::common::{AccountView, address, proof};
+use super::devices::Client;
 use super::step_up::{self, Reauth};
 use crate::address::{Channel, Destination};
 use crate::codes::{self, CheckError};
@@ -14,7 +15,6 @@ use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::Session;
 use serde::Deserialize;
-use std::net::IpAddr;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,6 +91,17 @@ fn needs_step_up(account: &AccountRecord) -> bool {
     account.password_hash.is_some() || account.email.is_some() || account.phone.is_some()
 }
 
+impl BindAddress {
+    /// Its step-up, if it came with one.
+    fn reauth(&self) -> Result<Option<Reauth<'_>>, Invalid> {
+        Reauth::from_fields(
+            self.current_password.as_deref(),
+            self.step_up_token.as_deref(),
+            self.step_up_totp.as_deref(),
+        )
+    }
+}
+
 /// Binds a new address (proved by a `bind` code) and releases the old one,
 /// all at once. An account with a password or an address (every account
 /// that registered) also needs a step-up, current password or step-up
@@ -100,22 +111,19 @@ fn needs_step_up(account: &AccountRecord) -> bool {
 /// one included, and the write holds only while the session stands.
 ///
 /// Round trips: the session (with failed-login slots for a password) and
-/// the code's record together (1), then the transaction (1, with the slots
-/// given back); a step-up token adds a read of its record.
+/// the code's record (and a step-up token's) together (1), then the
+/// transaction (1, with the slots given back).
 pub async fn bind(
     s: &Services,
     session: &Session,
     channel: Channel,
     req: BindAddress,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<AccountView, BindError> {
+    let client_ip = client.ip;
     let dest = &bound_address(&s.config, channel, &req)?;
     let proof = proof(req.code.as_deref(), req.verification_token.as_deref())?;
-    let reauth = Reauth::from_fields(
-        req.current_password.as_deref(),
-        req.step_up_token.as_deref(),
-        req.step_up_totp.as_deref(),
-    )?;
+    let reauth = req.reauth()?;
     let id = session.account_id();
     let stepped = async {
         match reauth {
@@ -152,7 +160,7 @@ pub async fn bind(
                 None => AccountChange::AddressAdded,
             };
             let told = (change, Some(dest.masked()), leaving);
-            let (guards, notices) = step_up::guarded(s, session, &account, Some(&told), client_ip)?;
+            let (guards, notices) = step_up::guarded(s, session, &account, Some(&told), client)?;
             let mut writes = guards;
             writes.extend(redeemed?.writes());
             writes.extend(proven.use_up(s, &mut account).await?);

@@ -1,12 +1,12 @@
 //! `DELETE /v1/me`: the account goes, with everything that made it usable.
 
+use super::devices::Client;
 use super::step_up::{self, ChangeError, Reauth};
 use crate::outbox::AccountChange;
 use crate::ports::AccountWrite;
 use crate::services::Services;
 use crate::sessions::Session;
 use serde::Deserialize;
-use std::net::IpAddr;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,8 +29,9 @@ pub async fn delete_account(
     s: &Services,
     session: &Session,
     req: DeleteAccount,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<(), DeleteError> {
+    let client_ip = client.ip;
     let reauth = Reauth::required(
         req.current_password.as_deref(),
         req.step_up_token.as_deref(),
@@ -39,7 +40,7 @@ pub async fn delete_account(
     let (who, proven, pending) = step_up::reauthenticate(s, session, reauth, client_ip).await?;
     let who = &who;
     let told = Some((AccountChange::AccountDeleted, None, None));
-    let change = step_up::apply_change(s, session, who, &proven, told, client_ip, |account| {
+    let change = step_up::apply_change(s, session, who, &proven, told, client, |account| {
         let mut writes =
             vec![AccountWrite::DeleteAccount { id: account.id.clone(), version: account.version }];
         for key in account.address_keys() {

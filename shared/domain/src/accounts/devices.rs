@@ -11,7 +11,8 @@
 use super::common::{SessionIssued, issue};
 use super::step_up::{self, ChangeError, Proven};
 use crate::error::Fault;
-use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, SessionRecord};
+use crate::outbox::{self, AccountEvent, EventRecord};
+use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, OutgoingMessage, SessionRecord};
 use crate::services::Services;
 use crate::sessions::{AuthError, Session};
 use crate::time::rfc3339;
@@ -30,17 +31,21 @@ pub struct Client {
 pub(super) struct NewSession {
     pub issued: SessionIssued,
     pub record: SessionRecord,
+    /// The account event it makes (`logged_in`, or `registered`).
+    pub event: OutgoingMessage,
 }
 
 impl NewSession {
-    /// Signs a session for `account` and describes it for its list.
+    /// Signs a session for `account` and describes it for its list, with
+    /// its account event (`registered` or `logged_in`).
     pub(super) fn issue(
         s: &Services,
         account: &AccountRecord,
-        secs: i64,
+        (secs, kind): (i64, AccountEvent),
         client: &Client,
     ) -> Result<Self, Fault> {
         let (issued, claims) = issue(s, account, secs)?;
+        let event = event_message(s, kind, &account.id, client)?;
         let record = SessionRecord {
             account_id: account.id.clone(),
             jti: claims.jti,
@@ -50,13 +55,67 @@ impl NewSession {
             expires_at: claims.exp,
             epoch: claims.epoch,
         };
-        Ok(NewSession { issued, record })
+        Ok(NewSession { issued, record, event })
     }
 
-    /// The record's write, to go into the login's transaction.
-    pub(super) fn write(&self) -> AccountWrite {
-        AccountWrite::PutSession(self.record.clone())
+    /// The record's write and the event's, to go into the login's
+    /// transaction (then `relay` the event).
+    pub(super) fn writes(&self) -> [AccountWrite; 2] {
+        [
+            AccountWrite::PutSession(self.record.clone()),
+            AccountWrite::PutMessage(self.event.clone()),
+        ]
     }
+
+    /// Hands the event to the outbox's relay, once its write committed.
+    pub(super) async fn relay(&self, s: &Services) {
+        outbox::relay_notices(s, std::slice::from_ref(&self.event)).await;
+    }
+}
+
+/// The outgoing message of account event `event` of `account_id`, made by
+/// `client`: to write in the action's own transaction, then relay.
+pub(super) fn event_message(
+    s: &Services,
+    event: AccountEvent,
+    account_id: &str,
+    client: &Client,
+) -> Result<OutgoingMessage, Fault> {
+    outbox::event_message(s, &event_record(s, event, account_id, client))
+}
+
+fn event_record(
+    s: &Services,
+    event: AccountEvent,
+    account_id: &str,
+    client: &Client,
+) -> EventRecord {
+    EventRecord {
+        event,
+        account_id: account_id.to_string(),
+        at: s.clock.now(),
+        network: client.ip.map_or_else(|| "unknown".into(), crate::network::masked),
+        device: device_label(client.user_agent.as_deref()),
+    }
+}
+
+/// Tells integrators of a wrong password at `address_key` (`account`, if
+/// the address has one), at most once a minute per address: one
+/// conditional write, the same for an address without an account.
+pub(super) async fn tell_login_failed(
+    s: &Services,
+    address_key: &str,
+    account: Option<&AccountRecord>,
+    client: &Client,
+) -> Result<(), Fault> {
+    let id = account.map_or("", |a| a.id.as_str());
+    let record = event_record(s, AccountEvent::LoginFailed, id, client);
+    let m = outbox::login_failed_message(s, address_key, &record)?;
+    let outcome = s.store.apply(&[AccountWrite::PutMessage(m.clone())], record.at).await?;
+    if outcome == ApplyOutcome::Committed {
+        outbox::relay_notices(s, std::slice::from_ref(&m)).await;
+    }
+    Ok(())
 }
 
 /// "Chrome on macOS", from a `User-Agent`: the browser (or client) and the
@@ -179,7 +238,12 @@ impl From<ChangeError> for EndError {
 /// under the caller's session. A session not in the account's list (another
 /// account's, or one over already) is `NotFound`. Round trips: the session and the records (1),
 /// the transaction (1).
-pub async fn end_session(s: &Services, session: &Session, id: &str) -> Result<(), EndError> {
+pub async fn end_session(
+    s: &Services,
+    session: &Session,
+    id: &str,
+    client: &Client,
+) -> Result<(), EndError> {
     let (who, records) = tokio::join!(session.load(s), s.store.list_sessions(session.account_id()));
     let (who, records) = (who?, records.map_err(Fault::Store)?);
     let now = s.clock.now();
@@ -194,14 +258,18 @@ pub async fn end_session(s: &Services, session: &Session, id: &str) -> Result<()
     };
     // Ending another session is made under the caller's; ending its own
     // needs no such condition (and DynamoDB takes one operation per item).
-    let mut writes = vec![end];
-    if id != who.jti {
+    let own = id == who.jti;
+    let kind = if own { AccountEvent::LoggedOut } else { AccountEvent::SessionEnded };
+    let event = event_message(s, kind, &who.account.id, client)?;
+    let mut writes = vec![end, AccountWrite::PutMessage(event.clone())];
+    if !own {
         writes.push(AccountWrite::Session(session.condition()));
     }
     if let ApplyOutcome::Refused(_) = s.store.apply(&writes, now).await? {
         // Only the caller's session can refuse it.
         return Err(EndError::Unauthorized);
     }
+    outbox::relay_notices(s, std::slice::from_ref(&event)).await;
     tracing::info!(account = %who.account.id, "session ended");
     Ok(())
 }
@@ -210,15 +278,23 @@ pub async fn end_session(s: &Services, session: &Session, id: &str) -> Result<()
 /// session epoch goes up with the caller's session kept (as a password
 /// change does), which also voids unused login links. Round trips: the
 /// session (1), the account's write (1).
-pub async fn end_other_sessions(s: &Services, session: &Session) -> Result<(), EndError> {
+pub async fn end_other_sessions(
+    s: &Services,
+    session: &Session,
+    client: &Client,
+) -> Result<(), EndError> {
     let who = session.load(s).await?;
     let jti = who.jti.clone();
-    step_up::apply_change(s, session, &who, &Proven::Nothing, None, None, |mut account| {
+    let event = event_message(s, AccountEvent::SessionEnded, &who.account.id, client)?;
+    step_up::apply_change(s, session, &who, &Proven::Nothing, None, client, |mut account| {
         account.session_epoch += 1;
         account.session_keeper = Some(jti.clone());
-        Ok::<_, ChangeError>((vec![AccountWrite::PutAccount(account)], ()))
+        let writes =
+            vec![AccountWrite::PutAccount(account), AccountWrite::PutMessage(event.clone())];
+        Ok::<_, ChangeError>((writes, ()))
     })
     .await?;
+    outbox::relay_notices(s, std::slice::from_ref(&event)).await;
     tracing::info!(account = %who.account.id, "other sessions ended");
     Ok(())
 }

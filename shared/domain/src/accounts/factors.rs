@@ -11,6 +11,7 @@
 //! session, with its security notice.
 
 use super::authenticator::{recovery_hash, seal_context, secret};
+use super::devices::Client;
 use super::step_up::{self, ChangeError, Reauth};
 use crate::invalid::Invalid;
 use crate::outbox::AccountChange;
@@ -20,7 +21,6 @@ use crate::sessions::Session;
 use crate::time::rfc3339;
 use crate::totp;
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
 
 /// Confirmed authenticators an account may have.
 pub const MAX_FACTORS: usize = 5;
@@ -141,8 +141,9 @@ pub async fn enrol_totp(
     s: &Services,
     session: &Session,
     req: FactorStepUp,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<TotpEnrolment, FactorError> {
+    let client_ip = client.ip;
     // Not by password alone: a thief with the password would add an app of
     // its own, and keep the account after the owner's reset by code.
     let reauth = match req.reauth()? {
@@ -161,15 +162,14 @@ pub async fn enrol_totp(
     let now = s.clock.now();
     let factor =
         TotpFactor { id: id.clone(), sealed_secret: sealed, created_at: now, ..Default::default() };
-    let change =
-        step_up::apply_change(s, session, &who, &proven, None, client_ip, |mut account| {
-            account.factors.retain(|f| f.confirmed);
-            if account.factors.len() >= MAX_FACTORS {
-                return Err(FactorError::FactorLimit);
-            }
-            account.factors.push(factor.clone());
-            Ok((vec![AccountWrite::PutAccount(account)], ()))
-        });
+    let change = step_up::apply_change(s, session, &who, &proven, None, client, |mut account| {
+        account.factors.retain(|f| f.confirmed);
+        if account.factors.len() >= MAX_FACTORS {
+            return Err(FactorError::FactorLimit);
+        }
+        account.factors.push(factor.clone());
+        Ok((vec![AccountWrite::PutAccount(account)], ()))
+    });
     step_up::with_give_back(s, slots, change).await?;
     let otpauth_uri = totp::otpauth_uri(&raw, &s.config.app_name, &label(&who.account));
     let qr = totp::qr_data_url(&otpauth_uri)
@@ -208,7 +208,7 @@ pub async fn confirm_totp(
     s: &Services,
     session: &Session,
     req: ConfirmTotp,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<RecoveryCodes, FactorError> {
     let who = session.load(s).await?;
     let now = s.clock.now();
@@ -219,7 +219,7 @@ pub async fn confirm_totp(
     let id = req.factor_id.as_str();
     let proven = step_up::Proven::Nothing;
     let Some(step) = step else {
-        let left = step_up::apply_change(s, session, &who, &proven, None, client_ip, |mut a| {
+        let left = step_up::apply_change(s, session, &who, &proven, None, client, |mut a| {
             let i = pending(&a, id, now).ok_or(FactorError::NotFound)?;
             a.factors[i].attempts += 1;
             let left = CONFIRM_ATTEMPTS - a.factors[i].attempts;
@@ -229,7 +229,7 @@ pub async fn confirm_totp(
     };
     let (codes, hashes) = recovery_set(s, &who.account.id)?;
     let told = Some((AccountChange::FactorAdded, None, None));
-    step_up::apply_change(s, session, &who, &proven, told, client_ip, |mut a| {
+    step_up::apply_change(s, session, &who, &proven, told, client, |mut a| {
         let i = pending(&a, id, now).ok_or(FactorError::NotFound)?;
         if a.factors.iter().filter(|f| f.confirmed).count() >= MAX_FACTORS {
             return Err(FactorError::FactorLimit);
@@ -272,8 +272,9 @@ pub async fn delete_factor(
     session: &Session,
     id: &str,
     req: FactorStepUp,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<(), FactorError> {
+    let client_ip = client.ip;
     let reauth = req.reauth()?;
     let (who, proven, slots) =
         step_up::reauthenticate(s, session, reauth, client_ip).await.map_err(ChangeError::from)?;
@@ -282,7 +283,7 @@ pub async fn delete_factor(
         return Err(FactorError::NotFound);
     }
     let told = Some((AccountChange::FactorRemoved, None, None));
-    let change = step_up::apply_change(s, session, &who, &proven, told, client_ip, |mut a| {
+    let change = step_up::apply_change(s, session, &who, &proven, told, client, |mut a| {
         let before = a.factors.len();
         a.factors.retain(|f| f.id != id);
         if a.factors.len() == before {
@@ -305,13 +306,14 @@ pub async fn renew_recovery_codes(
     s: &Services,
     session: &Session,
     req: FactorStepUp,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<RecoveryCodes, FactorError> {
+    let client_ip = client.ip;
     let reauth = req.reauth()?;
     let (who, proven, slots) =
         step_up::reauthenticate(s, session, reauth, client_ip).await.map_err(ChangeError::from)?;
     let (codes, hashes) = recovery_set(s, &who.account.id)?;
-    let change = step_up::apply_change(s, session, &who, &proven, None, client_ip, |mut a| {
+    let change = step_up::apply_change(s, session, &who, &proven, None, client, |mut a| {
         if !a.has_second_factor() {
             return Err(FactorError::NotFound);
         }

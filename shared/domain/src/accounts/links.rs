@@ -87,8 +87,10 @@ pub async fn redeem_login_link(
     );
     let account = live_owner(taken?, account?)?;
     let first = sign_in(s, &account, (secs, SecondStep::Session), client)?;
-    if let Some(write) = first.write() {
-        s.store.apply(&[write], s.clock.now()).await?;
+    let writes = first.writes();
+    if !writes.is_empty() {
+        s.store.apply(&writes, s.clock.now()).await?;
+        first.relay(s).await;
     }
     tracing::info!(account = %account.id, "logged in by link");
     Ok(first.answer())

@@ -1,7 +1,7 @@
 //! `POST /v1/sessions` (by password or by code) and `DELETE /v1/sessions/current`.
 
 use super::common::{address, proof};
-use super::devices::Client;
+use super::devices::{Client, event_message, tell_login_failed};
 use super::mfa::{FirstStep, SignedIn, sign_in};
 use super::slots::{Checked, SecondStep, take_slots, with_give_back};
 use crate::address::Destination;
@@ -9,6 +9,7 @@ use crate::captcha::{self, CaptchaError, CaptchaInput};
 use crate::codes::{self, CheckError, Proof, Redemption};
 use crate::error::Fault;
 use crate::invalid::Invalid;
+use crate::outbox::AccountEvent;
 use crate::ports::{AccountWrite, ApplyOutcome};
 use crate::purpose::Purpose;
 use crate::services::Services;
@@ -78,10 +79,11 @@ pub async fn login(s: &Services, req: Login, client: &Client) -> Result<SignedIn
             let mut writes = redeemed?.writes();
             let account = account?.ok_or(LoginError::InvalidCredentials)?;
             let first = sign_in(s, &account, (secs, SecondStep::Login), client)?;
-            writes.extend(first.write());
+            writes.extend(first.writes());
             if let ApplyOutcome::Refused(_) = s.store.apply(&writes, s.clock.now()).await? {
                 return Err(CheckError::used().into());
             }
+            first.relay(s).await;
             tracing::info!(account = %account.id, "logged in by code");
             first
         }
@@ -150,8 +152,9 @@ async fn by_password(
         (Checked::Passed, pending) if account.is_some() => {
             let account = account.ok_or(LoginError::InvalidCredentials)?;
             let first = sign_in(s, &account, (secs, SecondStep::Login), client)?;
-            let used = use_up(s, redemption, first.write());
+            let used = use_up(s, redemption, first.writes());
             with_give_back(s, pending, used).await?;
+            first.relay(s).await;
             tracing::info!(account = %account.id, "logged in by password");
             Ok(first)
         }
@@ -161,7 +164,10 @@ async fn by_password(
             }
             Err(LoginError::InvalidCredentials)
         }
-        (Checked::Failed, _) => Err(LoginError::InvalidCredentials),
+        (Checked::Failed, _) => {
+            tell_login_failed(s, &key, account.as_ref(), client).await?;
+            Err(LoginError::InvalidCredentials)
+        }
     }
 }
 
@@ -170,7 +176,7 @@ async fn by_password(
 async fn use_up(
     s: &Services,
     redemption: Option<Redemption>,
-    session: Option<AccountWrite>,
+    session: Vec<AccountWrite>,
 ) -> Result<(), LoginError> {
     let mut writes = redemption.map(Redemption::writes).unwrap_or_default();
     writes.extend(session);
@@ -185,13 +191,15 @@ async fn use_up(
 
 /// `DELETE /v1/sessions/current`: that token is refused from now on, and
 /// leaves the account's list. 1 write.
-pub async fn logout(s: &Services, who: &Principal) -> Result<(), Fault> {
+pub async fn logout(s: &Services, who: &Principal, client: &Client) -> Result<(), Fault> {
     let end = AccountWrite::EndSession {
         account_id: who.account.id.clone(),
         jti: who.jti.clone(),
         expires_at: who.expires_at,
     };
-    s.store.apply(&[end], s.clock.now()).await?;
+    let event = event_message(s, AccountEvent::LoggedOut, &who.account.id, client)?;
+    s.store.apply(&[end, AccountWrite::PutMessage(event.clone())], s.clock.now()).await?;
+    crate::outbox::relay_notices(s, std::slice::from_ref(&event)).await;
     tracing::info!(account = %who.account.id, "logged out");
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::slots::{Checked, SecondStep, Slots, second_step_counter, with_give_ba
 pub use super::slots::{MFA_LOGIN_FAILS, MFA_SESSION_FAILS};
 use crate::error::Fault;
 use crate::invalid::Invalid;
-use crate::outbox::{self, AccountChange};
+use crate::outbox::{self, AccountChange, AccountEvent};
 use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Counter, LimitKind, Refusal};
 use crate::retry::{self, Attempt};
 use crate::services::Services;
@@ -82,11 +82,18 @@ pub(super) enum FirstStep {
 }
 
 impl FirstStep {
-    /// The new session's record, to write with the login.
-    pub(super) fn write(&self) -> Option<AccountWrite> {
+    /// The new session's record and event, to write with the login.
+    pub(super) fn writes(&self) -> Vec<AccountWrite> {
         match self {
-            FirstStep::Session(new) => Some(new.write()),
-            FirstStep::SecondFactor(_) => None,
+            FirstStep::Session(new) => new.writes().to_vec(),
+            FirstStep::SecondFactor(_) => Vec::new(),
+        }
+    }
+
+    /// Relays the new session's event once its write committed.
+    pub(super) async fn relay(&self, s: &Services) {
+        if let FirstStep::Session(new) = self {
+            new.relay(s).await;
         }
     }
 
@@ -107,7 +114,8 @@ pub(super) fn sign_in(
     client: &Client,
 ) -> Result<FirstStep, Fault> {
     if !account.has_second_factor() {
-        return Ok(FirstStep::Session(NewSession::issue(s, account, secs, client)?));
+        let new = NewSession::issue(s, account, (secs, AccountEvent::LoggedIn), client)?;
+        return Ok(FirstStep::Session(new));
     }
     let now = s.clock.now();
     let claims = MfaClaims {
@@ -231,9 +239,10 @@ pub async fn complete_mfa(
             return Err(MfaError::RateLimited { retry_after });
         }
     };
-    let new = NewSession::issue(s, &account, claims.ses, client)?;
-    let used = use_up(s, account, &answer, (claims.epoch, new.write()), client.ip);
+    let new = NewSession::issue(s, &account, (claims.ses, AccountEvent::LoggedIn), client)?;
+    let used = use_up(s, account, &answer, (claims.epoch, new.writes()), client.ip);
     let account = with_give_back(s, pending, used).await?;
+    new.relay(s).await;
     tracing::info!(account = %account.id, "logged in with a second factor");
     Ok(new.issued)
 }
@@ -247,7 +256,7 @@ async fn use_up(
     s: &Services,
     account: AccountRecord,
     answer: &Answer<'_>,
-    (epoch, session): (u64, AccountWrite),
+    (epoch, session): (u64, [AccountWrite; 2]),
     client_ip: Option<IpAddr>,
 ) -> Result<AccountRecord, MfaError> {
     let (id, session) = (account.id.clone(), &session);
@@ -276,7 +285,8 @@ async fn use_up(
                     notices = outbox::notices(s, &account, change, None, None, client_ip)?;
                 }
             }
-            let mut writes = vec![AccountWrite::PutAccount(account.clone()), session.clone()];
+            let mut writes = vec![AccountWrite::PutAccount(account.clone())];
+            writes.extend(session.iter().cloned());
             writes.extend(notices.iter().cloned().map(AccountWrite::PutMessage));
             Ok(match s.store.apply(&writes, s.clock.now()).await? {
                 ApplyOutcome::Committed => Attempt::Done((account, notices)),

@@ -1,6 +1,7 @@
 //! `PUT /v1/me/password` and `POST /v1/password-resets`.
 
 use super::common::address;
+use super::devices::Client;
 use super::step_up::{self, ChangeError, Reauth};
 use crate::codes::{self, CheckError};
 use crate::error::Fault;
@@ -13,7 +14,6 @@ use crate::retry::{self, Attempt};
 use crate::services::Services;
 use crate::sessions::Session;
 use serde::Deserialize;
-use std::net::IpAddr;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,13 +32,14 @@ pub type PasswordError = ChangeError;
 /// Every other session of the account is revoked. The caller steps up
 /// with the current password or a step-up token (used up with the change).
 /// Round trips: the session with the failed-login slots (1), the change
-/// with the slots given back (1); a step-up token adds a read of its record.
+/// with the slots given back (1); a step-up token is read with the session.
 pub async fn change_password(
     s: &Services,
     session: &Session,
     req: ChangePassword,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<(), PasswordError> {
+    let client_ip = client.ip;
     let reauth = Reauth::required(
         req.current_password.as_deref(),
         req.step_up_token.as_deref(),
@@ -49,7 +50,7 @@ pub async fn change_password(
     let who = &who;
     let hash = &s.passwords.hash(&new, &*s.random)?;
     let told = Some((AccountChange::PasswordChanged, None, None));
-    let change = step_up::apply_change(s, session, who, &proven, told, client_ip, |mut account| {
+    let change = step_up::apply_change(s, session, who, &proven, told, client, |mut account| {
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
         account.session_keeper = Some(who.jti.clone());
@@ -90,8 +91,9 @@ crate::faults!(ResetError);
 pub async fn reset_password(
     s: &Services,
     req: ResetPassword,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<(), ResetError> {
+    let client_ip = client.ip;
     let dest = &address(&s.config, req.email.as_deref(), req.phone.as_deref(), req.country_code)?;
     let new = &Password::parse(&req.new_password, "new_password")?;
     let proof = super::common::proof(req.code.as_deref(), req.verification_token.as_deref())?;
@@ -108,7 +110,7 @@ pub async fn reset_password(
         let hash = hash.get_or_try_init(|| async { s.passwords.hash(new, &*s.random) }).await?;
         let mut account = account?.ok_or_else(CheckError::used)?;
         let change = AccountChange::PasswordReset;
-        let notices = outbox::notices(s, &account, change, None, None, client_ip)?;
+        let notices = step_up::told_messages(s, &account, &(change, None, None), client)?;
         account.password_hash = Some(hash.clone());
         account.session_epoch += 1;
         account.session_keeper = None;

@@ -8,6 +8,7 @@ use crate::codes::{self, CheckError};
 use crate::config::RegistrationMode;
 use crate::error::Fault;
 use crate::invalid::Invalid;
+use crate::outbox::AccountEvent;
 use crate::password::Password;
 use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, Refusal, SecretKind};
 use crate::purpose::Purpose;
@@ -126,8 +127,9 @@ pub async fn register(
     writes.extend(redemption.clone().writes());
     writes.extend(invite.map(|hash| AccountWrite::UseSecret { kind: SecretKind::Invite, hash }));
     let stored = AccountRecord { version: 1, ..account.clone() };
-    let new = NewSession::issue(s, &stored, super::common::DEFAULT_SESSION_SECS, client)?;
-    writes.push(new.write());
+    let secs = (super::common::DEFAULT_SESSION_SECS, AccountEvent::Registered);
+    let new = NewSession::issue(s, &stored, secs, client)?;
+    writes.extend(new.writes());
     match s.store.apply(&writes, now).await? {
         ApplyOutcome::Committed => {}
         ApplyOutcome::Refused(Refusal::AddressTaken) => return Err(RegisterError::AccountExists),
@@ -137,6 +139,7 @@ pub async fn register(
             return Err(Fault::internal("register", "account id collision").into());
         }
     }
+    new.relay(s).await;
     tracing::info!(account = %account.id, to = %dest, "account registered");
     Ok(new.issued)
 }

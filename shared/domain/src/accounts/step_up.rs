@@ -7,6 +7,7 @@
 //! the change); or a code from a confirmed authenticator app (throttled as
 //! a password, its time step used up with the change).
 
+use super::devices::Client;
 pub(super) use super::slots::with_give_back;
 use super::slots::{Checked, Slots, take_app_code_slots, take_slots};
 use crate::codes::{self, CheckError, Redemption};
@@ -228,21 +229,36 @@ pub(super) fn guarded(
     session: &Session,
     account: &AccountRecord,
     told: Option<&Told>,
-    client_ip: Option<IpAddr>,
+    client: &Client,
 ) -> Result<(Vec<AccountWrite>, Vec<OutgoingMessage>), ChangeError> {
     let condition = session.condition();
     if !condition.stands(Some(account), false) {
         return Err(ChangeError::Unauthorized);
     }
     let messages = match told {
-        Some((change, address, leaving)) => {
-            outbox::notices(s, account, *change, address.clone(), leaving.as_deref(), client_ip)?
-        }
+        Some(told) => told_messages(s, account, told, client)?,
         None => Vec::new(),
     };
     let mut writes = vec![AccountWrite::Session(condition)];
     writes.extend(messages.iter().cloned().map(AccountWrite::PutMessage));
     Ok((writes, messages))
+}
+
+/// What a change tells: a notice to each address the account had, and the
+/// account event for integrators.
+pub(super) fn told_messages(
+    s: &Services,
+    account: &AccountRecord,
+    (change, address, leaving): &Told,
+    client: &Client,
+) -> Result<Vec<OutgoingMessage>, Fault> {
+    let ip = client.ip;
+    let mut messages =
+        outbox::notices(s, account, *change, address.clone(), leaving.as_deref(), ip)?;
+    if let Some(event) = change.event() {
+        messages.push(super::devices::event_message(s, event, &account.id, client)?);
+    }
+    Ok(messages)
 }
 
 /// Writes what `change` makes of the caller's account together with the
@@ -257,7 +273,7 @@ pub(super) async fn apply_change<T, E: From<ChangeError>>(
     who: &Principal,
     proven: &Proven<'_>,
     told: Option<Told>,
-    client_ip: Option<IpAddr>,
+    client: &Client,
     change: impl Fn(AccountRecord) -> Result<(Vec<AccountWrite>, T), E>,
 ) -> Result<T, E> {
     let mut read = Some(who.account.clone());
@@ -274,7 +290,7 @@ pub(super) async fn apply_change<T, E: From<ChangeError>>(
                     .map_err(ChangeError::from)?
                     .ok_or(ChangeError::Unauthorized)?,
             };
-            let (mut writes, notices) = guarded(s, session, &account, told.as_ref(), client_ip)?;
+            let (mut writes, notices) = guarded(s, session, &account, told.as_ref(), client)?;
             writes.extend(proven.use_up(s, &mut account).await.map_err(ChangeError::from)?);
             let (changed, done) = change(account)?;
             writes.extend(changed);

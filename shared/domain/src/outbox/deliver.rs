@@ -2,6 +2,7 @@
 //! or, when it fails for good, disable its code and refund its send.
 
 use super::contents::{Contents, Kind};
+use super::event::EventRecord;
 use super::kind;
 use super::notice::Notice;
 use crate::address::{Channel, calling_code};
@@ -10,7 +11,8 @@ use crate::crypto::Keys;
 use crate::error::{Fault, chain};
 use crate::ports::{
     Claim, Clock, CountOutcome, Counter, Delivery, DeliveryError, DeliveryResult, DestRecord,
-    FailOutcome, LimitKind, Metric, Metrics, OutgoingMessage, Random, Store, Timestamp,
+    EventBus, FailOutcome, LimitKind, Metric, Metrics, NoEvents, OutgoingMessage, Random, Store,
+    Timestamp,
 };
 use crate::retry::{self, Attempt};
 use crate::services::Services;
@@ -30,6 +32,8 @@ pub struct Deliverer {
     pub random: Arc<dyn Random>,
     /// Named template sets (`TEMPLATES_DIR`).
     pub templates: Arc<TemplateSets>,
+    /// Where account events are published (`EVENT_BUS_NAME`).
+    pub events: Arc<dyn EventBus>,
 }
 
 impl Deliverer {
@@ -44,7 +48,14 @@ impl Deliverer {
             metrics: s.metrics.clone(),
             random: s.random.clone(),
             templates: s.templates.clone(),
+            events: Arc::new(NoEvents),
         }
+    }
+
+    /// The same, publishing account events to `events`.
+    pub fn with_events(mut self, events: Arc<dyn EventBus>) -> Self {
+        self.events = events;
+        self
     }
 }
 
@@ -85,6 +96,9 @@ pub async fn deliver(d: &Deliverer, id: &str) -> Result<Delivered, DeliverError>
     let Some(contents) = Contents::open(&d.keys, &m) else {
         if let Some(notice) = Notice::open(&d.keys, &m) {
             return deliver_notice(d, &m, &notice, now).await;
+        }
+        if let Some(event) = EventRecord::open(&d.keys, &m) {
+            return publish_event(d, &m, &event).await;
         }
         tracing::error!(message_id = id, "an outgoing message cannot be opened; marked failed");
         d.store.fail_message(id, None, &[]).await?;
@@ -163,6 +177,38 @@ async fn deliver_notice(
             d.store.refund(&taken).await.map_err(Fault::Store)?;
             d.store.release_message(&m.id).await?;
             Err(e)
+        }
+    }
+}
+
+/// Publishes a claimed account event and settles it; a transient failure
+/// gives it back to be tried again (under the same id), a permanent one
+/// marks it failed.
+async fn publish_event(
+    d: &Deliverer,
+    m: &OutgoingMessage,
+    event: &EventRecord,
+) -> Result<Delivered, DeliverError> {
+    if event.account_id.is_empty() {
+        // A failed login at an address without an account: nothing to tell.
+        d.store.settle_message(&m.id).await?;
+        return Ok(Delivered::Done(DeliveryResult::Silent));
+    }
+    match d.events.publish(&event.published(&m.id)).await {
+        Ok(()) => {
+            d.store.settle_message(&m.id).await?;
+            tracing::info!(message_id = %m.id, event = event.event.as_str(), "event published");
+            Ok(Delivered::Done(DeliveryResult::Delivered))
+        }
+        Err(e) if e.permanent || m.attempts >= d.config.delivery_max_attempts => {
+            log_failure(m, &e, "gave up on an event");
+            d.store.fail_message(&m.id, None, &[]).await?;
+            Ok(Delivered::Done(DeliveryResult::Failed))
+        }
+        Err(e) => {
+            log_failure(m, &e, "an event will be tried again");
+            d.store.release_message(&m.id).await?;
+            Err(DeliverError::Retry { attempts: m.attempts })
         }
     }
 }

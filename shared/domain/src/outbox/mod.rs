@@ -15,12 +15,14 @@
 
 mod contents;
 mod deliver;
+mod event;
 mod kind;
 mod notice;
 mod relay;
 
 pub use contents::{Contents, Kind, seal};
 pub use deliver::{DeliverError, Delivered, Deliverer, deliver};
+pub use event::{AccountEvent, EventRecord, event_message, login_failed_message};
 pub use kind::{owner_decides, what_goes_out};
 pub use notice::{AccountChange, Notice, notices, relay as relay_notices};
 pub use relay::InlineRelay;

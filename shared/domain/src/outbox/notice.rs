@@ -41,6 +41,23 @@ pub enum AccountChange {
 }
 
 impl AccountChange {
+    /// The account event integrators are told of it (a recovery code's use
+    /// is a login, told as `logged_in`).
+    pub fn event(self) -> Option<super::AccountEvent> {
+        use super::AccountEvent as E;
+        Some(match self {
+            AccountChange::AddressAdded => E::AddressAdded,
+            AccountChange::AddressReplaced => E::AddressReplaced,
+            AccountChange::AddressRemoved => E::AddressRemoved,
+            AccountChange::PasswordChanged => E::PasswordChanged,
+            AccountChange::PasswordReset => E::PasswordReset,
+            AccountChange::AccountDeleted => E::AccountDeleted,
+            AccountChange::FactorAdded => E::FactorAdded,
+            AccountChange::FactorRemoved => E::FactorRemoved,
+            AccountChange::RecoveryCodeUsed => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AccountChange::AddressAdded => "address_added",

@@ -28,3 +28,9 @@ pub trait Mailbox: Delivery {
     /// Messages to `to` (canonical form), newest first.
     fn to(&self, to: &str) -> Vec<SentMessage>;
 }
+
+/// An event bus that keeps what it publishes (`GET /_dev/events`).
+pub trait EventLog: super::EventBus {
+    /// Every event published, newest first.
+    fn events(&self) -> Vec<super::PublishedEvent>;
+}

@@ -6,6 +6,7 @@ mod captcha;
 mod delivery;
 pub mod dev;
 mod error;
+mod events;
 mod guard;
 mod metrics;
 mod outbox;
@@ -18,6 +19,7 @@ pub use captcha::{
     ProviderError, RenderError, RenderedCaptcha,
 };
 pub use delivery::{Delivery, DeliveryError, Message};
+pub use events::{EventBus, NoEvents, PublishedEvent};
 pub use guard::{
     GuardBlock, GuardScope, GuardSend, GuardStore, GuardTally, GuardTouch, HourTally, ListedBlock,
 };
