@@ -333,3 +333,25 @@ pub fn venv_python() -> std::path::PathBuf {
     assert!(python.exists(), "{} is missing: run scripts/stack.sh install", python.display());
     python
 }
+
+/// Runs `script` with boto3 (the stand-in's venv) against the AWS stand-in
+/// (`VERICODE_TEST_AWS`), with `events` and `sqs` clients ready; its
+/// standard output is JSON.
+pub fn boto3(script: &str, args: &[&str]) -> serde_json::Value {
+    let endpoint = std::env::var("VERICODE_TEST_AWS").expect(
+        "VERICODE_TEST_AWS is not set: the AWS stand-in is not running. Run scripts/test.sh.",
+    );
+    let setup = "import boto3, json, sys, os\n\
+                 ep = os.environ['VERICODE_TEST_AWS']\n\
+                 region = os.environ.get('AWS_REGION', 'us-east-1')\n\
+                 events = boto3.client('events', endpoint_url=ep, region_name=region)\n\
+                 sqs = boto3.client('sqs', endpoint_url=ep, region_name=region)\n";
+    let out = std::process::Command::new(venv_python())
+        .args(["-c", &format!("{setup}{script}")])
+        .args(args)
+        .env("VERICODE_TEST_AWS", endpoint)
+        .output()
+        .expect("python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON from the script")
+}

@@ -1,8 +1,8 @@
 //! Account events for integrators: each action publishes its event once,
 //! with the account id, the time, the masked network and the device, and
-//! nothing secret — on both stores, through the outbox — and through
-//! Amazon EventBridge (on the stand-in, moto) to an SQS queue by a rule, as
-//! an app subscribes.
+//! nothing secret — on both stores, through the outbox. (Through the
+//! table's stream, Amazon EventBridge and a rule to an SQS queue on the
+//! stand-in: `aws_delivery::account_events_reach_a_queue_from_the_stream`.)
 
 mod http;
 
@@ -10,8 +10,7 @@ use domain::ports::dev::EventLog as _;
 use http::Server;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::process::Command;
-use vericode_tests::{Backend, both_stores, venv_python};
+use vericode_tests::{Backend, both_stores};
 
 const UA: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const PASSWORD: &str = "correct horse battery";
@@ -160,88 +159,3 @@ fn fields_hold_nothing_secret(s: &Server, email: &str, secrets: &[&str]) {
 }
 
 both_stores!(each_action_publishes_its_event_once);
-
-/// The stand-in for AWS (moto): its endpoint.
-fn stand_in() -> String {
-    std::env::var("VERICODE_TEST_AWS").unwrap_or_else(|_| {
-        panic!(
-            "VERICODE_TEST_AWS is not set: the AWS stand-in is not running. Run scripts/test.sh."
-        )
-    })
-}
-
-/// Runs `script` with boto3 (the stand-in's own venv) against the stand-in.
-fn boto3(script: &str, args: &[&str]) -> Value {
-    let setup = "import boto3, json, sys, os\n\
-                 ep = os.environ['VERICODE_TEST_AWS']\n\
-                 region = os.environ.get('AWS_REGION', 'us-east-1')\n\
-                 events = boto3.client('events', endpoint_url=ep, region_name=region)\n\
-                 sqs = boto3.client('sqs', endpoint_url=ep, region_name=region)\n";
-    let out = Command::new(venv_python())
-        .args(["-c", &format!("{setup}{script}")])
-        .args(args)
-        .env("VERICODE_TEST_AWS", stand_in())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// As an app subscribes: a rule on the bus (`source: vericode`) sends to an
-/// SQS queue; the delivery function's EventBridge adapter publishes an
-/// event, and the queue holds it, whole.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_reach_a_queue_through_a_rule() {
-    let bus = format!("vericode-{}", uuid::Uuid::new_v4().simple());
-    let made = boto3(
-        "bus = sys.argv[1]\n\
-         events.create_event_bus(Name=bus)\n\
-         q = sqs.create_queue(QueueName=bus)['QueueUrl']\n\
-         arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=['QueueArn'])['Attributes']['QueueArn']\n\
-         events.put_rule(Name='accounts', EventBusName=bus, EventPattern=json.dumps({'source': ['vericode']}))\n\
-         events.put_targets(Rule='accounts', EventBusName=bus, Targets=[{'Id': 'q', 'Arn': arn}])\n\
-         print(json.dumps({'queue': q}))",
-        &[&bus],
-    );
-    let sdk = aws::lambda_sdk_config(|name| match name {
-        "AWS_ENDPOINT_URL" => Some(stand_in()),
-        _ => std::env::var(name).ok(),
-    });
-    let t = vericode_tests::app(Backend::Memory).await;
-    let d = domain::outbox::Deliverer::new(&t.app, t.mailbox.clone())
-        .with_events(std::sync::Arc::new(aws::events::EventBridgeBus::new(&sdk, bus, None)));
-    let record = domain::outbox::EventRecord {
-        event: domain::outbox::AccountEvent::LoggedIn,
-        account_id: "acct-1".into(),
-        at: vericode_tests::T0,
-        network: "203.0.113.0/24".into(),
-        device: "Chrome on macOS".into(),
-    };
-    let m = domain::outbox::event_message(&t.app, &record).unwrap();
-    let put = domain::ports::AccountWrite::PutMessage(m.clone());
-    t.app.store.apply(&[put], vericode_tests::T0).await.unwrap();
-    let delivered = domain::outbox::deliver(&d, &m.id).await.unwrap();
-    assert_eq!(
-        delivered,
-        domain::outbox::Delivered::Done(domain::ports::DeliveryResult::Delivered)
-    );
-    let again = domain::outbox::deliver(&d, &m.id).await.unwrap();
-    assert_eq!(again, domain::outbox::Delivered::AlreadySettled, "once");
-
-    let got = boto3(
-        "r = sqs.receive_message(QueueUrl=sys.argv[1], MaxNumberOfMessages=10, WaitTimeSeconds=2)\n\
-         print(json.dumps([json.loads(x['Body']) for x in r.get('Messages', [])]))",
-        &[made["queue"].as_str().unwrap()],
-    );
-    let got = got.as_array().unwrap();
-    assert_eq!(got.len(), 1, "{got:?}");
-    let e = &got[0];
-    assert_eq!(e["source"], "vericode");
-    assert_eq!(e["detail-type"], "account.logged_in");
-    let detail = &e["detail"];
-    assert_eq!(detail["event_id"], json!(m.id));
-    assert_eq!(detail["account_id"], "acct-1");
-    assert_eq!(detail["network"], "203.0.113.0/24");
-    assert_eq!(detail["device"], "Chrome on macOS");
-    assert_eq!(detail["time"], "2027-01-15T08:00:00Z");
-}

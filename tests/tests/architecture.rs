@@ -291,7 +291,7 @@ fn the_threat_model_names_tests_that_exist() {
     }
     assert!(named >= 40, "the table names tests ({named})");
     let rows: Vec<_> = doc.lines().filter(|l| l.starts_with("| **")).collect();
-    assert_eq!(rows.len(), 11, "one row per attacker");
+    assert_eq!(rows.len(), 12, "one row per attacker");
     for row in rows {
         assert_eq!(row.matches(" | ").count() + 1, 7, "a cell per column: {row}");
     }

@@ -446,3 +446,82 @@ async fn a_malformed_record_is_a_batch_item_failure() {
     let gone: Value = serde_json::from_str(include_str!("../../events/deliver.code.json")).unwrap();
     assert!(failures(&deliver::handle(&d, gone).await).is_empty());
 }
+
+/// An app's subscription on the stand-in: an event bus, an SQS queue, and a
+/// rule (`source: vericode`) from one to the other. The bus's name and the
+/// queue's URL.
+fn subscribed_queue() -> (String, String) {
+    let bus = format!("vericode-{}", uuid::Uuid::new_v4().simple());
+    let made = vericode_tests::boto3(
+        "bus = sys.argv[1]\n\
+         events.create_event_bus(Name=bus)\n\
+         q = sqs.create_queue(QueueName=bus)['QueueUrl']\n\
+         arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=['QueueArn'])['Attributes']['QueueArn']\n\
+         events.put_rule(Name='my-app', EventBusName=bus, EventPattern=json.dumps({'source': ['vericode']}))\n\
+         events.put_targets(Rule='my-app', EventBusName=bus, Targets=[{'Id': 'q', 'Arn': arn}])\n\
+         print(json.dumps(q))",
+        &[&bus],
+    );
+    (bus, made.as_str().unwrap().to_string())
+}
+
+/// The events in the queue, as EventBridge put them there.
+fn queued_events(queue: &str) -> Vec<Value> {
+    let got = vericode_tests::boto3(
+        "r = sqs.receive_message(QueueUrl=sys.argv[1], MaxNumberOfMessages=10, WaitTimeSeconds=1)\n\
+         print(json.dumps([json.loads(x['Body']) for x in r.get('Messages', [])]))",
+        &[queue],
+    );
+    got.as_array().unwrap().clone()
+}
+
+/// Account events end to end: a registration and a wrong password commit
+/// their events to the table; the stream feeds the delivery function, whose
+/// EventBridge adapter publishes them once each; a rule on the bus brings
+/// them to an app's queue, whole (stream retries publish nothing again).
+#[tokio::test]
+async fn account_events_reach_a_queue_from_the_stream() {
+    let mut rig = Rig::new().await;
+    let sdk = sdk_at(&stand_in()).await;
+    let (bus, queue) = subscribed_queue();
+    let events = aws::events::EventBridgeBus::new(&sdk, bus, None);
+    let d = rig.deliverer(&sdk, &verified_sender(&sdk).await).with_events(Arc::new(events));
+    let to = unique_email();
+    assert_eq!(rig.send(json!({"channel": "email", "to": to, "purpose": "register"})).await.0, 202);
+    let code = rig.sealed_code(&to).await;
+    assert!(failures(&deliver::handle(&d, rig.stream.next_event().await).await).is_empty());
+
+    let register = json!({"email": to, "code": code, "password": "correct horse battery"});
+    let (status, body) =
+        parts(&create_account::handle(&rig.app, request(&register, "192.0.2.1", None)).await);
+    assert_eq!(status, 201, "{body}");
+    let account = body["account"]["id"].as_str().unwrap().to_string();
+    let (id, answer) = {
+        let c = domain::captcha::create(&rig.app).await.unwrap();
+        let answer = rig.answers.answer(&c.captcha_id).unwrap();
+        (c.captcha_id, answer)
+    };
+    let wrong = json!({"email": to, "password": "a wrong password", "captcha": {"id": id, "answer": answer}});
+    let (status, _) =
+        parts(&create_session::handle(&rig.app, request(&wrong, "192.0.2.1", None)).await);
+    assert_eq!(status, 401);
+
+    let event = rig.stream.next_event().await;
+    assert_eq!(sequences(&event).len(), 2, "{event}");
+    assert!(failures(&deliver::handle(&d, event.clone()).await).is_empty());
+    assert!(failures(&deliver::handle(&d, event).await).is_empty(), "a stream retry");
+    let mut got = queued_events(&queue);
+    got.sort_by_key(|e| e["detail"]["time"].as_str().map(str::to_string));
+    let types: Vec<_> = got.iter().map(|e| e["detail-type"].as_str().unwrap()).collect();
+    let mut sorted = types.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["account.login_failed", "account.registered"], "once each: {got:?}");
+    for e in &got {
+        assert_eq!(e["source"], "vericode");
+        let detail = &e["detail"];
+        assert_eq!(detail["account_id"], json!(account));
+        assert_eq!(detail["network"], "192.0.2.0/24");
+        assert!(detail["event_id"].as_str().is_some_and(|id| !id.is_empty()));
+        assert!(!detail.to_string().contains(&to), "no address: {detail}");
+    }
+}

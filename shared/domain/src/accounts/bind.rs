@@ -1,7 +1,7 @@
 //! `PUT /v1/me/email` and `PUT /v1/me/phone`.
 
+use super::client::Client;
 use super::common::{AccountView, address, proof};
-use super::devices::Client;
 use super::step_up::{self, Reauth};
 use crate::address::{Channel, Destination};
 use crate::codes::{self, CheckError};

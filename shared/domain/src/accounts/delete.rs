@@ -1,6 +1,6 @@
 //! `DELETE /v1/me`: the account goes, with everything that made it usable.
 
-use super::devices::Client;
+use super::client::Client;
 use super::step_up::{self, ChangeError, Reauth};
 use crate::outbox::AccountChange;
 use crate::ports::AccountWrite;

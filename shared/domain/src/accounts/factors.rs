@@ -11,7 +11,7 @@
 //! session, with its security notice.
 
 use super::authenticator::{recovery_hash, seal_context, secret};
-use super::devices::Client;
+use super::client::Client;
 use super::step_up::{self, ChangeError, Reauth};
 use crate::invalid::Invalid;
 use crate::outbox::AccountChange;

@@ -2,8 +2,8 @@
 //! `POST /v1/login-links/inspect`): one-time secrets, stored only as keyed
 //! hashes.
 
+use super::client::Client;
 use super::common::{LOGIN_LINK_SECS, session_secs};
-use super::devices::Client;
 use super::mfa::{SignedIn, sign_in};
 use super::slots::SecondStep;
 use crate::address::{Channel, Destination};

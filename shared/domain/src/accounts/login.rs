@@ -1,7 +1,7 @@
 //! `POST /v1/sessions` (by password or by code) and `DELETE /v1/sessions/current`.
 
+use super::client::{Client, event_message, tell_login_failed};
 use super::common::{address, proof};
-use super::devices::{Client, event_message, tell_login_failed};
 use super::mfa::{FirstStep, SignedIn, sign_in};
 use super::slots::{Checked, SecondStep, take_slots, with_give_back};
 use crate::address::Destination;

@@ -11,8 +11,9 @@
 //! day), so a stolen session spends none of the owner's. A time step is accepted once per factor; a recovery code
 //! once, and its use is told to every address of the account.
 
+use super::client::Client;
 use super::common::SessionIssued;
-use super::devices::{Client, NewSession};
+use super::devices::NewSession;
 use super::slots::{Checked, SecondStep, Slots, second_step_counter, with_give_back};
 pub use super::slots::{MFA_LOGIN_FAILS, MFA_SESSION_FAILS};
 use crate::error::Fault;

@@ -9,6 +9,7 @@
 
 mod authenticator;
 mod bind;
+mod client;
 mod common;
 mod delete;
 mod devices;
@@ -23,6 +24,7 @@ mod slots;
 mod step_up;
 
 pub use bind::{BindAddress, BindError, bind};
+pub use client::{Client, device_label};
 pub use common::{
     AccountView, DEFAULT_SESSION_SECS, INVITE_SECS, LOGIN_FAIL_CEILING,
     LOGIN_FAIL_CEILING_WINDOW_SECS, LOGIN_FAIL_MAX, LOGIN_FAIL_WINDOW_SECS, LOGIN_LINK_SECS,
@@ -30,8 +32,7 @@ pub use common::{
 };
 pub use delete::{DeleteAccount, DeleteError, delete_account};
 pub use devices::{
-    Client, EndError, SessionList, SessionView, device_label, end_other_sessions, end_session,
-    list_sessions,
+    EndError, SessionList, SessionView, end_other_sessions, end_session, list_sessions,
 };
 pub use factors::{
     CONFIRM_ATTEMPTS, ConfirmTotp, FactorError, FactorList, FactorStepUp, FactorView, MAX_FACTORS,

@@ -1,7 +1,7 @@
 //! `PUT /v1/me/password` and `POST /v1/password-resets`.
 
+use super::client::Client;
 use super::common::address;
-use super::devices::Client;
 use super::step_up::{self, ChangeError, Reauth};
 use crate::codes::{self, CheckError};
 use crate::error::Fault;

@@ -1,7 +1,8 @@
 //! `POST /v1/accounts`.
 
+use super::client::Client;
 use super::common::{SessionIssued, address, proof};
-use super::devices::{Client, NewSession};
+use super::devices::NewSession;
 use crate::address::Destination;
 use crate::catalog::Locale;
 use crate::codes::{self, CheckError};

@@ -7,7 +7,7 @@
 //! the change); or a code from a confirmed authenticator app (throttled as
 //! a password, its time step used up with the change).
 
-use super::devices::Client;
+use super::client::Client;
 pub(super) use super::slots::with_give_back;
 use super::slots::{Checked, Slots, take_app_code_slots, take_slots};
 use crate::codes::{self, CheckError, Redemption};
@@ -256,7 +256,7 @@ pub(super) fn told_messages(
     let mut messages =
         outbox::notices(s, account, *change, address.clone(), leaving.as_deref(), ip)?;
     if let Some(event) = change.event() {
-        messages.push(super::devices::event_message(s, event, &account.id, client)?);
+        messages.push(super::client::event_message(s, event, &account.id, client)?);
     }
     Ok(messages)
 }
