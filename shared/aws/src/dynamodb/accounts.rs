@@ -121,7 +121,7 @@ fn transact_items(
                 continue;
             }
             AccountWrite::EndSession { account_id, jti, expires_at } => {
-                let ended = end_session(table, account_id, jti, *expires_at)?;
+                let ended = end_session(table, account_id, jti, *expires_at, now)?;
                 items.extend(ended.map(|item| (item, w.refusal())));
                 continue;
             }
@@ -162,20 +162,21 @@ fn address_copies(
 }
 
 /// A session ended: its record gone, its logout marker in place until it
-/// would have expired (two items, no condition).
+/// would have expired — only if no live marker is there already (the
+/// session was not ended meanwhile).
 fn end_session(
     table: &str,
     account_id: &str,
     jti: &str,
     expires_at: Timestamp,
+    now: Timestamp,
 ) -> Result<[TransactWriteItem; 2], StoreError> {
     let gone = Delete::builder().table_name(table).set_key(Some(keys::session(account_id, jti)));
     let gone = TransactWriteItem::builder().delete(build(gone.build())?).build();
     let mut marker = keys::key(keys::revoked(jti));
     marker.insert(EXPIRES_AT.into(), n(expires_at));
-    let marker = Put::builder().table_name(table).set_item(Some(marker));
-    let marker = TransactWriteItem::builder().put(build(marker.build())?).build();
-    Ok([gone, marker])
+    let cond = "attribute_not_exists(pk) OR expires_at <= :now";
+    Ok([gone, put(table, marker, cond, vec![(":now".into(), n(now))])?])
 }
 
 /// The session the writes are made under, if any.
@@ -319,17 +320,29 @@ impl AccountStore for DynamoStore {
     }
 
     async fn list_sessions(&self, account_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :session)")
-            .expression_attribute_values(":pk", s(keys::account(account_id)))
-            .expression_attribute_values(":session", s(keys::SESSION))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(super::calls::unavailable)?;
-        out.items().iter().map(session_record).collect()
+        let mut records = Vec::new();
+        let mut from = None;
+        // Page by page (1 MB each): every record, however many there are.
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :session)")
+                .expression_attribute_values(":pk", s(keys::account(account_id)))
+                .expression_attribute_values(":session", s(keys::SESSION))
+                .consistent_read(true)
+                .set_exclusive_start_key(from)
+                .send()
+                .await
+                .map_err(super::calls::unavailable)?;
+            for item in out.items() {
+                records.push(session_record(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => from = Some(key),
+                _ => return Ok(records),
+            }
+        }
     }
 }

@@ -13,7 +13,9 @@ use super::common::{SessionIssued, issue};
 use super::step_up::{self, ChangeError, Proven};
 use crate::error::Fault;
 use crate::outbox::{self, AccountEvent};
-use crate::ports::{AccountRecord, AccountWrite, ApplyOutcome, OutgoingMessage, SessionRecord};
+use crate::ports::{
+    AccountRecord, AccountWrite, ApplyOutcome, OutgoingMessage, Refusal, SessionRecord,
+};
 use crate::services::Services;
 use crate::sessions::{AuthError, Session};
 use crate::time::rfc3339;
@@ -173,11 +175,12 @@ pub async fn end_session(
     if !own {
         writes.push(AccountWrite::Session(session.condition()));
     }
-    if let ApplyOutcome::Refused(_) = s.store.apply(&writes, now).await? {
-        // Only the caller's session can refuse it.
-        return Err(EndError::Unauthorized);
+    match s.store.apply(&writes, now).await? {
+        ApplyOutcome::Committed => outbox::relay_notices(s, std::slice::from_ref(&event)).await,
+        // Ended meanwhile (a double-submitted form): done, and told once.
+        ApplyOutcome::Refused(Refusal::AlreadyEnded) => return Ok(()),
+        ApplyOutcome::Refused(_) => return Err(EndError::Unauthorized),
     }
-    outbox::relay_notices(s, std::slice::from_ref(&event)).await;
     tracing::info!(account = %who.account.id, "session ended");
     Ok(())
 }

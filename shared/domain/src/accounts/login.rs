@@ -198,8 +198,11 @@ pub async fn logout(s: &Services, who: &Principal, client: &Client) -> Result<()
         expires_at: who.expires_at,
     };
     let event = event_message(s, AccountEvent::LoggedOut, &who.account.id, client)?;
-    s.store.apply(&[end, AccountWrite::PutMessage(event.clone())], s.clock.now()).await?;
-    crate::outbox::relay_notices(s, std::slice::from_ref(&event)).await;
+    let writes = [end, AccountWrite::PutMessage(event.clone())];
+    // Refused: logged out meanwhile (a double-submitted form), told once.
+    if s.store.apply(&writes, s.clock.now()).await? == ApplyOutcome::Committed {
+        crate::outbox::relay_notices(s, std::slice::from_ref(&event)).await;
+    }
     tracing::info!(account = %who.account.id, "logged out");
     Ok(())
 }

@@ -136,7 +136,9 @@ pub async fn register(
         ApplyOutcome::Refused(Refusal::AddressTaken) => return Err(RegisterError::AccountExists),
         ApplyOutcome::Refused(Refusal::ProofUsed) => return Err(CheckError::used().into()),
         ApplyOutcome::Refused(Refusal::SecretUnusable) => return Err(RegisterError::InviteInvalid),
-        ApplyOutcome::Refused(Refusal::AccountChanged | Refusal::SessionEnded) => {
+        ApplyOutcome::Refused(
+            Refusal::AccountChanged | Refusal::SessionEnded | Refusal::AlreadyEnded,
+        ) => {
             return Err(Fault::internal("register", "account id collision").into());
         }
     }

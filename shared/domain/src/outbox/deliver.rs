@@ -182,8 +182,8 @@ async fn deliver_notice(
 }
 
 /// Publishes a claimed account event and settles it; a transient failure
-/// gives it back to be tried again (under the same id), a permanent one
-/// marks it failed.
+/// gives it back to be tried again (under the same id) whenever the stream
+/// retries it, a permanent one marks it failed.
 async fn publish_event(
     d: &Deliverer,
     m: &OutgoingMessage,
@@ -200,7 +200,11 @@ async fn publish_event(
             tracing::info!(message_id = %m.id, event = event.event.as_str(), "event published");
             Ok(Delivered::Done(DeliveryResult::Delivered))
         }
-        Err(e) if e.permanent || m.attempts >= d.config.delivery_max_attempts => {
+        // A transient failure is tried again for as long as the stream
+        // retries the record (then it goes to the dead-letter queue, the
+        // message still pending in the table): an event is not given up
+        // after `DELIVERY_MAX_ATTEMPTS` as a message is.
+        Err(e) if e.permanent => {
             log_failure(m, &e, "gave up on an event");
             d.store.fail_message(&m.id, None, &[]).await?;
             Ok(Delivered::Done(DeliveryResult::Failed))

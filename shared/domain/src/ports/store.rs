@@ -307,7 +307,8 @@ pub enum AccountWrite {
     /// Records a new session (no condition: its id is new).
     PutSession(SessionRecord),
     /// Ends a session of the account: its record goes (if it is there),
-    /// and the session is refused until `expires_at` (no condition).
+    /// and the session is refused until `expires_at` — if it was not ended
+    /// already (a live logout marker), else `AlreadyEnded`.
     EndSession { account_id: String, jti: String, expires_at: Timestamp },
 }
 
@@ -324,6 +325,8 @@ pub enum Refusal {
     SecretUnusable,
     /// The session the write was made under was logged out or revoked.
     SessionEnded,
+    /// The session to end was ended already.
+    AlreadyEnded,
 }
 
 impl AccountWrite {
@@ -336,8 +339,8 @@ impl AccountWrite {
             | AccountWrite::DeleteAccount { .. }
             | AccountWrite::PutMessage(_)
             | AccountWrite::PutSession(_)
-            | AccountWrite::EndSession { .. }
             | AccountWrite::Converted(_) => Refusal::AccountChanged,
+            AccountWrite::EndSession { .. } => Refusal::AlreadyEnded,
             AccountWrite::Session(_) => Refusal::SessionEnded,
             AccountWrite::ClaimAddress { .. } => Refusal::AddressTaken,
             AccountWrite::SaveDestination { .. } => Refusal::ProofUsed,

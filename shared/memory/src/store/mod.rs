@@ -152,9 +152,10 @@ impl Inner {
             }
             AccountWrite::Session(c) => self.stands(Some(c), now),
             AccountWrite::PutMessage(m) => !self.messages.contains_key(&m.id),
-            AccountWrite::Converted(_)
-            | AccountWrite::PutSession(_)
-            | AccountWrite::EndSession { .. } => true,
+            AccountWrite::Converted(_) | AccountWrite::PutSession(_) => true,
+            AccountWrite::EndSession { jti, .. } => {
+                self.revoked.get(jti).is_none_or(|&until| until <= now)
+            }
         }
     }
 
