@@ -94,6 +94,11 @@ def account():
     return email, session["token"]
 
 
+def step_up(email, token):
+    """A step-up token of the account of `token`: a `verify` code to `email`."""
+    return verification_token("email", email, "verify", token)
+
+
 def totp(secret, step):
     """An authenticator app's code for 30-second time step `step` (RFC 6238:
     HMAC-SHA1, 6 digits)."""
@@ -103,9 +108,10 @@ def totp(secret, step):
     return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
 
 
-def enrolment(token):
-    """A pending authenticator of the account: its `factor_id` and `secret`."""
-    return call("POST", "/v1/me/factors/totp", {"current_password": PASSWORD}, token)
+def enrolment(email, token):
+    """A pending authenticator of the account: its `factor_id` and `secret`
+    (enrolment steps up by a code to the account's address)."""
+    return call("POST", "/v1/me/factors/totp", {"step_up_token": step_up(email, token)}, token)
 
 
 def with_authenticator():
@@ -114,7 +120,7 @@ def with_authenticator():
     previous one, still in the window), so `next_code` — the next step's —
     is good once, for about a minute."""
     email, token = account()
-    enrolled = enrolment(token)
+    enrolled = enrolment(email, token)
     step = int(time.time()) // 30
     confirm = {"factor_id": enrolled["factor_id"], "code": totp(enrolled["secret"], step)}
     codes = call("POST", "/v1/me/factors/totp/confirm", confirm, token)["recovery_codes"]
@@ -234,14 +240,14 @@ def bind_phone(case):
 
 
 def enrol_totp(case):
-    _, token = account()
-    case.body = {"current_password": PASSWORD, **keep(case.body, "locale")}
+    email, token = account()
+    case.body = {"step_up_token": step_up(email, token), **keep(case.body, "locale")}
     bearer(case, token)
 
 
 def confirm_totp(case):
-    _, token = account()
-    enrolled = enrolment(token)
+    email, token = account()
+    enrolled = enrolment(email, token)
     code_ = totp(enrolled["secret"], int(time.time()) // 30)
     case.body = {"factor_id": enrolled["factor_id"], "code": code_, **keep(case.body, "locale")}
     bearer(case, token)

@@ -196,9 +196,16 @@ test("an authenticator app: enrol, confirm, a log in in two steps, recovery code
   // Enrolment takes one step-up, not two; then it is pending.
   const both = await client.enrolTotp({ current_password: password, step_up_totp: "123456" });
   assert.ok(!both.ok && both.status === 400 && both.error.field === "step_up_totp", JSON.stringify(both));
-  const wrongPassword = await client.enrolTotp({ current_password: "not the password" });
-  assert.ok(!wrongPassword.ok && wrongPassword.status === 401 && wrongPassword.error.code === "invalid_credentials");
-  const enrolled = await client.enrolTotp({ current_password: password });
+  // The password alone is no step-up for it: a code to the account's address is.
+  const passwordOnly = await client.enrolTotp({ current_password: password });
+  assert.ok(!passwordOnly.ok && passwordOnly.status === 400 && passwordOnly.error.field === "step_up_token");
+  const forged = await client.enrolTotp({ step_up_token: "not.a.token" });
+  assert.ok(!forged.ok && forged.status === 401 && forged.error.code === "invalid_credentials");
+  const sentVerify = await client.sendCode({ channel: "email", to: email, purpose: "verify" });
+  assert.ok(sentVerify.ok, JSON.stringify(sentVerify));
+  const stepUp = await client.verifyCode({ channel: "email", to: email, purpose: "verify", code: await lastCode(email) });
+  assert.ok(stepUp.ok, JSON.stringify(stepUp));
+  const enrolled = await client.enrolTotp({ step_up_token: stepUp.data.verification_token });
   assert.ok(enrolled.ok, JSON.stringify(enrolled));
   assert.equal(enrolled.status, 201);
   const { factor_id, secret } = enrolled.data;
