@@ -355,3 +355,16 @@ pub fn boto3(script: &str, args: &[&str]) -> serde_json::Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("JSON from the script")
 }
+
+/// The codes a stock TOTP implementation (Python's `pyotp`) computes for
+/// `secret` (base32) at each of `times`.
+pub fn pyotp(secret: &str, times: &[i64]) -> Vec<String> {
+    const AT: &str = "import pyotp, sys\nt = pyotp.TOTP(sys.argv[1])\n\
+                      print(' '.join(t.at(int(x)) for x in sys.argv[2:]))";
+    let mut args = vec!["-c".to_string(), AT.to_string(), secret.to_string()];
+    args.extend(times.iter().map(i64::to_string));
+    let out = std::process::Command::new(venv_python()).args(&args).output().expect("python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("text");
+    text.split_whitespace().map(str::to_string).collect()
+}

@@ -8,21 +8,10 @@ mod http;
 use http::{Reply, Server};
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::process::Command;
 use std::sync::Arc;
-use vericode_tests::{Backend, TestApp, both_stores, venv_python};
+use vericode_tests::{Backend, both_stores, pyotp};
 
 const PASSWORD: &str = "correct horse battery";
-
-fn pyotp(secret: &str, times: &[i64]) -> Vec<String> {
-    const AT: &str = "import pyotp, sys\nt = pyotp.TOTP(sys.argv[1])\n\
-                      print(' '.join(t.at(int(x)) for x in sys.argv[2:]))";
-    let mut args = vec!["-c".to_string(), AT.to_string(), secret.to_string()];
-    args.extend(times.iter().map(i64::to_string));
-    let out = Command::new(venv_python()).args(&args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().split_whitespace().map(str::to_string).collect()
-}
 
 fn now(s: &Server) -> i64 {
     use domain::ports::Clock as _;
@@ -272,29 +261,13 @@ impl Proxy {
 
 /// A dev server over DynamoDB Local reached through `proxy`.
 async fn server_behind(proxy: &Proxy) -> Server {
-    use std::net::SocketAddr;
     let endpoint = proxy.start().await;
     let client = aws::dynamodb::client(&aws::sdk_config().await, Some(&endpoint));
     let table = vericode_tests::fresh_table(&vericode_tests::dynamodb_client().await).await;
     let mut cfg = vericode_tests::config();
     cfg.ip_window_max = 100_000;
     let store = Arc::new(aws::dynamodb::DynamoStore::new(client, table));
-    let t: TestApp = vericode_tests::services_over(store, cfg, None);
-    let dev = devserver::Dev {
-        services: t.app.clone(),
-        answers: Some(t.answers.clone()),
-        mailbox: Some(t.mailbox.clone()),
-        events: Some(t.events.clone()),
-        relay: None,
-        cors: devserver::Cors::Off,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let app = devserver::router(dev).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).await.unwrap();
-    });
-    Server { t, base: format!("http://{addr}") }
+    Server::serve(vericode_tests::services_over(store, cfg, None)).await
 }
 
 /// Rule: a store fault costs the owner nothing (`faults.rs`: "a right

@@ -11,20 +11,9 @@ use http::{Reply, Server};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::process::Command;
-use vericode_tests::{Backend, both_stores, venv_python};
+use vericode_tests::{Backend, both_stores, pyotp};
 
 const PASSWORD: &str = "correct horse battery";
-
-/// The codes `pyotp` computes for `secret` (base32) at each of `times`.
-fn pyotp(secret: &str, times: &[i64]) -> Vec<String> {
-    const AT: &str = "import pyotp, sys\nt = pyotp.TOTP(sys.argv[1])\n\
-                      print(' '.join(t.at(int(x)) for x in sys.argv[2:]))";
-    let mut args = vec!["-c".to_string(), AT.to_string(), secret.to_string()];
-    args.extend(times.iter().map(i64::to_string));
-    let out = Command::new(venv_python()).args(&args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().split_whitespace().map(str::to_string).collect()
-}
 
 fn now(s: &Server) -> i64 {
     use domain::ports::Clock as _;

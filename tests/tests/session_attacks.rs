@@ -45,32 +45,12 @@ fn cfg() -> domain::config::Config {
     cfg
 }
 
-/// The dev server over `t` (as `http::Server::start` serves its own app).
-async fn serve(t: TestApp) -> Server {
-    let dev = devserver::Dev {
-        services: t.app.clone(),
-        answers: Some(t.answers.clone()),
-        mailbox: Some(t.mailbox.clone()),
-        events: Some(t.events.clone()),
-        relay: None,
-        cors: devserver::Cors::Off,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let app =
-            devserver::router(dev).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app).await.unwrap();
-    });
-    Server { t, base: format!("http://{addr}") }
-}
-
 /// A server whose store yields before each call, so calls joined together
 /// interleave as they would over a network (on the embedded store too).
 async fn start_yielding(b: Backend) -> Server {
     let (store, dynamo) = vericode_tests::store(b).await;
     let store: Arc<dyn Store> = Arc::new(Recording::new(store));
-    serve(vericode_tests::services_over(store, cfg(), dynamo)).await
+    Server::serve(vericode_tests::services_over(store, cfg(), dynamo)).await
 }
 
 async fn login_as(s: &Server, ip: &str, ua: Option<&str>, email: &str) -> String {
@@ -359,11 +339,11 @@ async fn a_failed_login_leaves_the_same_store_with_or_without_an_account(b: Back
         Backend::Memory => {
             let m = Arc::new(::memory::MemoryStore::new());
             let t = vericode_tests::services_over(m.clone(), cfg(), None);
-            (Some(m), serve(t).await)
+            (Some(m), Server::serve(t).await)
         }
         Backend::Dynamo => {
             let (store, dynamo) = vericode_tests::store(b).await;
-            (None, serve(vericode_tests::services_over(store, cfg(), dynamo)).await)
+            (None, Server::serve(vericode_tests::services_over(store, cfg(), dynamo)).await)
         }
     };
     s.register("known-fail@example.com", PASSWORD).await;

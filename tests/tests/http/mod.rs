@@ -33,7 +33,11 @@ impl Server {
     /// A server with settings of its own (the per-client send limit lifted).
     pub async fn start_with(b: Backend, mut cfg: domain::config::Config) -> Self {
         cfg.ip_window_max = 100_000;
-        let t = app_with(b, cfg).await;
+        Self::serve(app_with(b, cfg).await).await
+    }
+
+    /// The dev server over `t`'s services, with its dev powers, on a free port.
+    pub async fn serve(t: TestApp) -> Self {
         let dev = Dev {
             services: t.app.clone(),
             answers: Some(t.answers.clone()),
